@@ -34,10 +34,22 @@ public sealed class FakeTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// When positive, every <see cref="GetTimestamp"/> call first moves time forward by this much
+    /// (without firing timers): code that measures its own elapsed time sees time pass.
+    /// </summary>
+    public TimeSpan AutoAdvance { get; set; }
+
     public override long GetTimestamp()
     {
         lock (_gate)
         {
+            if (AutoAdvance > TimeSpan.Zero)
+            {
+                _timestamp += AutoAdvance.Ticks;
+                _utcNow += AutoAdvance;
+            }
+
             return _timestamp;
         }
     }

@@ -1,0 +1,50 @@
+namespace LeaseService.Core.Internal;
+
+/// <summary>
+/// A file in the namespace, open (under construction, with a lease) or closed. Kept small: one
+/// million open files must fit in a few hundred megabytes. Its links serve two indexes: the
+/// holder's file list (inherited) and the open-file treap (<see cref="Left"/>, <see cref="Right"/>).
+/// </summary>
+internal sealed class FileEntry(string path) : IntrusiveNode<FileEntry>
+{
+    public string Path { get; } = path;
+
+    public Lease? Lease { get; set; }
+
+    public bool UnderConstruction => Lease is not null;
+
+    public string ClientMachine { get; set; } = string.Empty;
+
+    /// <summary>Fencing token: the generation stamp of the last grant or recovery.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>The file's blocks in order; null until the first block is added.</summary>
+    public List<BlockEntry>? Blocks { get; set; }
+
+    /// <summary>Non-null while lease recovery of this file is under way.</summary>
+    public RecoveryState? Recovery { get; set; }
+
+    public BlockEntry? LastBlock => Blocks is { Count: > 0 } blocks ? blocks[^1] : null;
+
+    public long Length
+    {
+        get
+        {
+            long length = 0;
+            if (Blocks is not null)
+            {
+                foreach (var block in Blocks)
+                {
+                    length += block.NumBytes;
+                }
+            }
+
+            return length;
+        }
+    }
+
+    // Open-file treap links (see OpenFileIndex).
+    internal FileEntry? Left;
+    internal FileEntry? Right;
+    internal uint Priority;
+}

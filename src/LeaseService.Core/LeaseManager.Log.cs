@@ -1,0 +1,35 @@
+using LeaseService.Core.DataNodes;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.Core;
+
+// Event ids 1000-1099: lease transitions (Information) and block recovery.
+public sealed partial class LeaseManager
+{
+    [LoggerMessage(1001, LogLevel.Information, "Lease on {Path} granted to {Holder}, epoch {Epoch}")]
+    private partial void LogGranted(string path, string holder, long epoch);
+
+    [LoggerMessage(1002, LogLevel.Information, "{Path} closed by {Holder}")]
+    private partial void LogClosed(string path, string holder);
+
+    [LoggerMessage(1003, LogLevel.Information, "Lease of {Holder} on {Path} passed the hard limit; recovering")]
+    private partial void LogHardLimitExpired(string path, string holder);
+
+    [LoggerMessage(1004, LogLevel.Information, "Lease of {PreviousHolder} on {Path} passed the soft limit; recovering for {NewHolder}")]
+    private partial void LogSoftLimitTakeover(string path, string previousHolder, string newHolder);
+
+    [LoggerMessage(1005, LogLevel.Information, "RecoverLease on {Path} held by {Holder}, requested by {Requester} (force={Force})")]
+    private partial void LogRecoverLease(string path, string holder, string requester, bool force);
+
+    [LoggerMessage(1010, LogLevel.Information, "Block recovery of {Path} started: block {BlockId}, recovery id {RecoveryId}, primary {Primary}, participants [{Locations}]")]
+    private partial void LogRecoveryStarted(string path, long blockId, long recoveryId, string primary, string locations);
+
+    [LoggerMessage(1011, LogLevel.Information, "Block recovery of {Path} committed: block {BlockId}, recovery id {RecoveryId}, length {Length}, deleted {Deleted}, replicas [{Locations}]; file closed")]
+    private partial void LogRecoveryCommitted(string path, long blockId, long recoveryId, long length, bool deleted, string locations);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Block recovery of {Path} failed: block {BlockId}, recovery id {RecoveryId}, {Reason}: {Message}; retried after the recovery timeout")]
+    private partial void LogRecoveryFailed(string path, long blockId, long recoveryId, BlockRecoveryFailure reason, string message);
+
+    [LoggerMessage(1013, LogLevel.Debug, "Ignored a stale or duplicate recovery result for {Path}: block {BlockId}, recovery id {RecoveryId}")]
+    private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
+}

@@ -1,0 +1,195 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Text;
+using LeaseService.Core.Internal;
+
+namespace LeaseService.Core;
+
+public sealed partial class LeaseManager
+{
+    private const string PageTokenPrefix = "p1.";
+
+    /// <summary>The lease of an open file; NotFound for a missing or closed file.</summary>
+    public Outcome<LeaseView> GetLease(string path)
+    {
+        var invalid = LeaseValidation.CheckPath(path);
+        if (invalid is not null)
+        {
+            return Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid);
+        }
+
+        lock (_lock)
+        {
+            if (!_files.TryGetValue(path, out var file) || !file.UnderConstruction)
+            {
+                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
+            }
+
+            return Outcome<LeaseView>.Ok(View(file, _time.GetTimestamp()));
+        }
+    }
+
+    /// <summary>A file with its blocks; NotFound when it does not exist.</summary>
+    public Outcome<FileView> GetFile(string path)
+    {
+        var invalid = LeaseValidation.CheckPath(path);
+        if (invalid is not null)
+        {
+            return Outcome<FileView>.Fail(OutcomeKind.InvalidArgument, invalid);
+        }
+
+        lock (_lock)
+        {
+            if (!_files.TryGetValue(path, out var file))
+            {
+                return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
+            }
+
+            var blocks = new BlockView[file.Blocks?.Count ?? 0];
+            for (var i = 0; i < blocks.Length; i++)
+            {
+                blocks[i] = ToView(file.Blocks![i]);
+            }
+
+            return Outcome<FileView>.Ok(new FileView(file.Path, file.UnderConstruction, file.Length, file.Lease?.Holder ?? string.Empty, file.Epoch, blocks));
+        }
+    }
+
+    /// <summary>A block by id, for writers reaching its pipeline; false when unknown.</summary>
+    public bool TryGetBlock(long blockId, out BlockView block)
+    {
+        lock (_lock)
+        {
+            if (_blocks.TryGetValue(blockId, out var entry))
+            {
+                block = ToView(entry);
+                return true;
+            }
+        }
+
+        block = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// Pages through open files in path order, filtered by holder and/or path prefix. The page
+    /// token is opaque to callers; it names the last path served, so paging is stable while
+    /// files open and close.
+    /// </summary>
+    public Outcome<LeasePage> ListLeases(string? holder, string? pathPrefix, int pageSize, string? pageToken)
+    {
+        if (pageSize < 0)
+        {
+            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_size must not be negative");
+        }
+
+        var invalid = (string.IsNullOrEmpty(holder) ? null : LeaseValidation.CheckHolder(holder))
+            ?? LeaseValidation.CheckPathPrefix(pathPrefix);
+        if (invalid is not null)
+        {
+            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, invalid);
+        }
+
+        string? after = null;
+        if (!string.IsNullOrEmpty(pageToken) && !TryDecodePageToken(pageToken, out after))
+        {
+            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_token is not a token this service issued");
+        }
+
+        var size = pageSize == 0 ? LeaseValidation.DefaultPageSize : Math.Min(pageSize, LeaseValidation.MaxPageSize);
+        var prefix = pathPrefix ?? string.Empty;
+        var files = new List<FileEntry>(Math.Min(size + 1, 64));
+        var views = new List<LeaseView>(Math.Min(size, 64));
+        lock (_lock)
+        {
+            if (string.IsNullOrEmpty(holder))
+            {
+                _openFiles.Collect(after, prefix, size + 1, files);
+            }
+            else if (_leases.TryGetValue(holder, out var lease))
+            {
+                for (var file = lease.Files.Head; file is not null; file = file.Next)
+                {
+                    if (file.Path.StartsWith(prefix, StringComparison.Ordinal) && (after is null || string.CompareOrdinal(file.Path, after) > 0))
+                    {
+                        files.Add(file);
+                    }
+                }
+
+                files.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+            }
+
+            var now = _time.GetTimestamp();
+            for (var i = 0; i < files.Count && i < size; i++)
+            {
+                views.Add(View(files[i], now));
+            }
+        }
+
+        var next = files.Count > size ? EncodePageToken(views[^1].Path) : string.Empty;
+        return Outcome<LeasePage>.Ok(new LeasePage(views, next));
+    }
+
+    /// <summary>Counts for metrics; O(1).</summary>
+    public LeaseStatistics GetStatistics()
+    {
+        lock (_lock)
+        {
+            var oldest = _expiry.Head is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
+            return new LeaseStatistics(_leases.Count, _openFiles.Count, _files.Count, _recoveries.Count, oldest);
+        }
+    }
+
+    private LeaseView View(FileEntry file, long now)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var lease = file.Lease!;
+        var idle = now - lease.LastRenewed;
+        var elapsed = _time.GetElapsedTime(lease.LastRenewed, now);
+        var state = file.Recovery is not null ? LeaseState.Recovering
+            : idle > _softLimit ? LeaseState.SoftExpired
+            : LeaseState.Active;
+        return new LeaseView(
+            file.Path,
+            lease.Holder,
+            file.ClientMachine,
+            state,
+            file.Epoch,
+            _time.GetUtcNow() - elapsed,
+            Remaining(_options.SoftLimit, elapsed),
+            Remaining(_options.HardLimit, elapsed),
+            file.Recovery?.RecoveryId ?? 0);
+    }
+
+    private static TimeSpan Remaining(TimeSpan limit, TimeSpan elapsed) => elapsed >= limit ? TimeSpan.Zero : limit - elapsed;
+
+    private static BlockView ToView(BlockEntry block)
+        => new(block.Id, block.GenerationStamp, block.NumBytes, block.State, block.Locations);
+
+    private static string EncodePageToken(string path)
+        => PageTokenPrefix + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(path));
+
+    private static bool TryDecodePageToken(string token, out string? path)
+    {
+        path = null;
+        if (!token.StartsWith(PageTokenPrefix, StringComparison.Ordinal) || token.Length > 8192)
+        {
+            return false;
+        }
+
+        try
+        {
+            path = new UTF8Encoding(false, true).GetString(Base64Url.DecodeFromChars(token.AsSpan(PageTokenPrefix.Length)));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+
+        return LeaseValidation.CheckPath(path) is null;
+    }
+}

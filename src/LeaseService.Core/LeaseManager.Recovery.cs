@@ -1,0 +1,410 @@
+using System.Diagnostics;
+using System.Globalization;
+using LeaseService.Core.DataNodes;
+using LeaseService.Core.Internal;
+
+namespace LeaseService.Core;
+
+public sealed partial class LeaseManager
+{
+    private enum Release
+    {
+        /// <summary>The file is closed; its lease is released.</summary>
+        Closed,
+
+        /// <summary>Block recovery started (or could not find a primary and waits for a retry).</summary>
+        RecoveryStarted,
+
+        /// <summary>A recovery younger than the recovery timeout is already under way.</summary>
+        InProgress,
+    }
+
+    /// <summary>
+    /// Recovers the lease of <paramref name="path"/>. A closed file: closed=true. Within the soft
+    /// limit and not <paramref name="force"/>: FailedPrecondition. Otherwise recovery starts: the
+    /// lease moves to <paramref name="requester"/> (or the service's recovery holder), the epoch
+    /// increases, and the file closes now if nothing is left to recover; else closed=false and
+    /// the caller polls. Repeated calls never start a second concurrent recovery.
+    /// </summary>
+    public Outcome<RecoverResult> RecoverLease(string path, string? requester, bool force)
+    {
+        var invalid = LeaseValidation.CheckPath(path) ?? (string.IsNullOrEmpty(requester) ? null : LeaseValidation.CheckHolder(requester, "requester"));
+        if (invalid is not null)
+        {
+            return Outcome<RecoverResult>.Fail(OutcomeKind.InvalidArgument, invalid);
+        }
+
+        var nodes = _dataNodes.GetDataNodes();
+        BlockRecoveryCommand? command = null;
+        string? from = null;
+        Outcome<RecoverResult> outcome;
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            if (!_files.TryGetValue(path, out var file))
+            {
+                return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
+            }
+
+            if (!file.UnderConstruction)
+            {
+                return Outcome<RecoverResult>.Ok(new RecoverResult(true, null, file.Length));
+            }
+
+            if (file.Recovery is null && !force && now - file.Lease!.LastRenewed <= _softLimit)
+            {
+                return Outcome<RecoverResult>.Fail(
+                    OutcomeKind.FailedPrecondition,
+                    $"{path} is held by {file.Lease.Holder} on {Describe(file.ClientMachine)} within the soft limit; wait for it to expire or use force");
+            }
+
+            from = file.Lease!.Holder;
+            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out command);
+            outcome = Outcome<RecoverResult>.Ok(release == Release.Closed
+                ? new RecoverResult(true, null, file.Length)
+                : new RecoverResult(false, View(file, now), file.Length));
+            if (release == Release.InProgress)
+            {
+                from = null;
+            }
+        }
+
+        if (from is not null)
+        {
+            LogRecoverLease(path, from, string.IsNullOrEmpty(requester) ? "(service)" : requester, force);
+        }
+
+        Dispatch(command, path);
+        return outcome;
+    }
+
+    /// <summary>
+    /// One monitor pass: releases leases past the hard limit, oldest first, through lease
+    /// recovery, and retries block recoveries older than the recovery timeout. Stops when
+    /// <paramref name="budget"/> is spent; the rest waits for the next pass. O(work done).
+    /// </summary>
+    public MonitorPassResult RunMonitorPass(TimeSpan budget)
+    {
+        var start = _time.GetTimestamp();
+        var nodes = _dataNodes.GetDataNodes();
+        int examined = 0, closed = 0, started = 0, retried = 0;
+        var commands = new List<(BlockRecoveryCommand Command, string Path)>();
+        var expired = new List<(string Path, string Holder)>();
+        var exhausted = false;
+
+        // Leases past the hard limit, oldest first, a batch of files per lock hold.
+        while (!exhausted)
+        {
+            lock (_lock)
+            {
+                var now = _time.GetTimestamp();
+                var head = _expiry.Head;
+                if (head is null || now - head.LastRenewed <= _hardLimit)
+                {
+                    break;
+                }
+
+                examined++;
+                var batch = Math.Max(1, _options.MonitorBatchSize);
+                var recoveryHolder = RecoveryHolderLocked(now);
+                while (batch-- > 0 && head.Files.Head is { } file)
+                {
+                    expired.Add((file.Path, head.Holder));
+                    switch (ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var command))
+                    {
+                        case Release.Closed:
+                            closed++;
+                            break;
+                        case Release.RecoveryStarted:
+                            started++;
+                            break;
+                    }
+
+                    if (command is not null)
+                    {
+                        commands.Add((command, file.Path));
+                    }
+
+                    if (ReferenceEquals(file.Lease, head))
+                    {
+                        // Never spin on a lease whose file could not move (HDFS-4882): send it to
+                        // the back of the index and carry on with the next one.
+                        RenewLocked(head, now);
+                        break;
+                    }
+                }
+            }
+
+            exhausted = Flush(commands, expired, start, budget);
+        }
+
+        // Block recoveries whose attempt is older than the recovery timeout: a new recovery id
+        // and the next primary.
+        while (!exhausted)
+        {
+            lock (_lock)
+            {
+                var now = _time.GetTimestamp();
+                var head = _recoveries.Head;
+                if (head is null || now - head.AttemptStarted <= _recoveryTimeout)
+                {
+                    break;
+                }
+
+                var last = head.File.LastBlock!;
+                var command = StartAttemptLocked(head.File, last, now, nodes);
+                retried++;
+                if (command is not null)
+                {
+                    commands.Add((command, head.File.Path));
+                }
+            }
+
+            exhausted = Flush(commands, expired, start, budget);
+        }
+
+        return new MonitorPassResult(examined, closed, started, retried, exhausted);
+    }
+
+    /// <summary>Logs and dispatches what a locked step produced; true when the budget is spent.</summary>
+    private bool Flush(List<(BlockRecoveryCommand Command, string Path)> commands, List<(string Path, string Holder)> expired, long start, TimeSpan budget)
+    {
+        foreach (var (path, holder) in expired)
+        {
+            LogHardLimitExpired(path, holder);
+        }
+
+        foreach (var (command, path) in commands)
+        {
+            Dispatch(command, path);
+        }
+
+        expired.Clear();
+        commands.Clear();
+        return _time.GetElapsedTime(start) > budget;
+    }
+
+    /// <summary>
+    /// HDFS internalReleaseLease: close the file at once if nothing is left to recover, else start
+    /// (or keep) block recovery of its last block with the lease on a recovery holder.
+    /// </summary>
+    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out BlockRecoveryCommand? command)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        command = null;
+        var holder = recoveryHolder ?? RecoveryHolderLocked(now);
+
+        if (file.Recovery is { } running && now - running.AttemptStarted <= _recoveryTimeout)
+        {
+            // One recovery at a time per block. The monitor still moves the file off the
+            // expired lease it is draining, so every pass makes progress.
+            if (fromMonitor)
+            {
+                ReassignLocked(file, holder, now);
+            }
+
+            return Release.InProgress;
+        }
+
+        var last = file.LastBlock;
+        if (last is null || last.State == BlockState.Complete)
+        {
+            file.Epoch = ++_generationStamp;
+            CloseLocked(file);
+            return Release.Closed;
+        }
+
+        if (last.Locations.Length == 0 && last.NumBytes == 0)
+        {
+            // Nothing was ever written anywhere: drop the empty last block and close.
+            file.Blocks!.RemoveAt(file.Blocks.Count - 1);
+            _blocks.Remove(last.Id);
+            file.Epoch = ++_generationStamp;
+            CloseLocked(file);
+            return Release.Closed;
+        }
+
+        ReassignLocked(file, holder, now);
+        command = StartAttemptLocked(file, last, now, nodes);
+        return Release.RecoveryStarted;
+    }
+
+    /// <summary>
+    /// Starts a block-recovery attempt: a new recovery id (generation stamp) that is also the
+    /// file's new epoch, the block UNDER_RECOVERY, and a primary among live replicas not yet
+    /// tried (most recent heartbeat first). Null command when no replica is alive: the attempt
+    /// waits for the recovery timeout and is retried.
+    /// </summary>
+    private BlockRecoveryCommand? StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var recovery = file.Recovery;
+        if (recovery is null)
+        {
+            recovery = new RecoveryState(file);
+            file.Recovery = recovery;
+            _recoveries.AddLast(recovery);
+        }
+        else
+        {
+            _recoveries.MoveToLast(recovery);
+        }
+
+        recovery.RecoveryId = ++_generationStamp;
+        recovery.AttemptStarted = now;
+        recovery.Attempts++;
+        recovery.Primary = ChoosePrimary(recovery, last, nodes);
+        recovery.InFlight = recovery.Primary is not null;
+        recovery.LastFailure = recovery.Primary is null ? "no live DataNode holds a replica" : null;
+        last.State = BlockState.UnderRecovery;
+        last.RecoveryId = recovery.RecoveryId;
+        file.Epoch = recovery.RecoveryId;
+        return recovery.Primary is null
+            ? null
+            : new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, last.Locations);
+    }
+
+    private static string? ChoosePrimary(RecoveryState recovery, BlockEntry block, IReadOnlyList<DataNodeStatus> nodes)
+    {
+        DataNodeStatus? best = null;
+        for (var round = 0; round < 2 && best is null; round++)
+        {
+            if (round == 1)
+            {
+                recovery.ChosenPrimaries.Clear(); // Every live replica was tried: start over.
+            }
+
+            foreach (var node in nodes)
+            {
+                if (!node.IsAlive || recovery.ChosenPrimaries.Contains(node.Id) || Array.IndexOf(block.Locations, node.Id) < 0)
+                {
+                    continue;
+                }
+
+                if (best is null || node.LastHeartbeat > best.LastHeartbeat
+                    || (node.LastHeartbeat == best.LastHeartbeat && string.CompareOrdinal(node.Id, best.Id) < 0))
+                {
+                    best = node;
+                }
+            }
+        }
+
+        if (best is not null)
+        {
+            recovery.ChosenPrimaries.Add(best.Id);
+        }
+
+        return best?.Id;
+    }
+
+    private void ReassignLocked(FileEntry file, string holder, long now)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (file.Lease!.Holder == holder)
+        {
+            return;
+        }
+
+        DetachLocked(file);
+        AttachLocked(file, holder, holder.StartsWith(LeaseValidation.RecoveryHolderPrefix, StringComparison.Ordinal), now);
+        file.ClientMachine = string.Empty;
+    }
+
+    /// <summary>
+    /// The service's own holder for leases under recovery. Its name rotates once it is older than
+    /// the hard limit, so new recoveries cannot keep one recovery lease alive forever (HDFS-11817).
+    /// </summary>
+    private string RecoveryHolderLocked(long now)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (_recoveryHolder is null || now - _recoveryHolderSince > _hardLimit)
+        {
+            _recoveryHolder = LeaseValidation.RecoveryHolderPrefix
+                + _time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)
+                + "-" + (++_recoveryHolderSequence).ToString(CultureInfo.InvariantCulture);
+            _recoveryHolderSince = now;
+        }
+
+        return _recoveryHolder;
+    }
+
+    /// <summary>Sends a recovery command to the DataNodes in the background and applies the answer.</summary>
+    private void Dispatch(BlockRecoveryCommand? command, string path)
+    {
+        if (command is null)
+        {
+            return;
+        }
+
+        LogRecoveryStarted(path, command.BlockId, command.RecoveryId, command.PrimaryDataNodeId, string.Join(",", command.Locations));
+        _recoveryTasks.Track(RunRecoveryAsync(command, path));
+    }
+
+    private async Task RunRecoveryAsync(BlockRecoveryCommand command, string path)
+    {
+        BlockRecoveryResult result;
+        try
+        {
+            await Task.Yield();
+            result = await _dataNodes.RecoverBlockAsync(command, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            result = new BlockRecoveryFailed(command.BlockId, command.RecoveryId, BlockRecoveryFailure.PrimaryUnavailable, ex.Message, [command.PrimaryDataNodeId]);
+        }
+
+        ApplyRecoveryResult(result, path);
+    }
+
+    /// <summary>
+    /// HDFS commitBlockSynchronization: a commit whose recovery id is current updates the block
+    /// (or removes it) and closes the file; a stale or duplicate one changes nothing.
+    /// </summary>
+    internal void ApplyRecoveryResult(BlockRecoveryResult result, string path)
+    {
+        bool applied;
+        lock (_lock)
+        {
+            applied = _blocks.TryGetValue(result.BlockId, out var block)
+                && block.File.Recovery is { } recovery
+                && block.State == BlockState.UnderRecovery
+                && block.RecoveryId == result.RecoveryId;
+            if (applied)
+            {
+                var file = block!.File;
+                file.Recovery!.InFlight = false;
+                switch (result)
+                {
+                    case BlockRecoveryCommitted { DeleteBlock: true }:
+                        file.Blocks!.Remove(block);
+                        _blocks.Remove(block.Id);
+                        CloseLocked(file);
+                        break;
+                    case BlockRecoveryCommitted committed:
+                        block.GenerationStamp = committed.RecoveryId;
+                        block.NumBytes = committed.NewLength;
+                        block.Locations = [.. committed.Locations];
+                        block.State = BlockState.Complete;
+                        CloseLocked(file);
+                        break;
+                    case BlockRecoveryFailed failed:
+                        file.Recovery.LastFailure = $"{failed.Reason}: {failed.Message}";
+                        break;
+                }
+            }
+        }
+
+        switch (result)
+        {
+            case BlockRecoveryCommitted committed when applied:
+                LogRecoveryCommitted(path, committed.BlockId, committed.RecoveryId, committed.NewLength, committed.DeleteBlock, string.Join(",", committed.Locations));
+                break;
+            case BlockRecoveryFailed failed when applied:
+                LogRecoveryFailed(path, failed.BlockId, failed.RecoveryId, failed.Reason, failed.Message);
+                break;
+            default:
+                LogStaleRecoveryResult(path, result.BlockId, result.RecoveryId);
+                break;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace LeaseService.Core;
+
+/// <summary>Limits the lease manager enforces.</summary>
+public sealed record LeaseManagerOptions
+{
+    /// <summary>After this long without renewal another writer may recover the path. Default 60 s; &gt; 0.</summary>
+    public TimeSpan SoftLimit { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>After this long without renewal the service recovers the lease itself. Default 1 h; ≥ SoftLimit.</summary>
+    public TimeSpan HardLimit { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>A block-recovery attempt younger than this is not replaced; an older one is retried. Default 90 s.</summary>
+    public TimeSpan RecoveryTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>DataNodes per new block's pipeline. Default 3.</summary>
+    public int ReplicationFactor { get; init; } = 3;
+
+    /// <summary>FINALIZED replicas a block needs to be complete. Default 1.</summary>
+    public int MinReplication { get; init; } = 1;
+
+    /// <summary>Files of one lease handled per lock hold in a monitor pass. Default 32.</summary>
+    public int MonitorBatchSize { get; init; } = 32;
+}

@@ -1,0 +1,153 @@
+using System.Text;
+
+namespace LeaseService.Core;
+
+/// <summary>Input rules. A failure names the field and why; nothing has changed when it is returned.</summary>
+public static class LeaseValidation
+{
+    /// <summary>Longest holder, requester or client machine, in UTF-8 bytes.</summary>
+    public const int MaxHolderBytes = 256;
+
+    /// <summary>Longest path, in UTF-8 bytes.</summary>
+    public const int MaxPathBytes = 4096;
+
+    /// <summary>Largest ListLeases page; larger requests are served this many.</summary>
+    public const int MaxPageSize = 1000;
+
+    /// <summary>ListLeases page size when the request gives none.</summary>
+    public const int DefaultPageSize = 100;
+
+    /// <summary>Holder names starting with this are the service's own recovery holders.</summary>
+    public const string RecoveryHolderPrefix = "LeaseService-recovery-";
+
+    /// <summary>Null when <paramref name="holder"/> is a valid client holder name, else why not.</summary>
+    public static string? CheckHolder(string? holder, string field = "holder")
+    {
+        if (string.IsNullOrEmpty(holder))
+        {
+            return $"{field} must not be empty";
+        }
+
+        if (holder.Length > MaxHolderBytes || Encoding.UTF8.GetByteCount(holder) > MaxHolderBytes)
+        {
+            return $"{field} is longer than {MaxHolderBytes} bytes";
+        }
+
+        if (HasControlCharacter(holder))
+        {
+            return $"{field} must not contain control characters";
+        }
+
+        if (holder.StartsWith(RecoveryHolderPrefix, StringComparison.Ordinal))
+        {
+            return $"{field} must not start with the reserved prefix '{RecoveryHolderPrefix}'";
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when <paramref name="machine"/> (optional) is valid, else why not.</summary>
+    public static string? CheckClientMachine(string? machine)
+    {
+        if (string.IsNullOrEmpty(machine))
+        {
+            return null;
+        }
+
+        if (machine.Length > MaxHolderBytes || Encoding.UTF8.GetByteCount(machine) > MaxHolderBytes)
+        {
+            return $"client_machine is longer than {MaxHolderBytes} bytes";
+        }
+
+        return HasControlCharacter(machine) ? "client_machine must not contain control characters" : null;
+    }
+
+    /// <summary>Null when <paramref name="path"/> is an absolute, normalized file path, else why not.</summary>
+    public static string? CheckPath(string? path, string field = "path")
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return $"{field} must not be empty";
+        }
+
+        if (path[0] != '/')
+        {
+            return $"{field} must be absolute (start with '/'): '{Shorten(path)}'";
+        }
+
+        if (path.Length == 1)
+        {
+            return $"{field} '/' is the root directory, not a file";
+        }
+
+        if (path.Length > MaxPathBytes || Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+        {
+            return $"{field} is longer than {MaxPathBytes} bytes";
+        }
+
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            return $"{field} must not contain NUL";
+        }
+
+        var segmentStart = 1;
+        for (var i = 1; i <= path.Length; i++)
+        {
+            if (i < path.Length && path[i] != '/')
+            {
+                continue;
+            }
+
+            var segment = path.AsSpan(segmentStart, i - segmentStart);
+            if (segment.IsEmpty)
+            {
+                return $"{field} must not contain empty segments: '{Shorten(path)}'";
+            }
+
+            if (segment is "." or "..")
+            {
+                return $"{field} must not contain '.' or '..' segments: '{Shorten(path)}'";
+            }
+
+            segmentStart = i + 1;
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when <paramref name="prefix"/> (optional) can start a path, else why not.</summary>
+    public static string? CheckPathPrefix(string? prefix)
+    {
+        if (string.IsNullOrEmpty(prefix))
+        {
+            return null;
+        }
+
+        if (prefix[0] != '/')
+        {
+            return "path_prefix must start with '/'";
+        }
+
+        if (prefix.Length > MaxPathBytes || Encoding.UTF8.GetByteCount(prefix) > MaxPathBytes)
+        {
+            return $"path_prefix is longer than {MaxPathBytes} bytes";
+        }
+
+        return prefix.Contains('\0', StringComparison.Ordinal) ? "path_prefix must not contain NUL" : null;
+    }
+
+    private static bool HasControlCharacter(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+}

@@ -1,0 +1,133 @@
+namespace LeaseService.Core.Tests;
+
+public sealed class MonitorTests
+{
+    [Fact]
+    public void MonitorPass_AtExactlyHardLimit_KeepsLease()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("c1", "/a");
+        f.Time.Advance(LeaseManagerFixture.Hard);
+
+        var pass = f.Pass();
+
+        pass.LeasesExamined.Should().Be(0);
+        f.Manager.GetLease("/a").IsOk.Should().BeTrue();
+    }
+
+    [Fact]
+    public void MonitorPass_PastHardLimit_RecoversAndClosesFile()
+    {
+        var f = new LeaseManagerFixture();
+        var lease = f.Add("c1", "/a");
+        f.Time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromTicks(1));
+
+        var pass = f.Pass();
+
+        pass.Should().Be(new MonitorPassResult(1, 1, 0, 0, false));
+        f.Manager.GetLease("/a").Kind.Should().Be(OutcomeKind.NotFound);
+        f.Manager.GetFile("/a").Value!.Epoch.Should().BeGreaterThan(lease.Epoch);
+        f.Manager.RenewLease("c1").Kind.Should().Be(OutcomeKind.NotFound);
+    }
+
+    [Fact]
+    public void MonitorPass_RenewedLease_IsNotExpired()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("c1", "/a");
+        f.Time.Advance(LeaseManagerFixture.Hard - TimeSpan.FromSeconds(1));
+        f.Manager.RenewLease("c1");
+        f.Time.Advance(TimeSpan.FromSeconds(2));
+
+        f.Pass().LeasesExamined.Should().Be(0);
+        f.Manager.GetLease("/a").IsOk.Should().BeTrue();
+    }
+
+    [Fact]
+    public void MonitorPass_OnlyExpiredLeasesAreTouched()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("old", "/old");
+        f.Time.Advance(TimeSpan.FromMinutes(5));
+        f.Add("young", "/young");
+        f.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromTicks(1));
+
+        f.Pass().LeasesExamined.Should().Be(1);
+
+        f.Manager.GetLease("/old").Kind.Should().Be(OutcomeKind.NotFound);
+        f.Manager.GetLease("/young").IsOk.Should().BeTrue();
+    }
+
+    [Fact]
+    public void MonitorPass_BudgetSpent_StopsAndResumesOldestFirstNextPass()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("h1", "/1");
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+        f.Add("h2", "/2");
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+        f.Add("h3", "/3");
+        f.Time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromSeconds(1));
+
+        // Every clock read costs 20 ms, so the 25 ms budget is spent after the first lease.
+        f.Time.AutoAdvance = TimeSpan.FromMilliseconds(20);
+        var first = f.Pass();
+
+        first.LeasesExamined.Should().Be(1);
+        first.BudgetExhausted.Should().BeTrue();
+        f.Manager.GetLease("/1").Kind.Should().Be(OutcomeKind.NotFound, "the oldest goes first");
+        f.Manager.GetLease("/2").IsOk.Should().BeTrue();
+        f.Manager.GetLease("/3").IsOk.Should().BeTrue();
+
+        f.Time.AutoAdvance = TimeSpan.Zero;
+        var second = f.Pass();
+
+        second.LeasesExamined.Should().Be(2);
+        f.Manager.GetStatistics().OpenFiles.Should().Be(0);
+    }
+
+    [Fact]
+    public void MonitorPass_OrderIsRenewalOrderNotInsertionOrder()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("h1", "/1");
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+        f.Add("h2", "/2");
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+        f.Manager.RenewLease("h1"); // h1 is now younger than h2.
+        f.Time.Advance(LeaseManagerFixture.Hard);
+
+        f.Time.AutoAdvance = TimeSpan.FromMilliseconds(30);
+        f.Pass().LeasesExamined.Should().Be(1);
+
+        f.Manager.GetLease("/2").Kind.Should().Be(OutcomeKind.NotFound);
+        f.Manager.GetLease("/1").IsOk.Should().BeTrue();
+    }
+
+    [Fact]
+    public void MonitorPass_HolderWithManyFiles_ReleasesAllOfThem()
+    {
+        var f = new LeaseManagerFixture();
+        for (var i = 0; i < 100; i++)
+        {
+            f.Add("big", $"/f/{i}");
+        }
+
+        f.Time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromSeconds(1));
+
+        f.Pass().FilesClosed.Should().Be(100);
+        f.Manager.GetStatistics().OpenFiles.Should().Be(0);
+    }
+
+    [Fact]
+    public void MonitorPass_NothingExpired_DoesNoWork()
+    {
+        var f = new LeaseManagerFixture();
+        for (var i = 0; i < 1000; i++)
+        {
+            f.Add($"h{i}", $"/f/{i}");
+        }
+
+        f.Pass().Should().Be(new MonitorPassResult(0, 0, 0, 0, false));
+    }
+}

@@ -1,0 +1,77 @@
+namespace LeaseService.Core.Tests;
+
+public sealed class ValidationTests
+{
+    public static TheoryData<string> BadHolders => new()
+    {
+        string.Empty,
+        new string('h', 257),
+        new string('é', 129), // 258 UTF-8 bytes.
+        "tab\there",
+        "nl\n",
+        "LeaseService-recovery-1",
+    };
+
+    public static TheoryData<string> BadPaths => new()
+    {
+        string.Empty,
+        "relative/path",
+        "/",
+        "/a//b",
+        "/a/b/",
+        "/a/./b",
+        "/a/../b",
+        "/..",
+        "/a\0b",
+        "/" + new string('p', 4096),
+    };
+
+    [Theory]
+    [MemberData(nameof(BadHolders))]
+    public void AddLease_BadHolder_IsInvalidAndChangesNothing(string holder)
+    {
+        var f = new LeaseManagerFixture();
+
+        f.Manager.AddLease(holder, "/a", "m").Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.RenewLease(holder).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.GetStatistics().Files.Should().Be(0);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadPaths))]
+    public async Task Operations_BadPath_AreInvalidAndChangeNothing(string path)
+    {
+        var f = new LeaseManagerFixture();
+
+        f.Manager.AddLease("c1", path, "m").Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.GetLease(path).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.RecoverLease(path, null, true).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        (await f.Manager.RemoveLeaseAsync("c1", path)).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.GetStatistics().Files.Should().Be(0);
+    }
+
+    [Fact]
+    public void Limits_AtTheEdge_AreAccepted()
+    {
+        var f = new LeaseManagerFixture();
+
+        f.Manager.AddLease(new string('h', 256), "/" + new string('p', 4095), "m").IsOk.Should().BeTrue();
+        f.Manager.AddLease("ünïcødé holder", "/dir with spaces/файл", "m").IsOk.Should().BeTrue();
+    }
+
+    [Fact]
+    public void AddLease_ControlCharacterInMachine_IsInvalid()
+    {
+        new LeaseManagerFixture().Manager.AddLease("c1", "/a", "host\r\n").Kind.Should().Be(OutcomeKind.InvalidArgument);
+    }
+
+    [Fact]
+    public void RecoverLease_ReservedRequester_IsInvalid()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("c1", "/a");
+
+        f.Manager.RecoverLease("/a", "LeaseService-recovery-x", true).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.GetLease("/a").Value!.Holder.Should().Be("c1");
+    }
+}
