@@ -1,3 +1,28 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.Run();
+using LeaseService.Server;
+using Microsoft.Extensions.Options;
+
+try
+{
+    var app = LeaseServer.Build(args);
+    await app.StartAsync().ConfigureAwait(false);
+    foreach (var address in app.ListeningAddresses())
+    {
+        // Tests and operators read this line to find the port.
+        Console.WriteLine($"LeaseService listening on {address}");
+    }
+
+    await app.WaitForShutdownAsync().ConfigureAwait(false);
+    await app.DisposeAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    await Console.Error.WriteLineAsync($"Invalid configuration: {string.Join(" ", ex.Failures)}").ConfigureAwait(false);
+    return 2;
+}
+catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+{
+    // Binding errors name the key, e.g. "Failed to convert configuration value at 'Leases:SoftLimit'".
+    await Console.Error.WriteLineAsync($"Invalid configuration: {ex.Message}").ConfigureAwait(false);
+    return 2;
+}

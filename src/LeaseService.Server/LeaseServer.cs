@@ -1,0 +1,90 @@
+using LeaseService.Core;
+using LeaseService.Core.DataNodes;
+using LeaseService.Rpc;
+using LeaseService.Rpc.AspNetCore;
+using LeaseService.Server.Monitoring;
+using LeaseService.Server.Options;
+using LeaseService.Server.Rpc;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace LeaseService.Server;
+
+/// <summary>
+/// Composition of the service: the core, the DataNodes, the wire layer and the monitor. Program
+/// runs it; tests build it with their own clock and a loopback port 0.
+/// </summary>
+public static class LeaseServer
+{
+    /// <summary>Where the server listens when nothing is configured.</summary>
+    public const string DefaultUrl = "http://localhost:5050";
+
+    /// <summary>Builds the application; <paramref name="configure"/> may replace services (tests).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
+            && string.IsNullOrEmpty(builder.Configuration["HTTP_PORTS"])
+            && string.IsNullOrEmpty(builder.Configuration["HTTPS_PORTS"])
+            && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.UseGrpcKestrelDefaults();
+        ConfigureLogging(builder);
+        ConfigureServices(builder.Services, builder.Configuration);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var leases = app.Services.GetRequiredService<LeaseRpcService>();
+        app.UseGrpcWire(registry =>
+        {
+            leases.Register(registry);
+        });
+
+        var health = app.Services.GetRequiredService<HealthService>();
+        health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel actually bound (port 0 resolved); valid after start.</summary>
+    public static IReadOnlyList<string> ListeningAddresses(this WebApplication app)
+        => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        var logger = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+    }
+
+    private static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>();
+        services.AddGrpcWire(options => configuration.GetSection("Grpc").Bind(options));
+
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<LeaseOptions>>().Value;
+            return new LeaseManager(
+                new LeaseManagerOptions
+                {
+                    SoftLimit = options.SoftLimit,
+                    HardLimit = options.HardLimit,
+                    RecoveryTimeout = options.RecoveryTimeout,
+                    ReplicationFactor = options.ReplicationFactor,
+                    MinReplication = options.MinReplication,
+                },
+                sp.GetRequiredService<IDataNodeCoordinator>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<LeaseManager>>());
+        });
+        services.AddSingleton<LeaseRpcService>();
+        services.AddHostedService<LeaseMonitor>();
+    }
+}

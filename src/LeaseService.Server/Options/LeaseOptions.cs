@@ -1,0 +1,28 @@
+namespace LeaseService.Server.Options;
+
+/// <summary>Configuration section <c>Leases</c>; environment form <c>Leases__SoftLimit=00:01:00</c>.</summary>
+public sealed class LeaseOptions
+{
+    public const string Section = "Leases";
+
+    /// <summary>After this, another writer may recover the path. Default 00:01:00; &gt; 0 and ≤ HardLimit.</summary>
+    public TimeSpan SoftLimit { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>After this, the monitor recovers the lease. Default 01:00:00; ≥ SoftLimit.</summary>
+    public TimeSpan HardLimit { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the monitor runs. Default 00:00:02; &gt; 0.</summary>
+    public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Time budget of one monitor pass; the rest waits for the next. Default 00:00:00.025; &gt; 0.</summary>
+    public TimeSpan MaxMonitorWorkPerPass { get; set; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; &gt; 0.</summary>
+    public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>DataNodes in a new block's pipeline. Default 3; 1–16.</summary>
+    public int ReplicationFactor { get; set; } = 3;
+
+    /// <summary>FINALIZED replicas a block needs to be complete. Default 1; 1–ReplicationFactor.</summary>
+    public int MinReplication { get; set; } = 1;
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+
+namespace LeaseService.Server.Options;
+
+/// <summary>Checks <see cref="LeaseOptions"/> across fields at start-up; each failure names its key.</summary>
+internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LeaseOptions options)
+    {
+        var failures = new List<string>();
+        const string S = LeaseOptions.Section;
+        if (options.SoftLimit <= TimeSpan.Zero)
+        {
+            failures.Add($"{S}:SoftLimit must be greater than zero (was {options.SoftLimit}).");
+        }
+
+        if (options.HardLimit < options.SoftLimit)
+        {
+            failures.Add($"{S}:HardLimit ({options.HardLimit}) must be at least {S}:SoftLimit ({options.SoftLimit}).");
+        }
+
+        if (options.MonitorInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{S}:MonitorInterval must be greater than zero (was {options.MonitorInterval}).");
+        }
+
+        if (options.MaxMonitorWorkPerPass <= TimeSpan.Zero)
+        {
+            failures.Add($"{S}:MaxMonitorWorkPerPass must be greater than zero (was {options.MaxMonitorWorkPerPass}).");
+        }
+
+        if (options.RecoveryTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{S}:RecoveryTimeout must be greater than zero (was {options.RecoveryTimeout}).");
+        }
+
+        if (options.ReplicationFactor is < 1 or > 16)
+        {
+            failures.Add($"{S}:ReplicationFactor must be between 1 and 16 (was {options.ReplicationFactor}).");
+        }
+
+        if (options.MinReplication < 1 || options.MinReplication > options.ReplicationFactor)
+        {
+            failures.Add($"{S}:MinReplication must be between 1 and {S}:ReplicationFactor (was {options.MinReplication}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

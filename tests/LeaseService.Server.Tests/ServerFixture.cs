@@ -1,0 +1,77 @@
+using LeaseService.Client;
+using LeaseService.Server;
+using LeaseService.Server.Monitoring;
+using LeaseService.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LeaseService.Server.Tests;
+
+/// <summary>
+/// The real server (the same composition Program runs) on a loopback port 0 over real HTTP/2,
+/// with a fake clock for lease time and a LeaseClient pointed at it.
+/// </summary>
+public sealed class ServerFixture : IAsyncDisposable
+{
+    public static readonly TimeSpan Soft = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Hard = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    private ServerFixture(WebApplication app, FakeTimeProvider time)
+    {
+        App = app;
+        Time = time;
+        Address = app.ListeningAddresses().First();
+        Client = LeaseClient.Create(Address);
+    }
+
+    public WebApplication App { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public string Address { get; }
+
+    public LeaseClient Client { get; }
+
+    public LeaseMonitor Monitor => App.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
+
+    public static async Task<ServerFixture> StartAsync(params string[] settings)
+    {
+        var time = new FakeTimeProvider();
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--Leases:SoftLimit={Soft}",
+            $"--Leases:HardLimit={Hard}",
+            $"--Leases:MonitorInterval={Interval}",
+            "--Serilog:MinimumLevel:Default=Warning",
+            .. settings,
+        ];
+        var app = LeaseServer.Build(args, builder => builder.Services.AddSingleton<TimeProvider>(time));
+        await app.StartAsync().DefaultTimeout();
+        var fixture = new ServerFixture(app, time);
+        await fixture.Monitor.TimerStarted.DefaultTimeout();
+        return fixture;
+    }
+
+    /// <summary>Moves the fake clock forward by one monitor interval at a time and waits for each pass.</summary>
+    public async Task AdvanceWithMonitorAsync(TimeSpan total)
+    {
+        var end = Time.GetTimestamp() + total.Ticks;
+        while (Time.GetTimestamp() + Interval.Ticks <= end)
+        {
+            var pass = Monitor.NextPassCompleted;
+            Time.Advance(Interval);
+            await pass.DefaultTimeout();
+        }
+
+        Time.Advance(TimeSpan.FromTicks(end - Time.GetTimestamp()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync().DefaultTimeout();
+        await App.DisposeAsync();
+    }
+}

@@ -1,0 +1,151 @@
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.Rpc;
+using LeaseService.Testing;
+
+namespace LeaseService.Server.Tests;
+
+/// <summary>The lease server's answers to requests that are not well-formed gRPC, over real HTTP/2.</summary>
+public sealed class WireConformanceTests : IAsyncLifetime
+{
+    private ServerFixture _server = null!;
+    private RawGrpc _raw = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerFixture.StartAsync();
+        _raw = new RawGrpc(_server.Address);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _raw.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task UnknownMethod_Unimplemented()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/Nope", RawGrpc.Frame(new GetLeaseRequest { Path = "/a" })).DefaultTimeout();
+
+        response.HttpStatus.Should().Be(200);
+        response.GrpcStatus.Should().Be("12");
+    }
+
+    [Fact]
+    public async Task UnknownService_Unimplemented()
+    {
+        var response = await _raw.SendAsync("/leases.v9.Nope/GetLease", RawGrpc.Frame(new GetLeaseRequest { Path = "/a" })).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("12");
+    }
+
+    [Fact]
+    public async Task NonGrpcContentType_415()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", [1, 2, 3], contentType: "application/json").DefaultTimeout();
+
+        response.HttpStatus.Should().Be(415);
+    }
+
+    [Fact]
+    public async Task NonPost_405()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", [], method: "PUT").DefaultTimeout();
+
+        response.HttpStatus.Should().Be(405);
+    }
+
+    [Fact]
+    public async Task OversizeLength_ResourceExhaustedWithoutTheBody()
+    {
+        // Declares 5 MiB but sends only the header: the server must answer from the header alone.
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame([], 0, 5 * 1024 * 1024)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("8");
+    }
+
+    [Fact]
+    public async Task TruncatedBody_Internal()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame([0x0A, 0x01], 0, 100)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("13");
+        (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task MalformedProtobuf_InternalAndServerStaysUp()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], 0, 6)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("13");
+        (await _server.Client.AddLeaseAsync("w", "/still-up").DefaultTimeout()).Holder.Should().Be("w");
+    }
+
+    [Fact]
+    public async Task CompressedFlagWithoutEncoding_Internal()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", RawGrpc.Frame(new GetLeaseRequest { Path = "/a" }, flag: 1)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("13");
+    }
+
+    [Fact]
+    public async Task CompressedWithUnsupportedEncoding_Unimplemented()
+    {
+        var response = await _raw.SendAsync(
+            "/leases.v1.LeaseService/GetLease",
+            RawGrpc.Frame(new GetLeaseRequest { Path = "/a" }, flag: 1),
+            headers: ("grpc-encoding", "gzip")).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("12");
+    }
+
+    [Fact]
+    public async Task EmptyBody_ErrorNotCrash()
+    {
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", []).DefaultTimeout();
+
+        response.GrpcStatus.Should().NotBe("0");
+    }
+
+    [Fact]
+    public async Task ErrorMessage_IsPercentEncodedAndDecoded()
+    {
+        var act = () => _server.Client.GetLeaseAsync("/ünïcødé 100%");
+
+        (await act.Should().ThrowAsync<LeaseNotFoundException>()).Which.Status.Detail.Should().Contain("/ünïcødé 100%");
+    }
+
+    [Fact]
+    public async Task ClientDeadlineAlreadyTight_DeadlineExceeded()
+    {
+        using var client = LeaseClient.Create(_server.Address, new LeaseClientOptions { CallTimeout = TimeSpan.FromTicks(1) });
+
+        var act = () => client.GetLeaseAsync("/a");
+
+        (await act.Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
+    }
+
+    [Fact]
+    public async Task CallerCancellation_Cancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        var act = () => _server.Client.GetLeaseAsync("/a", cts.Token);
+
+        (await act.Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Cancelled);
+    }
+
+    [Fact]
+    public async Task ServerNotListening_Unavailable()
+    {
+        using var client = LeaseClient.Create("http://127.0.0.1:1");
+
+        var act = () => client.RenewLeaseAsync("w");
+
+        (await act.Should().ThrowAsync<LeaseUnavailableException>()).Which.StatusCode.Should().Be(StatusCode.Unavailable);
+    }
+}

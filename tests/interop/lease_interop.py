@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Drives a running LeaseService with Python grpcio (a gRPC client no one here wrote).
+
+Message classes come from a protobuf descriptor set built from protos/ (no generated code, so the
+protoc version need not match the installed protobuf runtime).
+
+Usage: /usr/bin/python3 lease_interop.py HOST:PORT DESCRIPTOR_SET
+Prints one line per check and exits non-zero if any check failed.
+"""
+import sys
+import time
+import uuid
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+TARGET, DESCRIPTORS = sys.argv[1], sys.argv[2]
+
+fds = descriptor_pb2.FileDescriptorSet()
+with open(DESCRIPTORS, "rb") as fh:
+    fds.ParseFromString(fh.read())
+pool = descriptor_pool.DescriptorPool()
+for f in fds.file:
+    pool.Add(f)
+
+
+def message(name):
+    desc = pool.FindMessageTypeByName(name)
+    if hasattr(message_factory, "GetMessageClass"):
+        return message_factory.GetMessageClass(desc)
+    return message_factory.MessageFactory(pool).GetPrototype(desc)
+
+
+channel = grpc.insecure_channel(TARGET)
+
+
+def rpc(service, method, request_type, response_type):
+    response_cls = message(response_type)
+    stub = channel.unary_unary(
+        f"/{service}/{method}",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=response_cls.FromString,
+    )
+    request_cls = message(request_type)
+
+    def call(timeout=10, **fields):
+        return stub(request_cls(**fields), timeout=timeout)
+
+    return call
+
+
+def lease_rpc(method, request=None, response=None):
+    return rpc("leases.v1.LeaseService", method, f"leases.v1.{request or method + 'Request'}", f"leases.v1.{response or method + 'Response'}")
+
+
+AddLease = lease_rpc("AddLease")
+RenewLease = lease_rpc("RenewLease")
+RemoveLease = lease_rpc("RemoveLease")
+RecoverLease = lease_rpc("RecoverLease")
+GetLease = lease_rpc("GetLease")
+ListLeases = lease_rpc("ListLeases")
+AddBlock = lease_rpc("AddBlock")
+GetFile = lease_rpc("GetFile", "GetFileRequest", "FileInfo")
+ListDataNodes = rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
+HealthCheck = rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
+Unknown = rpc("leases.v1.LeaseService", "NoSuchMethod", "leases.v1.GetLeaseRequest", "leases.v1.GetLeaseResponse")
+
+failures = []
+
+
+def check(name, condition, detail=""):
+    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
+    if not condition:
+        failures.append(name)
+
+
+def expect_error(name, code, fn, contains=""):
+    codes = code if isinstance(code, tuple) else (code,)
+    try:
+        fn()
+    except grpc.RpcError as e:
+        check(name, e.code() in codes and contains in (e.details() or ""), f"got {e.code()} {e.details()!r}")
+        return
+    check(name, False, f"expected {codes}, call succeeded")
+
+
+run = uuid.uuid4().hex[:8]
+holder, other = f"py-writer-{run}", f"py-other-{run}"
+path = f"/interop/{run}/file"
+
+lease = AddLease(holder=holder, path=path, client_machine="py-host").lease
+check("AddLease grants", lease.holder == holder and lease.epoch > 0 and lease.state == 1, str(lease))
+check("AddLease again is idempotent", AddLease(holder=holder, path=path).lease.epoch == lease.epoch)
+expect_error("AddLease by another holder -> FAILED_PRECONDITION", grpc.StatusCode.FAILED_PRECONDITION,
+             lambda: AddLease(holder=other, path=path), holder)
+expect_error("AddLease relative path -> INVALID_ARGUMENT", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: AddLease(holder=holder, path="relative"))
+renewed = RenewLease(holder=holder)
+check("RenewLease renews", renewed.leases_renewed == 1 and renewed.soft_limit.seconds > 0, str(renewed))
+expect_error("RenewLease unknown holder -> NOT_FOUND", grpc.StatusCode.NOT_FOUND, lambda: RenewLease(holder=f"nobody-{run}"))
+got = GetLease(path=path).lease
+check("GetLease", got.holder == holder and got.client_machine == "py-host" and got.hard_limit_remaining.seconds > 0, str(got))
+listed = ListLeases(path_prefix=f"/interop/{run}/")
+check("ListLeases by prefix", [l.path for l in listed.leases] == [path], str(listed))
+nodes = ListDataNodes().datanodes
+check("DataNodeSimulator.ListDataNodes", len(nodes) >= 1, str(nodes))
+block = AddBlock(holder=holder, path=path)
+check("AddBlock", block.block.block_id > 0 and len(block.block.locations) >= 1, str(block))
+info = GetFile(path=path)
+check("GetFile", info.under_construction and len(info.blocks) == 1, str(info))
+expect_error("RecoverLease within soft limit -> FAILED_PRECONDITION", grpc.StatusCode.FAILED_PRECONDITION,
+             lambda: RecoverLease(path=path))
+recovered = RecoverLease(path=path, requester=f"py-ops-{run}", force=True)
+check("RecoverLease force starts recovery", recovered.closed or (recovered.lease.state == 3 and recovered.lease.recovery_id > 0), str(recovered))
+expect_error("RemoveLease by the old holder after recovery -> FAILED_PRECONDITION or NOT_FOUND",
+             (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND),
+             lambda: RemoveLease(holder=holder, path=path))
+for _ in range(200):
+    if recovered.closed:
+        break
+    time.sleep(0.02)
+    recovered = RecoverLease(path=path, requester=f"py-ops-{run}", force=True)
+check("RecoverLease polled until closed (empty block removed)", recovered.closed and GetFile(path=path).length == 0, str(recovered))
+path2 = f"/interop/{run}/closed"
+AddLease(holder=holder, path=path2)
+check("RemoveLease closes", RemoveLease(holder=holder, path=path2).closed)
+check("RecoverLease on a closed file -> closed", RecoverLease(path=path2).closed)
+expect_error("RecoverLease unknown path -> NOT_FOUND", grpc.StatusCode.NOT_FOUND, lambda: RecoverLease(path=f"/interop/{run}/missing"))
+expect_error("GetLease closed file -> NOT_FOUND", grpc.StatusCode.NOT_FOUND, lambda: GetLease(path=path2))
+check("Health Check", HealthCheck(service="").status == 1)
+check("Health Check service", HealthCheck(service="leases.v1.LeaseService").status == 1)
+expect_error("Health Check unknown service -> NOT_FOUND", grpc.StatusCode.NOT_FOUND, lambda: HealthCheck(service="nope"))
+expect_error("Unknown method -> UNIMPLEMENTED", grpc.StatusCode.UNIMPLEMENTED, lambda: Unknown(path=path))
+expect_error("Deadline -> DEADLINE_EXCEEDED", grpc.StatusCode.DEADLINE_EXCEEDED, lambda: GetLease(path=path, timeout=0.000001))
+expect_error("Message over 4 MiB -> RESOURCE_EXHAUSTED", grpc.StatusCode.RESOURCE_EXHAUSTED,
+             lambda: GetLease(path="/" + "x" * (5 * 1024 * 1024)))
+
+print(f"interop: {len(failures)} failed")
+sys.exit(1 if failures else 0)
