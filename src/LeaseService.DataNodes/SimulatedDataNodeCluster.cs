@@ -64,24 +64,29 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         long blockId, IReadOnlyList<string> locations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(locations);
-        var queries = locations.Select(location => QueryAsync(location)).ToArray();
-        var replicas = await Task.WhenAll(queries).ConfigureAwait(false);
-        return replicas
-            .Where(r => r is not null)
-            .Select(r => new ReplicaReport(r!.DataNodeId, r.BlockId, r.State, r.NumBytes, r.GenerationStamp))
-            .ToArray();
 
-        async Task<SimulatedReplica?> QueryAsync(string location)
+        // One location after another, each bounded by the call timeout, as the primary does:
+        // a silent DataNode costs one timeout and is left out.
+        var reports = new List<ReplicaReport>(locations.Count);
+        foreach (var location in locations)
         {
+            SimulatedReplica? replica;
             try
             {
-                return await _channel.GetReplicaAsync(location, blockId, cancellationToken).ConfigureAwait(false);
+                replica = await _channel.GetReplicaAsync(location, blockId, cancellationToken).ConfigureAwait(false);
             }
             catch (DataNodeUnreachableException)
             {
-                return null;
+                continue;
+            }
+
+            if (replica is not null)
+            {
+                reports.Add(new ReplicaReport(replica.DataNodeId, replica.BlockId, replica.State, replica.NumBytes, replica.GenerationStamp));
             }
         }
+
+        return reports;
     }
 
     /// <inheritdoc />
