@@ -153,16 +153,60 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
         var lengths = write.ReplicaLengths ?? [];
         var targets = write.StopAfterReplicas > 0 ? Math.Min(write.StopAfterReplicas, write.Pipeline.Count) : write.Pipeline.Count;
+
         var written = new List<SimulatedReplica>(targets);
+
+        // Setup: every DataNode the write reaches checks the writer's generation stamp before any
+        // data flows, so a fenced writer changes nothing, and is told so even when another
+        // DataNode would have refused it for another reason first. (DataNodes past
+        // StopAfterReplicas are treated as beyond a break that already happened.)
+        SimulatedWriteResult? setupFailure = null;
+        for (var i = 0; i < targets && setupFailure?.Status != SimulatedWriteStatus.StaleGenerationStamp; i++)
+        {
+            var failure = await HopAsync(i, setup: true).ConfigureAwait(false);
+            if (failure is not null && (setupFailure is null || failure.Status == SimulatedWriteStatus.StaleGenerationStamp))
+            {
+                setupFailure = failure;
+            }
+        }
+
+        if (setupFailure is not null)
+        {
+            return setupFailure;
+        }
+
+        // Data: down the pipeline to the first StopAfterReplicas DataNodes. A DataNode that fails
+        // now (stopped or changed since setup) breaks the pipeline there.
         for (var i = 0; i < targets; i++)
         {
-            var dataNodeId = write.Pipeline[i];
-            var data = i < lengths.Count ? write.Data[..(int)lengths[i]] : write.Data;
-            WriteReplicaReply reply;
+            if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        return new SimulatedWriteResult(
+            SimulatedWriteStatus.Written,
+            $"Wrote block {write.BlockId} at generation stamp {write.GenerationStamp} to [{string.Join(", ", written.Select(r => r.DataNodeId))}].",
+            written,
+            null);
+
+        async Task<SimulatedWriteResult?> HopAsync(int index, bool setup)
+        {
+            var dataNodeId = write.Pipeline[index];
+            WriteReplicaReply? reply;
             try
             {
-                reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, cancellationToken)
-                    .ConfigureAwait(false);
+                if (setup)
+                {
+                    reply = await _channel.CheckWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
+                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, cancellationToken)
+                        .ConfigureAwait(false);
+                }
             }
             catch (DataNodeUnreachableException ex)
             {
@@ -174,23 +218,22 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                     dataNodeId);
             }
 
-            if (reply.Status != WriteReplicaStatus.Written)
+            if (reply is null || reply.Status == WriteReplicaStatus.Written)
             {
-                var status = reply.Status == WriteReplicaStatus.StaleGenerationStamp
-                    ? SimulatedWriteStatus.StaleGenerationStamp
-                    : SimulatedWriteStatus.ReplicaNotWritable;
-                DataNodeLog.WriteRefused(_logger, write.BlockId, write.GenerationStamp, dataNodeId, status);
-                return new SimulatedWriteResult(status, reply.Message, written, dataNodeId);
+                if (reply?.Replica is { } replica)
+                {
+                    written.Add(replica);
+                }
+
+                return null;
             }
 
-            written.Add(reply.Replica!);
+            var status = reply.Status == WriteReplicaStatus.StaleGenerationStamp
+                ? SimulatedWriteStatus.StaleGenerationStamp
+                : SimulatedWriteStatus.ReplicaNotWritable;
+            DataNodeLog.WriteRefused(_logger, write.BlockId, write.GenerationStamp, dataNodeId, status);
+            return new SimulatedWriteResult(status, reply.Message, written, dataNodeId);
         }
-
-        return new SimulatedWriteResult(
-            SimulatedWriteStatus.Written,
-            $"Wrote block {write.BlockId} at generation stamp {write.GenerationStamp} to [{string.Join(", ", written.Select(r => r.DataNodeId))}].",
-            written,
-            null);
     }
 
     /// <summary>Stops a DataNode: it refuses every call until restarted. Stopping a stopped DataNode does nothing.</summary>

@@ -1,9 +1,12 @@
 namespace LeaseService.DataNodes;
 
 /// <summary>
-/// A client write through a block's pipeline. The data flows down the pipeline in order, as in
-/// HDFS: when a DataNode refuses or cannot be reached, the DataNodes before it keep what they
-/// received and the ones after it receive nothing.
+/// A client write through a block's pipeline, in HDFS's two steps. Setup: every DataNode the write
+/// reaches checks the writer's generation stamp; if one refuses or cannot be reached, no DataNode
+/// receives anything (a stale stamp is reported in preference to other refusals, so a fenced
+/// writer always learns it was fenced). Data: the bytes flow down the pipeline in order; a
+/// DataNode that fails at this point (it changed since setup) breaks the pipeline there, and the
+/// DataNodes before it keep what they received.
 /// </summary>
 /// <param name="Pipeline">The DataNodes of the block's pipeline, in order (from the NameNode's block locations).</param>
 /// <param name="BlockId">The block.</param>

@@ -190,4 +190,14 @@ public sealed class SyncRulesTests
         commit.Locations.Should().Equal("dn-2", "dn-3");
         _t.Replica("dn-2").Should().Be(new SimulatedReplica("dn-2", TestCluster.BlockId, ReplicaState.Finalized, 100, RecoveryId, 0));
     }
+
+    [Fact]
+    public async Task LocationNamedTwice_IsAskedOnceAndTheRecoveryCommits()
+    {
+        await _t.WriteOkAsync(100);
+
+        var result = await _t.RecoverAsync(RecoveryId, locations: ["dn-1", "dn-2", "dn-2", "dn-3"]).DefaultTimeout();
+
+        result.Should().BeOfType<BlockRecoveryCommitted>().Which.Locations.Should().Equal("dn-1", "dn-2", "dn-3");
+    }
 }

@@ -105,7 +105,7 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
-    public async Task Write_RwrReplicaAfterRestart_IsNotWritable()
+    public async Task Write_RwrReplicaAfterRestart_IsNotWritableAndNoDataNodeReceivesTheData()
     {
         await _t.WriteOkAsync(100);
         _t.Cluster.RestartDataNode("dn-2");
@@ -114,8 +114,23 @@ public sealed class WriteFencingTests
 
         result.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
         result.FailedDataNodeId.Should().Be("dn-2");
-        result.Replicas.Select(r => r.DataNodeId).Should().Equal(["dn-1"], "the data reached the DataNodes before the break");
-        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => r.NumBytes).Should().Equal(110, 100, 100);
+        result.Replicas.Should().BeEmpty("pipeline setup fails before any data flows");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => r.NumBytes).Should().Equal(100, 100, 100);
+    }
+
+    [Fact]
+    public async Task Write_FencedWriterWhoseFirstDataNodeMissedTheRecovery_IsStillRefusedAsStale()
+    {
+        await _t.WriteOkAsync(100);
+        _t.Cluster.StopDataNode("dn-3");
+        (await _t.RecoverAsync(1002).DefaultTimeout()).Should().BeOfType<BlockRecoveryCommitted>();
+        _t.Cluster.RestartDataNode("dn-3");
+
+        var result = await _t.WriteAsync(10, pipeline: ["dn-3", "dn-1", "dn-2"]);
+
+        result.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp, "any DataNode that saw the recovery fences the writer");
+        result.FailedDataNodeId.Should().Be("dn-1");
+        _t.Replica("dn-3").NumBytes.Should().Be(100);
     }
 
     [Fact]
@@ -137,7 +152,7 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
-    public async Task Write_StoppedDataNodeInThePipeline_BreaksThePipelineThere()
+    public async Task Write_StoppedDataNodeInThePipeline_FailsSetupAndWritesNothing()
     {
         _t.Cluster.StopDataNode("dn-2");
 
@@ -145,8 +160,19 @@ public sealed class WriteFencingTests
 
         result.Status.Should().Be(SimulatedWriteStatus.DataNodeUnavailable);
         result.FailedDataNodeId.Should().Be("dn-2");
-        result.Replicas.Select(r => r.DataNodeId).Should().Equal("dn-1");
-        _t.ReplicaOrNull("dn-3").Should().BeNull();
+        result.Message.Should().Contain("dn-2 is not running");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Write_StoppedDataNodeBeyondStopAfterReplicas_DoesNotMatter()
+    {
+        _t.Cluster.StopDataNode("dn-3");
+
+        var result = await _t.WriteAsync(10, stopAfter: 2);
+
+        result.Status.Should().Be(SimulatedWriteStatus.Written);
+        result.Replicas.Select(r => r.DataNodeId).Should().Equal("dn-1", "dn-2");
     }
 
     [Fact]

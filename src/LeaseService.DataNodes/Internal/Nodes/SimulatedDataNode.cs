@@ -177,42 +177,41 @@ internal sealed class SimulatedDataNode
         }
     }
 
-    /// <summary>A client write's hop on this DataNode.</summary>
+    /// <summary>
+    /// Pipeline setup (HDFS's writeBlock op, before any data flows): would this DataNode accept a
+    /// write at <paramref name="generationStamp"/>? Changes nothing; returns null when it would.
+    /// </summary>
+    public WriteReplicaReply? CheckWrite(long blockId, long generationStamp)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            return CheckWriteLocked(blockId, generationStamp);
+        }
+    }
+
+    /// <summary>
+    /// A client write's data on this DataNode: checked again (the replica may have changed since
+    /// setup), then a new replica is created RBW, or the existing one appended to, reopened
+    /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery).
+    /// </summary>
     public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
     {
         lock (_gate)
         {
             ThrowIfStopped();
+            if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
+            {
+                return refusal;
+            }
+
             if (!_replicas.TryGetValue(blockId, out var replica))
             {
                 replica = new Replica(blockId, ReplicaState.Rbw, generationStamp, []);
                 _replicas.Add(blockId, replica);
             }
-            else if (replica.State == ReplicaState.Rur)
-            {
-                // initReplicaRecovery stopped the writer; the recovery id is the generation stamp
-                // the block will take, so a writer below it is fenced.
-                return generationStamp <= replica.RecoveryId
-                    ? Refused(WriteReplicaStatus.StaleGenerationStamp, replica, $"the replica is under recovery {replica.RecoveryId}; generation stamp {generationStamp} is fenced")
-                    : Refused(WriteReplicaStatus.NotWritable, replica, $"the replica is under recovery {replica.RecoveryId}");
-            }
-            else if (generationStamp < replica.GenerationStamp)
-            {
-                return Refused(WriteReplicaStatus.StaleGenerationStamp, replica, $"generation stamp {generationStamp} is older than the replica's {replica.GenerationStamp}");
-            }
-            else if (generationStamp == replica.GenerationStamp && replica.State != ReplicaState.Rbw)
-            {
-                return Refused(WriteReplicaStatus.NotWritable, replica, $"the replica is {StateName(replica.State)}");
-            }
             else if (generationStamp > replica.GenerationStamp)
             {
-                // A newer stamp from the NameNode: append reopens a FINALIZED replica, pipeline
-                // recovery bumps an RBW one. An RWR or TEMPORARY replica is in no pipeline.
-                if (replica.State is not (ReplicaState.Finalized or ReplicaState.Rbw))
-                {
-                    return Refused(WriteReplicaStatus.NotWritable, replica, $"the replica is {StateName(replica.State)}");
-                }
-
                 replica.State = ReplicaState.Rbw;
                 replica.OriginalState = ReplicaState.Rbw;
                 replica.GenerationStamp = generationStamp;
@@ -227,9 +226,40 @@ internal sealed class SimulatedDataNode
 
             return new WriteReplicaReply(WriteReplicaStatus.Written, replica.Snapshot(Id), string.Empty);
         }
+    }
 
-        WriteReplicaReply Refused(WriteReplicaStatus status, Replica replica, string reason) =>
-            new(status, replica.Snapshot(Id), $"{Id} refused the write to block {blockId}: {reason}.");
+    private WriteReplicaReply? CheckWriteLocked(long blockId, long generationStamp)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
+        if (!_replicas.TryGetValue(blockId, out var replica))
+        {
+            return null;
+        }
+
+        if (replica.State == ReplicaState.Rur)
+        {
+            // initReplicaRecovery stopped the writer; the recovery id is the generation stamp the
+            // block will take, so a writer below it is fenced.
+            return generationStamp <= replica.RecoveryId
+                ? Refused(WriteReplicaStatus.StaleGenerationStamp, $"the replica is under recovery {replica.RecoveryId}; generation stamp {generationStamp} is fenced")
+                : Refused(WriteReplicaStatus.NotWritable, $"the replica is under recovery {replica.RecoveryId}");
+        }
+
+        if (generationStamp < replica.GenerationStamp)
+        {
+            return Refused(WriteReplicaStatus.StaleGenerationStamp, $"generation stamp {generationStamp} is older than the replica's {replica.GenerationStamp}");
+        }
+
+        // At the same stamp only an RBW replica takes more data. A newer stamp from the NameNode
+        // reopens a FINALIZED replica (append) or bumps an RBW one (pipeline recovery); an RWR or
+        // TEMPORARY replica is in no pipeline.
+        var writable = generationStamp == replica.GenerationStamp
+            ? replica.State == ReplicaState.Rbw
+            : replica.State is ReplicaState.Rbw or ReplicaState.Finalized;
+        return writable ? null : Refused(WriteReplicaStatus.NotWritable, $"the replica is {StateName(replica.State)} at generation stamp {replica.GenerationStamp}");
+
+        WriteReplicaReply Refused(WriteReplicaStatus status, string reason) =>
+            new(status, replica.Snapshot(Id), $"{Id} refused the write to block {blockId} at generation stamp {generationStamp}: {reason}.");
     }
 
     /// <summary>FsDatasetImpl.initReplicaRecovery: takes the replica over for <paramref name="recoveryId"/>.</summary>

@@ -18,15 +18,18 @@ internal sealed class BlockRecoveryWorker(IInterDataNodeChannel channel, ILogger
     {
         var blockId = command.BlockId;
         var recoveryId = command.RecoveryId;
-        DataNodeLog.RecoveryStarted(logger, primaryId, blockId, command.GenerationStamp, recoveryId, command.Locations);
+        // A location named twice would meet its own recovery id on the second call and abort the
+        // task as superseded; ask each DataNode once.
+        var locations = command.Locations.Distinct(StringComparer.Ordinal).ToArray();
+        DataNodeLog.RecoveryStarted(logger, primaryId, blockId, command.GenerationStamp, recoveryId, locations);
 
         // Take every replica over for this recovery id, and keep those that can take part: a
         // valid generation stamp, some bytes, and an original state of RWR or better.
-        var syncList = new List<ReplicaRecord>(command.Locations.Count);
+        var syncList = new List<ReplicaRecord>(locations.Length);
         var failed = new List<string>();
         var failures = new List<string>();
         var candidates = 0;
-        foreach (var location in command.Locations)
+        foreach (var location in locations)
         {
             InitReplicaRecoveryReply reply;
             try
@@ -83,12 +86,12 @@ internal sealed class BlockRecoveryWorker(IInterDataNodeChannel channel, ILogger
             }
         }
 
-        if (failed.Count == command.Locations.Count)
+        if (failed.Count == locations.Length)
         {
             return Fail(
                 command,
                 BlockRecoveryFailure.AllDataNodesFailed,
-                $"All datanodes failed: block={blockId}, datanodeids=[{string.Join(", ", command.Locations)}]. {string.Join(" ", failures)}".TrimEnd(),
+                $"All datanodes failed: block={blockId}, datanodeids=[{string.Join(", ", locations)}]. {string.Join(" ", failures)}".TrimEnd(),
                 failed);
         }
 
@@ -97,7 +100,7 @@ internal sealed class BlockRecoveryWorker(IInterDataNodeChannel channel, ILogger
             return Fail(
                 command,
                 BlockRecoveryFailure.NoReplicaInRecoverableState,
-                $"Found {candidates} replica(s) for block {blockId} but none is in RWR or better state. datanodeids=[{string.Join(", ", command.Locations)}]",
+                $"Found {candidates} replica(s) for block {blockId} but none is in RWR or better state. datanodeids=[{string.Join(", ", locations)}]",
                 failed);
         }
 

@@ -35,6 +35,9 @@ internal sealed class SimulatedDataNodeChannel(
     public Task<SimulatedReplica?> GetReplicaAsync(string dataNodeId, long blockId, CancellationToken cancellationToken) =>
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.GetReplica(blockId)), cancellationToken);
 
+    public Task<WriteReplicaReply?> CheckWriteAsync(string dataNodeId, long blockId, long generationStamp, CancellationToken cancellationToken) =>
+        CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.CheckWrite(blockId, generationStamp)), cancellationToken);
+
     public Task<WriteReplicaReply> WriteAsync(
         string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken) =>
         CallAsync(
