@@ -1,0 +1,458 @@
+using System.Diagnostics;
+using LeaseService.Core.DataNodes;
+using LeaseService.DataNodes.Internal.Logging;
+using LeaseService.DataNodes.Internal.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.DataNodes.Internal.Nodes;
+
+/// <summary>
+/// One simulated DataNode: its replicas, whether it runs, and the failures injected into it. It
+/// answers HDFS's replica-level recovery calls (FsDatasetImpl.initReplicaRecovery and
+/// updateReplicaUnderRecovery) and client writes. Everything it holds is guarded by one lock;
+/// nothing under it logs, waits or calls out.
+/// </summary>
+internal sealed class SimulatedDataNode
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Replica> _replicas = [];
+    private readonly int[] _injectedFailures = new int[Enum.GetValues<RecoveryStep>().Length + 1];
+    private readonly ILogger _logger;
+    private bool _running = true;
+    private long _lastHeartbeat;
+
+    // Test seam for a DataNode that accepts calls and never answers (a hung process, a black-holed
+    // network). While set, every call waits on it; the caller's timeout is what ends the wait.
+    private TaskCompletionSource? _hang;
+    private TaskCompletionSource? _hungCallArrived;
+
+    public SimulatedDataNode(string id, ILogger logger)
+    {
+        Id = id;
+        _logger = logger;
+    }
+
+    public string Id { get; }
+
+    public bool IsRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running;
+            }
+        }
+    }
+
+    /// <summary>The node's heartbeat: "now" while it runs, the moment it stopped otherwise.</summary>
+    public DataNodeStatus Status(long now)
+    {
+        lock (_gate)
+        {
+            return new DataNodeStatus(Id, _running, _running ? now : _lastHeartbeat);
+        }
+    }
+
+    public SimulatedDataNodeInfo Info()
+    {
+        lock (_gate)
+        {
+            return new SimulatedDataNodeInfo(Id, _running, _replicas.Count);
+        }
+    }
+
+    public SimulatedReplica? GetReplica(long blockId)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            return _replicas.TryGetValue(blockId, out var replica) ? replica.Snapshot(Id) : null;
+        }
+    }
+
+    /// <summary>The simulator's inspection path: works on a stopped node too (its disk is still there).</summary>
+    public SimulatedReplica? PeekReplica(long blockId)
+    {
+        lock (_gate)
+        {
+            return _replicas.TryGetValue(blockId, out var replica) ? replica.Snapshot(Id) : null;
+        }
+    }
+
+    public byte[]? PeekReplicaData(long blockId)
+    {
+        lock (_gate)
+        {
+            return _replicas.TryGetValue(blockId, out var replica) ? replica.Data : null;
+        }
+    }
+
+    /// <summary>Test seam: places a replica in any state, as if loaded from disk.</summary>
+    public void SeedReplica(long blockId, ReplicaState state, long generationStamp, byte[] data, long recoveryId = 0, ReplicaState originalState = ReplicaState.Rbw)
+    {
+        lock (_gate)
+        {
+            _replicas[blockId] = new Replica(blockId, state, generationStamp, data)
+            {
+                RecoveryId = state == ReplicaState.Rur ? recoveryId : 0,
+                OriginalState = state == ReplicaState.Rur ? originalState : state,
+            };
+        }
+    }
+
+    /// <summary>Stops the node: every call to it fails fast until it restarts. Idempotent.</summary>
+    public void Stop(long now)
+    {
+        lock (_gate)
+        {
+            StopLocked(now);
+        }
+    }
+
+    /// <summary>
+    /// Restarts the node (stopping it first if it runs) and reloads its replicas as HDFS does from
+    /// disk: RBW replicas come back as RWR (waiting to be recovered), TEMPORARY ones are deleted,
+    /// FINALIZED and RWR ones are unchanged. RUR is only an in-memory wrapper in HDFS, so a replica
+    /// under recovery loses its recovery id and comes back as what its original state loads as.
+    /// </summary>
+    public void Restart(long now)
+    {
+        lock (_gate)
+        {
+            StopLocked(now);
+            var dropped = new List<long>();
+            foreach (var replica in _replicas.Values)
+            {
+                var onDisk = replica.State == ReplicaState.Rur ? replica.OriginalState : replica.State;
+                var loaded = onDisk switch
+                {
+                    ReplicaState.Finalized => ReplicaState.Finalized,
+                    ReplicaState.Rbw or ReplicaState.Rwr => ReplicaState.Rwr,
+                    _ => ReplicaState.Temporary,
+                };
+                if (loaded == ReplicaState.Temporary)
+                {
+                    dropped.Add(replica.BlockId);
+                    continue;
+                }
+
+                replica.State = loaded;
+                replica.OriginalState = loaded;
+                replica.RecoveryId = 0;
+            }
+
+            foreach (var blockId in dropped)
+            {
+                _replicas.Remove(blockId);
+            }
+
+            _running = true;
+        }
+    }
+
+    public void InjectFailure(RecoveryStep step, int count)
+    {
+        lock (_gate)
+        {
+            _injectedFailures[(int)step] = checked(_injectedFailures[(int)step] + count);
+        }
+    }
+
+    /// <summary>
+    /// The primary is about to commit: if a PRIMARY_COMMIT failure is pending, the node dies now
+    /// (it stops) and the caller must not commit. Returns whether it died.
+    /// </summary>
+    public bool TryDieBeforeCommit(long now)
+    {
+        lock (_gate)
+        {
+            if (!TryConsumeFailureLocked(RecoveryStep.PrimaryCommit))
+            {
+                return false;
+            }
+
+            StopLocked(now);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Pipeline setup (HDFS's writeBlock op, before any data flows): would this DataNode accept a
+    /// write at <paramref name="generationStamp"/>? Changes nothing; returns null when it would.
+    /// </summary>
+    public WriteReplicaReply? CheckWrite(long blockId, long generationStamp)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            return CheckWriteLocked(blockId, generationStamp);
+        }
+    }
+
+    /// <summary>
+    /// A client write's data on this DataNode: checked again (the replica may have changed since
+    /// setup), then a new replica is created RBW, or the existing one appended to, reopened
+    /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery).
+    /// </summary>
+    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
+            {
+                return refusal;
+            }
+
+            if (!_replicas.TryGetValue(blockId, out var replica))
+            {
+                replica = new Replica(blockId, ReplicaState.Rbw, generationStamp, []);
+                _replicas.Add(blockId, replica);
+            }
+            else if (generationStamp > replica.GenerationStamp)
+            {
+                replica.State = ReplicaState.Rbw;
+                replica.OriginalState = ReplicaState.Rbw;
+                replica.GenerationStamp = generationStamp;
+            }
+
+            replica.Append(data);
+            if (finalize)
+            {
+                replica.State = ReplicaState.Finalized;
+                replica.OriginalState = ReplicaState.Finalized;
+            }
+
+            return new WriteReplicaReply(WriteReplicaStatus.Written, replica.Snapshot(Id), string.Empty);
+        }
+    }
+
+    private WriteReplicaReply? CheckWriteLocked(long blockId, long generationStamp)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
+        if (!_replicas.TryGetValue(blockId, out var replica))
+        {
+            return null;
+        }
+
+        if (replica.State == ReplicaState.Rur)
+        {
+            // initReplicaRecovery stopped the writer; the recovery id is the generation stamp the
+            // block will take, so a writer below it is fenced.
+            return generationStamp <= replica.RecoveryId
+                ? Refused(WriteReplicaStatus.StaleGenerationStamp, $"the replica is under recovery {replica.RecoveryId}; generation stamp {generationStamp} is fenced")
+                : Refused(WriteReplicaStatus.NotWritable, $"the replica is under recovery {replica.RecoveryId}");
+        }
+
+        if (generationStamp < replica.GenerationStamp)
+        {
+            return Refused(WriteReplicaStatus.StaleGenerationStamp, $"generation stamp {generationStamp} is older than the replica's {replica.GenerationStamp}");
+        }
+
+        // At the same stamp only an RBW replica takes more data. A newer stamp from the NameNode
+        // reopens a FINALIZED replica (append) or bumps an RBW one (pipeline recovery); an RWR or
+        // TEMPORARY replica is in no pipeline.
+        var writable = generationStamp == replica.GenerationStamp
+            ? replica.State == ReplicaState.Rbw
+            : replica.State is ReplicaState.Rbw or ReplicaState.Finalized;
+        return writable ? null : Refused(WriteReplicaStatus.NotWritable, $"the replica is {StateName(replica.State)} at generation stamp {replica.GenerationStamp}");
+
+        WriteReplicaReply Refused(WriteReplicaStatus status, string reason) =>
+            new(status, replica.Snapshot(Id), $"{Id} refused the write to block {blockId} at generation stamp {generationStamp}: {reason}.");
+    }
+
+    /// <summary>FsDatasetImpl.initReplicaRecovery: takes the replica over for <paramref name="recoveryId"/>.</summary>
+    public InitReplicaRecoveryReply InitReplicaRecovery(long blockId, long blockGenerationStamp, long recoveryId)
+    {
+        InitReplicaRecoveryReply reply;
+        long raisedFrom = 0;
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            if (TryConsumeFailureLocked(RecoveryStep.InitReplicaRecovery))
+            {
+                return InitReplicaRecoveryReply.Failed($"{Id}: injected failure in initReplicaRecovery of block {blockId}.");
+            }
+
+            if (!_replicas.TryGetValue(blockId, out var replica))
+            {
+                return InitReplicaRecoveryReply.NoReplica(Id, blockId);
+            }
+
+            if (replica.GenerationStamp < blockGenerationStamp)
+            {
+                return InitReplicaRecoveryReply.Failed(
+                    $"{Id}: replica generation stamp {replica.GenerationStamp} < block generation stamp {blockGenerationStamp} for block {blockId}.");
+            }
+
+            if (replica.GenerationStamp >= recoveryId)
+            {
+                return InitReplicaRecoveryReply.Failed(
+                    $"{Id}: replica generation stamp {replica.GenerationStamp} >= recovery id {recoveryId} for block {blockId}.");
+            }
+
+            if (replica.State == ReplicaState.Rur)
+            {
+                if (replica.RecoveryId >= recoveryId)
+                {
+                    return new InitReplicaRecoveryReply(
+                        InitReplicaRecoveryStatus.RecoveryInProgress,
+                        null,
+                        $"{Id}: block {blockId} is under recovery {replica.RecoveryId} >= recovery id {recoveryId}.");
+                }
+
+                // The newer recovery takes the replica over from the older one.
+                raisedFrom = replica.RecoveryId;
+                replica.RecoveryId = recoveryId;
+            }
+            else
+            {
+                replica.OriginalState = replica.State;
+                replica.State = ReplicaState.Rur;
+                replica.RecoveryId = recoveryId;
+            }
+
+            reply = new InitReplicaRecoveryReply(
+                InitReplicaRecoveryStatus.Initialized,
+                new ReplicaRecoveryInfo(blockId, replica.NumBytes, replica.GenerationStamp, replica.OriginalState),
+                string.Empty);
+        }
+
+        if (raisedFrom != 0)
+        {
+            DataNodeLog.RecoveryIdRaised(_logger, Id, blockId, raisedFrom, recoveryId);
+        }
+
+        return reply;
+    }
+
+    /// <summary>
+    /// FsDatasetImpl.updateReplicaUnderRecovery: truncates the RUR replica to
+    /// <paramref name="newLength"/> and finalizes it at <paramref name="recoveryId"/>.
+    /// </summary>
+    public UpdateReplicaReply UpdateReplicaUnderRecovery(long blockId, long recoveryId, long newLength)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            if (TryConsumeFailureLocked(RecoveryStep.UpdateReplica))
+            {
+                return new UpdateReplicaReply(UpdateReplicaStatus.Failed, $"{Id}: injected failure in updateReplicaUnderRecovery of block {blockId}.");
+            }
+
+            if (!_replicas.TryGetValue(blockId, out var replica))
+            {
+                return new UpdateReplicaReply(UpdateReplicaStatus.ReplicaNotFound, $"{Id}: replica of block {blockId} not found.");
+            }
+
+            if (replica.State != ReplicaState.Rur)
+            {
+                return new UpdateReplicaReply(UpdateReplicaStatus.Failed, $"{Id}: replica of block {blockId} is {StateName(replica.State)}, not RUR.");
+            }
+
+            if (replica.RecoveryId != recoveryId)
+            {
+                // The fence against a superseded primary.
+                return new UpdateReplicaReply(UpdateReplicaStatus.Failed, $"{Id}: replica of block {blockId} is under recovery {replica.RecoveryId} != recovery id {recoveryId}.");
+            }
+
+            if (replica.NumBytes < newLength)
+            {
+                return new UpdateReplicaReply(UpdateReplicaStatus.Failed, $"{Id}: replica of block {blockId} has {replica.NumBytes} bytes < new length {newLength}.");
+            }
+
+            replica.Truncate(newLength);
+            replica.GenerationStamp = recoveryId;
+            replica.State = ReplicaState.Finalized;
+            replica.OriginalState = ReplicaState.Finalized;
+            replica.RecoveryId = 0;
+            return new UpdateReplicaReply(UpdateReplicaStatus.Finalized, string.Empty);
+        }
+    }
+
+    /// <summary>Test seam: from now on every call waits until <see cref="Unhang"/>. Returns a task that completes when the first call arrives.</summary>
+    public Task Hang()
+    {
+        lock (_gate)
+        {
+            _hang ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _hungCallArrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _hungCallArrived.Task;
+        }
+    }
+
+    public void Unhang()
+    {
+        TaskCompletionSource? hang;
+        lock (_gate)
+        {
+            hang = _hang;
+            _hang = null;
+            _hungCallArrived = null;
+        }
+
+        hang?.TrySetResult();
+    }
+
+    /// <summary>Where every call enters the node: waits while the node is hung.</summary>
+    public Task WaitIfHungAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource? hang;
+        TaskCompletionSource? arrived;
+        lock (_gate)
+        {
+            hang = _hang;
+            arrived = _hungCallArrived;
+        }
+
+        if (hang is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        arrived?.TrySetResult();
+        return hang.Task.WaitAsync(cancellationToken);
+    }
+
+    private void ThrowIfStopped()
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
+        if (!_running)
+        {
+            throw new DataNodeUnreachableException(Id, $"{Id} is not running.");
+        }
+    }
+
+    private void StopLocked(long now)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
+        if (_running)
+        {
+            _running = false;
+            _lastHeartbeat = now;
+        }
+    }
+
+    private bool TryConsumeFailureLocked(RecoveryStep step)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
+        if (_injectedFailures[(int)step] <= 0)
+        {
+            return false;
+        }
+
+        _injectedFailures[(int)step]--;
+        return true;
+    }
+
+    private static string StateName(ReplicaState state) => state switch
+    {
+        ReplicaState.Finalized => "FINALIZED",
+        ReplicaState.Rbw => "RBW",
+        ReplicaState.Rwr => "RWR",
+        ReplicaState.Rur => "RUR",
+        ReplicaState.Temporary => "TEMPORARY",
+        _ => state.ToString(),
+    };
+}

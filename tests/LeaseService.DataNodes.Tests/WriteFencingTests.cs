@@ -1,0 +1,206 @@
+using LeaseService.Core.DataNodes;
+
+namespace LeaseService.DataNodes.Tests;
+
+/// <summary>Client writes through a pipeline, and the fencing a writer meets after its block was recovered.</summary>
+public sealed class WriteFencingTests
+{
+    private readonly TestCluster _t = new();
+
+    [Fact]
+    public async Task Write_NewBlock_CreatesRbwReplicasAlongThePipeline()
+    {
+        var result = await _t.WriteAsync(100);
+
+        result.Status.Should().Be(SimulatedWriteStatus.Written);
+        result.FailedDataNodeId.Should().BeNull();
+        result.Replicas.Should().Equal(_t.All.Select(dn => new SimulatedReplica(dn, TestCluster.BlockId, ReplicaState.Rbw, 100, TestCluster.BlockGs, 0)));
+    }
+
+    [Fact]
+    public async Task Write_SameGenerationStamp_AppendsTheBytes()
+    {
+        await _t.WriteOkAsync(100);
+
+        await _t.WriteOkAsync(50);
+
+        _t.Replica("dn-1").NumBytes.Should().Be(150);
+        _t.Cluster.ReadReplica("dn-1", TestCluster.BlockId).Should().Equal(TestCluster.Bytes(100).Concat(TestCluster.Bytes(50)));
+    }
+
+    [Fact]
+    public async Task Write_Finalize_FinalizesTheReplicasThatReceivedIt()
+    {
+        await _t.WriteOkAsync(100, stopAfter: 2, finalize: true);
+
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => (r.DataNodeId, r.State))
+            .Should().Equal(("dn-1", ReplicaState.Finalized), ("dn-2", ReplicaState.Finalized));
+    }
+
+    [Fact]
+    public async Task Write_StopAfterReplicas_OnlyTheFirstDataNodesReceiveTheData()
+    {
+        await _t.WriteOkAsync(100);
+
+        var result = await _t.WriteAsync(50, stopAfter: 1);
+
+        result.Status.Should().Be(SimulatedWriteStatus.Written);
+        result.Replicas.Select(r => r.DataNodeId).Should().Equal("dn-1");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => r.NumBytes).Should().Equal(150, 100, 100);
+    }
+
+    [Fact]
+    public async Task Write_ReplicaLengths_EachReplicaGetsItsPrefixAndTheRestGetAll()
+    {
+        await _t.WriteOkAsync(100, lengths: [30, 70]);
+
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => r.NumBytes).Should().Equal(30, 70, 100);
+        _t.Cluster.ReadReplica("dn-1", TestCluster.BlockId).Should().Equal(TestCluster.Bytes(30));
+    }
+
+    [Fact]
+    public async Task Write_ZeroLength_CreatesEmptyReplicas()
+    {
+        await _t.WriteOkAsync(0);
+
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().HaveCount(3).And.OnlyContain(r => r.NumBytes == 0 && r.State == ReplicaState.Rbw);
+    }
+
+    [Fact]
+    public async Task Write_OlderGenerationStamp_IsRefusedAsStale()
+    {
+        await _t.WriteOkAsync(100, gs: 1005);
+
+        var result = await _t.WriteAsync(10, gs: 1004);
+
+        result.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp);
+        result.FailedDataNodeId.Should().Be("dn-1");
+        result.Message.Should().Contain("1004").And.Contain("1005");
+        _t.Replica("dn-1").NumBytes.Should().Be(100);
+    }
+
+    [Fact]
+    public async Task Write_PausedWriterAfterItsBlockWasRecovered_IsRefusedAsStaleAndChangesNothing()
+    {
+        await _t.WriteOkAsync(100);
+        var recovered = await _t.RecoverAsync(1002).DefaultTimeout();
+        recovered.Should().BeOfType<BlockRecoveryCommitted>();
+
+        var result = await _t.WriteAsync(10);
+
+        result.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp);
+        result.Replicas.Should().BeEmpty();
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 100 && r.GenerationStamp == 1002 && r.State == ReplicaState.Finalized);
+    }
+
+    [Fact]
+    public async Task Write_ReplicaUnderRecovery_IsRefusedAsStale()
+    {
+        _t.Seed("dn-1", ReplicaState.Rur, 100, recoveryId: 1002);
+
+        var result = await _t.WriteAsync(10, pipeline: ["dn-1"]);
+
+        result.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp);
+        result.Message.Should().Contain("under recovery 1002");
+    }
+
+    [Fact]
+    public async Task Write_RwrReplicaAfterRestart_IsNotWritableAndNoDataNodeReceivesTheData()
+    {
+        await _t.WriteOkAsync(100);
+        _t.Cluster.RestartDataNode("dn-2");
+
+        var result = await _t.WriteAsync(10);
+
+        result.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+        result.FailedDataNodeId.Should().Be("dn-2");
+        result.Replicas.Should().BeEmpty("pipeline setup fails before any data flows");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Select(r => r.NumBytes).Should().Equal(100, 100, 100);
+    }
+
+    [Fact]
+    public async Task Write_FencedWriterWhoseFirstDataNodeMissedTheRecovery_IsStillRefusedAsStale()
+    {
+        await _t.WriteOkAsync(100);
+        _t.Cluster.StopDataNode("dn-3");
+        (await _t.RecoverAsync(1002).DefaultTimeout()).Should().BeOfType<BlockRecoveryCommitted>();
+        _t.Cluster.RestartDataNode("dn-3");
+
+        var result = await _t.WriteAsync(10, pipeline: ["dn-3", "dn-1", "dn-2"]);
+
+        result.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp, "any DataNode that saw the recovery fences the writer");
+        result.FailedDataNodeId.Should().Be("dn-1");
+        _t.Replica("dn-3").NumBytes.Should().Be(100);
+    }
+
+    [Fact]
+    public async Task Write_FinalizedReplicaAtTheSameGenerationStamp_IsNotWritable()
+    {
+        await _t.WriteOkAsync(100, finalize: true);
+
+        (await _t.WriteAsync(10)).Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+    }
+
+    [Fact]
+    public async Task Write_NewerGenerationStampOnFinalizedReplica_ReopensItForAppend()
+    {
+        await _t.WriteOkAsync(100, finalize: true);
+
+        await _t.WriteOkAsync(10, gs: 1010);
+
+        _t.Replica("dn-1").Should().Be(new SimulatedReplica("dn-1", TestCluster.BlockId, ReplicaState.Rbw, 110, 1010, 0));
+    }
+
+    [Fact]
+    public async Task Write_StoppedDataNodeInThePipeline_FailsSetupAndWritesNothing()
+    {
+        _t.Cluster.StopDataNode("dn-2");
+
+        var result = await _t.WriteAsync(10);
+
+        result.Status.Should().Be(SimulatedWriteStatus.DataNodeUnavailable);
+        result.FailedDataNodeId.Should().Be("dn-2");
+        result.Message.Should().Contain("dn-2 is not running");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Write_StoppedDataNodeBeyondStopAfterReplicas_DoesNotMatter()
+    {
+        _t.Cluster.StopDataNode("dn-3");
+
+        var result = await _t.WriteAsync(10, stopAfter: 2);
+
+        result.Status.Should().Be(SimulatedWriteStatus.Written);
+        result.Replicas.Select(r => r.DataNodeId).Should().Equal("dn-1", "dn-2");
+    }
+
+    [Fact]
+    public async Task Write_UnknownDataNode_ThrowsNotFoundAndWritesNothing()
+    {
+        var act = () => _t.Cluster.WriteAsync(new SimulatedWrite(["dn-1", "dn-9"], TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(1)));
+
+        (await act.Should().ThrowAsync<DataNodeNotFoundException>()).Which.DataNodeId.Should().Be("dn-9");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().BeEmpty();
+    }
+
+    public static TheoryData<SimulatedWrite> InvalidWrites => new()
+    {
+        new SimulatedWrite([], 1, 1001, new byte[1]),
+        new SimulatedWrite(["dn-1", "dn-1"], 1, 1001, new byte[1]),
+        new SimulatedWrite(["dn-1"], 1, 0, new byte[1]),
+        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], StopAfterReplicas: -1),
+        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [1, 1]),
+        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [2]),
+        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [-1]),
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidWrites))]
+    public async Task Write_InvalidRequest_ThrowsArgumentException(SimulatedWrite write)
+    {
+        var act = () => _t.Cluster.WriteAsync(write);
+
+        await act.Should().ThrowAsync<ArgumentException>();
+    }
+}
