@@ -39,6 +39,26 @@ public sealed class RecoveryFailureTests
     }
 
     [Fact]
+    public async Task PrimaryHasNoReplicaAndPeersWithDataUnreachable_FailsInsteadOfDeleting()
+    {
+        // dn-2 and dn-3 hold the data; the primary dn-1 never received any. HDFS would commit a
+        // delete here (empty sync list); we must not throw away what dn-2/dn-3 may hold.
+        await _t.WriteOkAsync(100, pipeline: ["dn-2", "dn-3"]);
+        _t.Cluster.StopDataNode("dn-2");
+        _t.Cluster.StopDataNode("dn-3");
+
+        var result = await _t.RecoverAsync(1002).DefaultTimeout();
+
+        var failed = result.Should().BeOfType<BlockRecoveryFailed>().Subject;
+        failed.Reason.Should().Be(BlockRecoveryFailure.ReplicasUnreachable);
+        failed.FailedDataNodes.Should().Equal("dn-2", "dn-3");
+        _t.Cluster.RestartDataNode("dn-2");
+        _t.Cluster.RestartDataNode("dn-3");
+        var retry = await _t.RecoverAsync(1003).DefaultTimeout();
+        retry.Should().BeOfType<BlockRecoveryCommitted>().Which.NewLength.Should().Be(100);
+    }
+
+    [Fact]
     public async Task OneDataNodeFailsInit_RecoveryCommitsWithoutIt()
     {
         await _t.WriteOkAsync(100);

@@ -42,6 +42,12 @@ public enum BlockRecoveryFailure
     /// <summary>FINALIZED replicas disagree on length.</summary>
     InconsistentFinalizedReplicas,
 
+    /// <summary>
+    /// No reachable replica has data, but some locations could not be asked. HDFS would delete
+    /// the block here; we retry instead, because the unreachable replicas may hold the data.
+    /// </summary>
+    ReplicasUnreachable,
+
     /// <summary>Every participant failed updateReplicaUnderRecovery ("Cannot recover").</summary>
     AllParticipantsFailed,
 

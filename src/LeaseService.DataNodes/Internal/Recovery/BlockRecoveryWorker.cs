@@ -104,6 +104,17 @@ internal sealed class BlockRecoveryWorker(IInterDataNodeChannel channel, ILogger
                 failed);
         }
 
+        if (syncList.Count == 0 && failed.Count > 0)
+        {
+            // HDFS commits a delete here; an unreachable replica may hold the data, so fail and
+            // let the NameNode retry rather than throw the block away.
+            return Fail(
+                command,
+                BlockRecoveryFailure.ReplicasUnreachable,
+                $"No reachable replica of block {blockId} has data and [{string.Join(", ", failed)}] could not be asked; not deleting the block. {string.Join(" ", failures)}".TrimEnd(),
+                failed);
+        }
+
         return await SyncBlockAsync(command, syncList, cancellationToken).ConfigureAwait(false);
     }
 
