@@ -32,11 +32,12 @@ internal sealed class ServerCallDeadline : IDisposable
         _startTimestamp = _timeProvider.GetTimestamp();
         DeadlineUtc = _timeProvider.GetUtcNow().UtcDateTime + timeout;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(call.HttpContext.RequestAborted);
+        Token = _cts.Token; // Kept so the token stays readable after the source is disposed.
     }
 
     public DateTime DeadlineUtc { get; }
 
-    public CancellationToken Token => _cts.Token;
+    public CancellationToken Token { get; }
 
     /// <summary>Completes when the deadline work has finished (only meaningful once it started).</summary>
     public Task Done => _done.Task;
