@@ -186,7 +186,8 @@ public sealed class ServerCallContext
         var state = Volatile.Read(ref _state);
         if (_deadline is { } deadline && state is StateDeadline or StateDeadlinePending)
         {
-            await deadline.Done.ConfigureAwait(false);
+            await deadline.DisposeAfterDeadlineAsync().ConfigureAwait(false);
+            return;
         }
 
         ReleaseResources();

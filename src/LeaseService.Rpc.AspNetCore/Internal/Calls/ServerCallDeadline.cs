@@ -106,13 +106,33 @@ internal sealed class ServerCallDeadline : IDisposable
         _cts.Dispose();
     }
 
+    /// <summary>After the deadline fired: waits for a timer callback still running, then releases.</summary>
+    public async ValueTask DisposeAfterDeadlineAsync()
+    {
+        await _done.Task.ConfigureAwait(false);
+        if (_timer is { } timer)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _cts.Dispose();
+    }
+
     private void OnTimer()
     {
         var remaining = _timeout - _timeProvider.GetElapsedTime(_startTimestamp);
         if (remaining > TimeSpan.Zero && _timer is { } timer)
         {
             // Only reached for deadlines beyond the timer's range: wait for the rest.
-            timer.Change(remaining < MaxTimerDue ? remaining : MaxTimerDue, Timeout.InfiniteTimeSpan);
+            try
+            {
+                timer.Change(remaining < MaxTimerDue ? remaining : MaxTimerDue, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The call ended meanwhile.
+            }
+
             return;
         }
 

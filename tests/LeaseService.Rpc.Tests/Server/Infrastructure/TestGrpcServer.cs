@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -35,11 +36,17 @@ public sealed class TestGrpcServer : IAsyncDisposable
 
     public IHostApplicationLifetime Lifetime => _app.Services.GetRequiredService<IHostApplicationLifetime>();
 
-    public static async Task<TestGrpcServer> StartAsync(TimeProvider? timeProvider = null, Action<GrpcServerOptions>? configure = null)
+    public static async Task<TestGrpcServer> StartAsync(TimeProvider? timeProvider = null, Action<GrpcServerOptions>? configure = null, HttpProtocols? protocols = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseGrpcKestrelDefaults();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (protocols is { } p)
+            {
+                listen.Protocols = p;
+            }
+        }));
         var logs = new TestLoggerProvider();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
