@@ -87,6 +87,35 @@ public sealed class DeadlineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CallsWithDeadline_ReleaseTheirTimerWhenDone()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            var result = await _server.Client.UnaryAsync("/test.v1.Test/Deadline", new Empty(), r => r.Headers.TryAddWithoutValidation("grpc-timeout", "10S")).DefaultTimeout();
+            result.Status.Should().Be(StatusCode.OK);
+        }
+
+        _time.ArmedTimerCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task DeadlineExpires_WhileAWriteIsBlockedByFlowControl_WriteFailsAndCallEnds()
+    {
+        // The client reads nothing, so the server's write waits for HTTP/2 window; the deadline must still end the call.
+        using var call = await _server.Client.StartStreamingAsync("/test.v1.Test/Flood", new Empty(), configure: r => r.Headers.TryAddWithoutValidation("grpc-timeout", "1S")).DefaultTimeout();
+        await _server.Service.FloodBlocked.Task.DefaultTimeout();
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var error = await _server.Service.FloodEnded.Task.DefaultTimeout();
+        error.Should().BeAssignableTo<OperationCanceledException>();
+        call.Dispose();
+        var next = await _server.Client.UnaryAsync("/test.v1.Test/Echo", new StringValue { Value = "ok" }).DefaultTimeout();
+        next.Status.Should().Be(StatusCode.OK);
+        _time.ArmedTimerCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task DeadlineExpires_AfterStreamStarted_StatusInTrailersAfterTheMessages()
     {
         using var call = await _server.Client.StartStreamingAsync("/test.v1.Test/SlowStream", new Empty()).DefaultTimeout();

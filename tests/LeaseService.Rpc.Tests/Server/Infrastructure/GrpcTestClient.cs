@@ -79,9 +79,10 @@ public sealed class GrpcTestClient : IDisposable
     }
 
     /// <summary>Starts a streaming call and returns once the response headers arrived.</summary>
-    public async Task<GrpcStreamingCall> StartStreamingAsync(string path, IMessage message, CancellationToken cancellationToken = default)
+    public async Task<GrpcStreamingCall> StartStreamingAsync(string path, IMessage message, Action<HttpRequestMessage>? configure = null, CancellationToken cancellationToken = default)
     {
         var request = CreateRequest(path, new ByteArrayContent(Frame(message)));
+        configure?.Invoke(request);
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         return new GrpcStreamingCall(request, response, stream);

@@ -17,11 +17,17 @@ public sealed class TestService
     public static readonly Method<Empty, StringValue> Deadline = Unary<Empty, StringValue>("Deadline", Empty.Parser, StringValue.Parser);
     public static readonly Method<Empty, StringValue> Metadata = Unary<Empty, StringValue>("Metadata", Empty.Parser, StringValue.Parser);
     public static readonly Method<Int32Value, Int32Value> Count = new(MethodType.ServerStreaming, ServiceName, "Count", Int32Value.Parser, Int32Value.Parser);
+    public static readonly Method<Empty, BytesValue> Flood = new(MethodType.ServerStreaming, ServiceName, "Flood", Empty.Parser, BytesValue.Parser);
     public static readonly Method<Empty, Int32Value> SlowStream = new(MethodType.ServerStreaming, ServiceName, "SlowStream", Empty.Parser, Int32Value.Parser);
 
     public TaskCompletionSource<ServerCallContext> SlowStarted { get; } = NewTcs<ServerCallContext>();
 
     public TaskCompletionSource SlowCancelled { get; } = NewTcs();
+
+    /// <summary>Set when a Flood write did not complete at once: the handler is blocked by flow control.</summary>
+    public TaskCompletionSource FloodBlocked { get; } = NewTcs();
+
+    public TaskCompletionSource<Exception> FloodEnded { get; } = NewTcs<Exception>();
 
     public TaskCompletionSource GateEntered { get; } = NewTcs();
 
@@ -82,6 +88,28 @@ public sealed class TestService
                 for (var i = 0; i < request.Value; i++)
                 {
                     await writer.WriteAsync(new Int32Value { Value = i });
+                }
+            })
+            .AddServerStreaming(Flood, async (request, writer, context) =>
+            {
+                var chunk = new BytesValue { Value = Google.Protobuf.ByteString.CopyFrom(new byte[64 * 1024]) };
+                try
+                {
+                    while (true)
+                    {
+                        var write = writer.WriteAsync(chunk);
+                        if (!write.IsCompleted)
+                        {
+                            FloodBlocked.TrySetResult();
+                        }
+
+                        await write;
+                    }
+                }
+                catch (Exception ex)
+                {
+                    FloodEnded.TrySetResult(ex);
+                    throw;
                 }
             })
             .AddServerStreaming(SlowStream, async (request, writer, context) =>
