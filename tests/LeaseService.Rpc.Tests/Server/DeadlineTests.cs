@@ -87,6 +87,32 @@ public sealed class DeadlineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeadlineExpires_WhileWaitingForTheRequestBody_DeadlineExceeded()
+    {
+        var content = new ChunkedContent([[0, 0, 0, 0, 10, 1, 2]], holdOpen: true);
+        try
+        {
+            var armed = _time.WaitForTimerArmedAsync();
+            var call = _server.Client.SendAsync("/test.v1.Test/Echo", content, r => r.Headers.TryAddWithoutValidation("grpc-timeout", "1S"));
+            await armed.DefaultTimeout();
+            await content.AllSent.DefaultTimeout();
+
+            _time.Advance(TimeSpan.FromSeconds(1));
+
+            var result = await call.DefaultTimeout();
+            result.Status.Should().Be(StatusCode.DeadlineExceeded);
+            result.TrailersOnly.Should().BeTrue();
+        }
+        finally
+        {
+            content.Release();
+        }
+
+        var next = await _server.Client.UnaryAsync("/test.v1.Test/Echo", new StringValue { Value = "ok" }).DefaultTimeout();
+        next.Status.Should().Be(StatusCode.OK);
+    }
+
+    [Fact]
     public async Task CallsWithDeadline_ReleaseTheirTimerWhenDone()
     {
         for (var i = 0; i < 3; i++)

@@ -18,7 +18,7 @@ internal sealed class ServerStreamingMethodInvoker<TRequest, TResponse>(
         {
             var request = call.HttpContext.Request;
             var message = await RequestMessageReader.ReadSingleMessageAsync(
-                request.BodyReader, method.RequestParser, Runtime.MaxReceiveMessageSize, request.Headers.GrpcEncoding, call.CancellationToken)
+                request.BodyReader, method.RequestParser, Runtime.MaxReceiveMessageSize, request.Headers.GrpcEncoding, CancellationToken.None)
                 .ConfigureAwait(false);
             await handler(message, new ServerStreamWriter<TResponse>(call), call).ConfigureAwait(false);
         }

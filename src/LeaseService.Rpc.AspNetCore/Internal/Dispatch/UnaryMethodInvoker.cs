@@ -22,8 +22,10 @@ internal sealed class UnaryMethodInvoker<TRequest, TResponse>(
         ValueTask<TRequest> read;
         try
         {
+            // No token: Kestrel fails the read itself on client abort and on our RST_STREAM at the
+            // deadline, and not touching RequestAborted keeps the common path lock- and allocation-free.
             read = RequestMessageReader.ReadSingleMessageAsync(
-                request.BodyReader, method.RequestParser, Runtime.MaxReceiveMessageSize, request.Headers.GrpcEncoding, call.CancellationToken);
+                request.BodyReader, method.RequestParser, Runtime.MaxReceiveMessageSize, request.Headers.GrpcEncoding, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -102,13 +104,8 @@ internal sealed class UnaryMethodInvoker<TRequest, TResponse>(
             return call.FinishAfterDeadlineAsync();
         }
 
+        // A client that aborted meanwhile is not checked for: Kestrel drops writes to an aborted stream.
         var response = call.HttpContext.Response;
-        if (call.HttpContext.RequestAborted.IsCancellationRequested)
-        {
-            call.ReleaseResources();
-            return Task.CompletedTask;
-        }
-
         var start = response.StartAsync();
         if (!start.IsCompletedSuccessfully)
         {
