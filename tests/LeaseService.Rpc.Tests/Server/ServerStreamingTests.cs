@@ -23,6 +23,27 @@ public sealed class ServerStreamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HandlerFailsAfterWriting_MessagesThenErrorStatusInTrailers()
+    {
+        var result = await _server.Client.UnaryAsync("/test.v1.Test/CountThenFail", new Int32Value { Value = 3 }).DefaultTimeout();
+
+        result.Messages.Should().HaveCount(3);
+        result.TrailersOnly.Should().BeFalse();
+        result.Trailers.GetValues("grpc-status").Should().Equal("10");
+        result.Trailers.GetValues("grpc-message").Should().Equal("stopped after 3");
+        result.Trailers.GetValues("x-written").Should().Equal("3");
+    }
+
+    [Fact]
+    public async Task HandlerFailsBeforeWriting_TrailersOnlyError()
+    {
+        var result = await _server.Client.UnaryAsync("/test.v1.Test/CountThenFail", new Int32Value { Value = 0 }).DefaultTimeout();
+
+        result.TrailersOnly.Should().BeTrue();
+        result.Status.Should().Be(StatusCode.Aborted);
+    }
+
+    [Fact]
     public async Task ZeroMessages_IsTrailersOnlyOk()
     {
         var result = await _server.Client.UnaryAsync("/test.v1.Test/Count", new Int32Value { Value = 0 }).DefaultTimeout();

@@ -18,6 +18,7 @@ public sealed class TestService
     public static readonly Method<Empty, StringValue> Metadata = Unary<Empty, StringValue>("Metadata", Empty.Parser, StringValue.Parser);
     public static readonly Method<Int32Value, Int32Value> Count = new(MethodType.ServerStreaming, ServiceName, "Count", Int32Value.Parser, Int32Value.Parser);
     public static readonly Method<Empty, BytesValue> Flood = new(MethodType.ServerStreaming, ServiceName, "Flood", Empty.Parser, BytesValue.Parser);
+    public static readonly Method<Int32Value, Int32Value> CountThenFail = new(MethodType.ServerStreaming, ServiceName, "CountThenFail", Int32Value.Parser, Int32Value.Parser);
     public static readonly Method<Empty, Int32Value> SlowStream = new(MethodType.ServerStreaming, ServiceName, "SlowStream", Empty.Parser, Int32Value.Parser);
 
     public TaskCompletionSource<ServerCallContext> SlowStarted { get; } = NewTcs<ServerCallContext>();
@@ -89,6 +90,16 @@ public sealed class TestService
                 {
                     await writer.WriteAsync(new Int32Value { Value = i });
                 }
+            })
+            .AddServerStreaming(CountThenFail, static async (request, writer, context) =>
+            {
+                for (var i = 0; i < request.Value; i++)
+                {
+                    await writer.WriteAsync(new Int32Value { Value = i });
+                }
+
+                context.ResponseTrailers["x-written"] = request.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                throw new RpcException(StatusCode.Aborted, "stopped after " + request.Value);
             })
             .AddServerStreaming(Flood, async (request, writer, context) =>
             {
