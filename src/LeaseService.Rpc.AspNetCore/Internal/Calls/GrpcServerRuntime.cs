@@ -1,0 +1,16 @@
+using LeaseService.Rpc.AspNetCore.Internal.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.Rpc.AspNetCore.Internal.Calls;
+
+/// <summary>What every call needs from the host, resolved once at start-up.</summary>
+internal sealed class GrpcServerRuntime(int maxReceiveMessageSize, TimeProvider timeProvider, ILogger logger, GrpcServerLifetime lifetime)
+{
+    public int MaxReceiveMessageSize { get; } = maxReceiveMessageSize;
+
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    public ILogger Logger { get; } = logger;
+
+    public GrpcServerLifetime Lifetime { get; } = lifetime;
+}
