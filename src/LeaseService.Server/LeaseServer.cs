@@ -1,5 +1,6 @@
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
+using LeaseService.DataNodes;
 using LeaseService.Rpc;
 using LeaseService.Rpc.AspNetCore;
 using LeaseService.Server.Monitoring;
@@ -40,13 +41,16 @@ public static class LeaseServer
 
         var app = builder.Build();
         var leases = app.Services.GetRequiredService<LeaseRpcService>();
+        var simulator = app.Services.GetRequiredService<DataNodeSimulatorRpcService>();
         app.UseGrpcWire(registry =>
         {
             leases.Register(registry);
+            simulator.Register(registry);
         });
 
         var health = app.Services.GetRequiredService<HealthService>();
         health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        health.SetStatus(Contracts.V1.DataNodeSimulatorMethods.ServiceName, Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         return app;
     }
 
@@ -68,6 +72,14 @@ public static class LeaseServer
         services.AddSingleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>();
         services.AddGrpcWire(options => configuration.GetSection("Grpc").Bind(options));
 
+        services.AddOptions<SimulatedDataNodeClusterOptions>().Bind(configuration.GetSection(DataNodeOptionsValidator.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SimulatedDataNodeClusterOptions>, DataNodeOptionsValidator>();
+        services.AddSingleton(sp => new SimulatedDataNodeCluster(
+            sp.GetRequiredService<IOptions<SimulatedDataNodeClusterOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SimulatedDataNodeCluster>>()));
+        services.AddSingleton<IDataNodeCoordinator>(sp => sp.GetRequiredService<SimulatedDataNodeCluster>());
+
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<LeaseOptions>>().Value;
@@ -85,6 +97,7 @@ public static class LeaseServer
                 sp.GetRequiredService<ILogger<LeaseManager>>());
         });
         services.AddSingleton<LeaseRpcService>();
+        services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddHostedService<LeaseMonitor>();
     }
 }

@@ -14,7 +14,9 @@ internal static class GrpcTimeout
     public static bool TryParse(string? value, out TimeSpan timeout)
     {
         timeout = default;
-        if (string.IsNullOrEmpty(value) || value.Length < 2 || value.Length > 9)
+        // The grammar allows 1 to 8 digits; like C-core and grpc-dotnet we accept more (up to 18,
+        // so the value cannot overflow) and clamp to Max.
+        if (string.IsNullOrEmpty(value) || value.Length < 2 || value.Length > 19)
         {
             return false;
         }

@@ -1,0 +1,141 @@
+using LeaseService.Contracts.V1;
+using LeaseService.Core;
+using LeaseService.DataNodes;
+using LeaseService.Rpc;
+using LeaseService.Rpc.AspNetCore;
+using CoreReplicaState = LeaseService.Core.DataNodes.ReplicaState;
+
+namespace LeaseService.Server.Rpc;
+
+/// <summary>
+/// <c>leases.v1.DataNodeSimulator</c>: drives the embedded simulated DataNode cluster for tests,
+/// demos and drills. Writes go through the block's pipeline as the NameNode allocated it.
+/// </summary>
+internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, LeaseManager leases)
+{
+    public void Register(GrpcMethodRegistry registry) => registry
+        .AddUnary(DataNodeSimulatorMethods.WriteBlock, WriteBlock)
+        .AddUnary(DataNodeSimulatorMethods.StopDataNode, (request, _) => Control(() => cluster.StopDataNode(request.DatanodeId)))
+        .AddUnary(DataNodeSimulatorMethods.RestartDataNode, (request, _) => Control(() => cluster.RestartDataNode(request.DatanodeId)))
+        .AddUnary(DataNodeSimulatorMethods.InjectFailure, InjectFailure)
+        .AddUnary(DataNodeSimulatorMethods.ListDataNodes, ListDataNodes)
+        .AddUnary(DataNodeSimulatorMethods.ListReplicas, ListReplicas);
+
+    private async ValueTask<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
+    {
+        if (!leases.TryGetBlock((long)request.BlockId, out var block))
+        {
+            throw new RpcException(StatusCode.NotFound, $"block {request.BlockId} does not exist");
+        }
+
+        if (request.StopAfterReplicas < 0)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "stop_after_replicas must not be negative");
+        }
+
+        if ((long)request.GenerationStamp < block.GenerationStamp)
+        {
+            throw new RpcException(
+                StatusCode.Aborted,
+                $"stale generation stamp {request.GenerationStamp} for block {request.BlockId} (now {block.GenerationStamp}): the writer was fenced by lease recovery");
+        }
+
+        long[]? lengths = request.ReplicaLengths.Count == 0 ? null : request.ReplicaLengths.Select(l => (long)l).ToArray();
+        SimulatedWriteResult result;
+        try
+        {
+            result = await cluster.WriteAsync(
+                new SimulatedWrite(block.Locations, block.BlockId, (long)request.GenerationStamp, request.Data.Memory, request.StopAfterReplicas, lengths, request.Finalize),
+                context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+        }
+
+        var code = result.Status switch
+        {
+            SimulatedWriteStatus.Written => StatusCode.OK,
+            SimulatedWriteStatus.StaleGenerationStamp => StatusCode.Aborted,
+            SimulatedWriteStatus.ReplicaNotWritable => StatusCode.FailedPrecondition,
+            SimulatedWriteStatus.DataNodeUnavailable => StatusCode.Unavailable,
+            _ => StatusCode.Unknown,
+        };
+        if (code != StatusCode.OK)
+        {
+            throw new RpcException(code, result.Message);
+        }
+
+        var response = new WriteBlockResponse();
+        response.Replicas.AddRange(result.Replicas.Select(ToContract));
+        return response;
+    }
+
+    private ValueTask<DataNodeInfo> InjectFailure(InjectFailureRequest request, ServerCallContext context)
+    {
+        var step = request.Step switch
+        {
+            Contracts.V1.RecoveryStep.InitReplicaRecovery => DataNodes.RecoveryStep.InitReplicaRecovery,
+            Contracts.V1.RecoveryStep.UpdateReplica => DataNodes.RecoveryStep.UpdateReplica,
+            Contracts.V1.RecoveryStep.PrimaryCommit => DataNodes.RecoveryStep.PrimaryCommit,
+            _ => throw new RpcException(StatusCode.InvalidArgument, "step must be INIT_REPLICA_RECOVERY, UPDATE_REPLICA or PRIMARY_COMMIT"),
+        };
+        if (request.Count < 0)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "count must not be negative");
+        }
+
+        return Control(() => cluster.InjectFailure(request.DatanodeId, step, request.Count == 0 ? 1 : request.Count));
+    }
+
+    private ValueTask<ListDataNodesResponse> ListDataNodes(ListDataNodesRequest request, ServerCallContext context)
+    {
+        var response = new ListDataNodesResponse();
+        response.Datanodes.AddRange(cluster.ListDataNodes().Select(ToContract));
+        return ValueTask.FromResult(response);
+    }
+
+    private ValueTask<ListReplicasResponse> ListReplicas(ListReplicasRequest request, ServerCallContext context)
+    {
+        var response = new ListReplicasResponse();
+        response.Replicas.AddRange(cluster.ListReplicas((long)request.BlockId).Select(ToContract));
+        return ValueTask.FromResult(response);
+    }
+
+    private static ValueTask<DataNodeInfo> Control(Func<SimulatedDataNodeInfo> action)
+    {
+        try
+        {
+            return ValueTask.FromResult(ToContract(action()));
+        }
+        catch (DataNodeNotFoundException ex)
+        {
+            throw new RpcException(StatusCode.NotFound, ex.Message);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+        }
+    }
+
+    private static DataNodeInfo ToContract(SimulatedDataNodeInfo info)
+        => new() { DatanodeId = info.DataNodeId, Running = info.Running, ReplicaCount = info.ReplicaCount };
+
+    private static ReplicaInfo ToContract(SimulatedReplica replica) => new()
+    {
+        DatanodeId = replica.DataNodeId,
+        BlockId = (ulong)replica.BlockId,
+        State = replica.State switch
+        {
+            CoreReplicaState.Finalized => ReplicaState.Finalized,
+            CoreReplicaState.Rbw => ReplicaState.Rbw,
+            CoreReplicaState.Rwr => ReplicaState.Rwr,
+            CoreReplicaState.Rur => ReplicaState.Rur,
+            CoreReplicaState.Temporary => ReplicaState.Temporary,
+            _ => ReplicaState.Unspecified,
+        },
+        NumBytes = (ulong)replica.NumBytes,
+        GenerationStamp = (ulong)replica.GenerationStamp,
+        RecoveryId = (ulong)replica.RecoveryId,
+    };
+}
