@@ -1,0 +1,64 @@
+using System.Net;
+using LeaseService.Rpc.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LeaseService.Rpc.Tests.Client.Infrastructure;
+
+/// <summary>
+/// Bare Kestrel on 127.0.0.1, port 0, HTTP/2 only (h2c prior knowledge), with one request
+/// delegate that crafts the response byte by byte. It knows nothing of the server half of the
+/// wire layer, so each test states exactly what goes on the wire.
+/// </summary>
+internal sealed class FakeGrpcServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _requestCount;
+
+    private FakeGrpcServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>Requests that reached the handler.</summary>
+    public int RequestCount => Volatile.Read(ref _requestCount);
+
+    public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+        var app = builder.Build();
+        FakeGrpcServer? server = null;
+        app.Run(context =>
+        {
+            Interlocked.Increment(ref server!._requestCount);
+            return handler(context);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        server = new FakeGrpcServer(app, new Uri(address));
+        return server;
+    }
+
+    public GrpcChannel CreateChannel(GrpcChannelOptions? options = null) => GrpcChannel.ForAddress(Address, options);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
