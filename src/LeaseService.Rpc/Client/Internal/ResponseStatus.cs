@@ -133,7 +133,8 @@ internal static class ResponseStatus
 
     /// <summary>
     /// The status for a failure that did not come from the server's status: an
-    /// <see cref="HttpProtocolException"/> anywhere in the chain maps its HTTP/2 code; otherwise an
+    /// <see cref="HttpProtocolException"/> anywhere in the chain maps its HTTP/2 code; a protobuf
+    /// parse error is INTERNAL; otherwise an
     /// <see cref="IOException"/>, <see cref="SocketException"/> or <see cref="HttpRequestException"/>
     /// is a connection failure (UNAVAILABLE); anything else is INTERNAL.
     /// </summary>
@@ -152,6 +153,12 @@ internal static class ResponseStatus
             }
         }
 
+        if (exception is InvalidProtocolBufferException)
+        {
+            // An IOException too, but the bytes arrived: the message is bad, the connection is fine.
+            return new Status(StatusCode.Internal, $"Failed to deserialize response message: {exception.Message}");
+        }
+
         for (var e = exception; e is not null; e = e.InnerException)
         {
             if (e is IOException or SocketException or HttpRequestException)
@@ -165,7 +172,6 @@ internal static class ResponseStatus
             // Not one of ours (those are resolved by the call): e.g. the handler's connect timeout.
             OperationCanceledException { InnerException: TimeoutException } => new Status(StatusCode.Unavailable, $"Timed out connecting to the server: {exception.Message}"),
             OperationCanceledException => new Status(StatusCode.Cancelled, exception.Message),
-            InvalidProtocolBufferException => new Status(StatusCode.Internal, $"Failed to deserialize response message: {exception.Message}"),
             _ => new Status(StatusCode.Internal, $"Error in gRPC call. {exception.GetType().Name}: {exception.Message}"),
         };
     }
