@@ -1,6 +1,7 @@
 using System.Net;
 using LeaseService.Rpc.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -19,11 +20,13 @@ namespace LeaseService.Rpc.Tests.Client.Infrastructure;
 internal sealed class FakeGrpcServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ConnectionTracker _connections;
     private int _requestCount;
 
-    private FakeGrpcServer(WebApplication app, Uri address)
+    private FakeGrpcServer(WebApplication app, ConnectionTracker connections, Uri address)
     {
         _app = app;
+        _connections = connections;
         Address = address;
     }
 
@@ -34,12 +37,17 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
 
     public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler)
     {
+        var connections = new ConnectionTracker();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
-            options.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            options.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.Use(next => connection => connections.RunAsync(connection, next));
+            });
         });
         var app = builder.Build();
         FakeGrpcServer? server = null;
@@ -50,9 +58,12 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        server = new FakeGrpcServer(app, new Uri(address));
+        server = new FakeGrpcServer(app, connections, new Uri(address));
         return server;
     }
+
+    /// <summary>Drops every open connection at the transport, as a crashed server would.</summary>
+    public void AbortConnections() => _connections.AbortAll();
 
     public GrpcChannel CreateChannel(GrpcChannelOptions? options = null) => GrpcChannel.ForAddress(Address, options);
 
@@ -60,5 +71,45 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private sealed class ConnectionTracker
+    {
+        private readonly Lock _gate = new();
+        private readonly HashSet<ConnectionContext> _open = [];
+
+        public async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
+        {
+            lock (_gate)
+            {
+                _open.Add(connection);
+            }
+
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _open.Remove(connection);
+                }
+            }
+        }
+
+        public void AbortAll()
+        {
+            ConnectionContext[] open;
+            lock (_gate)
+            {
+                open = [.. _open];
+            }
+
+            foreach (var connection in open)
+            {
+                connection.Abort(new ConnectionAbortedException("Test aborted the connection."));
+            }
+        }
     }
 }
