@@ -62,11 +62,13 @@ public sealed class DeadlineTests
     public async Task Unary_StatusArrivesAfterLocalDeadline_ReportsDeadlineExceeded()
     {
         var time = new FakeTimeProvider();
+        var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await FakeGrpcServer.StartAsync(async context =>
         {
             await Wire.ReadRequestBodyAsync(context);
             await Wire.StartResponseAsync(context);
+            headersSent.SetResult();
             await release.Task;
             Wire.SetTrailers(context, 5, "not found");
         });
@@ -75,6 +77,7 @@ public sealed class DeadlineTests
 
         var call = channel.UnaryAsync(TestMethods.Unary, TestMethods.Message("x"), new CallOptions(Deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1)));
         await armed.DefaultTimeout();
+        await headersSent.Task.DefaultTimeout();
         time.Advance(TimeSpan.FromSeconds(1));
         release.SetResult();
 
@@ -173,6 +176,38 @@ public sealed class DeadlineTests
 
         (await next.Awaiting(t => t).Should().ThrowAsync<RpcException>().DefaultTimeout()).Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
         call.GetStatus().Code.Should().Be(StatusCode.DeadlineExceeded);
+        await serverAborted.Task.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task Unary_DeadlineBeyondTimerRange_FiresOnlyAtDeadline()
+    {
+        var time = new FakeTimeProvider();
+        var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var serverAborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await FakeGrpcServer.StartAsync(async context =>
+        {
+            var aborted = Wire.AbortedAsync(context);
+            await Wire.StartResponseAsync(context);
+            headersSent.SetResult();
+            await aborted;
+            serverAborted.SetResult();
+        });
+        using var channel = server.CreateChannel(new GrpcChannelOptions { TimeProvider = time });
+        var armed = time.WaitForTimerArmedAsync();
+
+        var call = channel.UnaryAsync(TestMethods.Unary, TestMethods.Message("x"), new CallOptions(Deadline: time.GetUtcNow().UtcDateTime.AddDays(60)));
+        await armed.DefaultTimeout();
+        await headersSent.Task.DefaultTimeout();
+
+        // A system timer waits at most ~49.7 days: the first firing re-arms for the rest.
+        var rearmed = time.WaitForTimerArmedAsync();
+        time.Advance(TimeSpan.FromDays(59));
+        await rearmed.DefaultTimeout();
+        call.IsCompleted.Should().BeFalse();
+        time.Advance(TimeSpan.FromDays(1));
+
+        (await call.Awaiting(c => c).Should().ThrowAsync<RpcException>().DefaultTimeout()).Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
         await serverAborted.Task.DefaultTimeout();
     }
 

@@ -257,7 +257,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IServerStreamingCall<TResp
             _cts = new CancellationTokenSource();
             if (hasDeadline)
             {
-                _deadlineTimer = _timeProvider.CreateTimer(OnDeadlineTimer, this, Min(_timeout, MaxTimerDueTime), Timeout.InfiniteTimeSpan);
+                _deadlineTimer = CreateDeadlineTimer();
             }
 
             if (callerToken.CanBeCanceled)
@@ -320,6 +320,29 @@ internal sealed class GrpcCall<TRequest, TResponse> : IServerStreamingCall<TResp
         }
 
         return new ResponseMessageReader(stream, _channel.MaxReceiveMessageSize, encoding);
+    }
+
+    /// <summary>The timer does not capture the caller's ExecutionContext (its AsyncLocals stay with the caller).</summary>
+    private ITimer CreateDeadlineTimer()
+    {
+        var restoreFlow = false;
+        if (!ExecutionContext.IsFlowSuppressed())
+        {
+            ExecutionContext.SuppressFlow();
+            restoreFlow = true;
+        }
+
+        try
+        {
+            return _timeProvider.CreateTimer(OnDeadlineTimer, this, Min(_timeout, MaxTimerDueTime), Timeout.InfiniteTimeSpan);
+        }
+        finally
+        {
+            if (restoreFlow)
+            {
+                ExecutionContext.RestoreFlow();
+            }
+        }
     }
 
     private void DeadlineTimerFired()
