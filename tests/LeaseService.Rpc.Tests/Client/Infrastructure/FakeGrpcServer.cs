@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using LeaseService.Rpc.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -35,7 +36,9 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
     /// <summary>Requests that reached the handler.</summary>
     public int RequestCount => Volatile.Read(ref _requestCount);
 
-    public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler)
+    /// <param name="handler">Crafts each response.</param>
+    /// <param name="certificate">When set, the endpoint is TLS with ALPN (h2) instead of h2c.</param>
+    public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler, X509Certificate2? certificate = null)
     {
         var connections = new ConnectionTracker();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -46,6 +49,11 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
             options.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+
                 listen.Use(next => connection => connections.RunAsync(connection, next));
             });
         });
