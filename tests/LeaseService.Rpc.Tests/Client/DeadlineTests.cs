@@ -211,10 +211,89 @@ public sealed class DeadlineTests
         await serverAborted.Task.DefaultTimeout();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ServerStreaming_CancelledByServerAfterDeadlinePassed_ReportsDeadlineExceeded(bool reset)
+    {
+        // Time passes the deadline but the local timer has not fired yet (it never does here).
+        var time = new LateTimersTimeProvider();
+        var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await FakeGrpcServer.StartAsync(async context =>
+        {
+            await Wire.ReadRequestBodyAsync(context);
+            await Wire.StartResponseAsync(context);
+            headersSent.SetResult();
+            await release.Task;
+            if (reset)
+            {
+                Wire.Reset(context, 0x8);
+            }
+            else
+            {
+                Wire.SetTrailers(context, 1, "cancelled by server");
+            }
+        });
+        using var channel = server.CreateChannel(new GrpcChannelOptions { TimeProvider = time });
+        using var call = channel.ServerStreaming(TestMethods.Streaming, TestMethods.Message("x"), new CallOptions(Deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1)));
+        await headersSent.Task.DefaultTimeout();
+        time.Advance(TimeSpan.FromSeconds(2));
+        release.SetResult();
+
+        var read = () => ReadAllAsync(call);
+
+        (await read.Should().ThrowAsync<RpcException>().DefaultTimeout()).Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
+    }
+
+    [Fact]
+    public async Task ServerStreaming_CancelledByServerBeforeDeadline_ReportsCancelled()
+    {
+        var time = new LateTimersTimeProvider();
+        await using var server = await FakeGrpcServer.StartAsync(async context =>
+        {
+            await Wire.ReadRequestBodyAsync(context);
+            Wire.SetTrailersOnly(context, "1");
+        });
+        using var channel = server.CreateChannel(new GrpcChannelOptions { TimeProvider = time });
+        using var call = channel.ServerStreaming(TestMethods.Streaming, TestMethods.Message("x"), new CallOptions(Deadline: time.GetUtcNow().UtcDateTime.AddSeconds(1)));
+
+        var read = () => ReadAllAsync(call);
+
+        (await read.Should().ThrowAsync<RpcException>().DefaultTimeout()).Which.StatusCode.Should().Be(StatusCode.Cancelled);
+    }
+
     private static async Task ReadAllAsync<T>(AsyncServerStreamingCall<T> call)
     {
         await foreach (var unused in call.ReadAllAsync())
         {
+        }
+    }
+
+    /// <summary>Controlled time whose timers never fire, as if the timer thread were late.</summary>
+    private sealed class LateTimersTimeProvider : TimeProvider
+    {
+        private readonly FakeTimeProvider _time = new();
+
+        public override long TimestampFrequency => _time.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => _time.GetUtcNow();
+
+        public override long GetTimestamp() => _time.GetTimestamp();
+
+        public void Advance(TimeSpan delta) => _time.Advance(delta);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new NeverTimer();
+
+        private sealed class NeverTimer : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
     }
 
