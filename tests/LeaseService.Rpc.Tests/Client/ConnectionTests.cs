@@ -4,6 +4,7 @@ using LeaseService.Rpc.Client;
 using LeaseService.Rpc.Health.V1;
 using LeaseService.Rpc.Tests.Client.Infrastructure;
 using LeaseService.Testing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace LeaseService.Rpc.Tests.Client;
 
@@ -55,6 +56,39 @@ public sealed class ConnectionTests
         server.AbortConnections();
 
         (await call.Awaiting(c => c).Should().ThrowAsync<RpcException>().DefaultTimeout()).Which.StatusCode.Should().Be(StatusCode.Unavailable);
+    }
+
+    [Fact]
+    public async Task Unary_CleartextServerWithoutHttp2_ThrowsInternalFromHttp2ErrorCode()
+    {
+        await using var server = await FakeGrpcServer.StartAsync(_ => Task.CompletedTask, protocols: HttpProtocols.Http1);
+        using var channel = server.CreateChannel();
+
+        var call = () => channel.UnaryAsync(TestMethods.Unary, TestMethods.Message("x"));
+
+        // The HTTP/1.1 endpoint rejects the HTTP/2 preface: a connection-level PROTOCOL_ERROR
+        // (or HTTP_1_1_REQUIRED), which the RST_STREAM/GOAWAY table maps to INTERNAL.
+        var thrown = await call.Should().ThrowAsync<RpcException>().DefaultTimeout();
+        thrown.Which.StatusCode.Should().Be(StatusCode.Internal);
+        thrown.Which.Status.Detail.Should().Contain("HTTP/2 error code");
+        server.RequestCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Unary_AddressWithPathBase_PrefixesMethodPath()
+    {
+        string? path = null;
+        await using var server = await FakeGrpcServer.StartAsync(async context =>
+        {
+            path = context.Request.Path;
+            await Wire.WriteMessageAsync(context, new HealthCheckRequest());
+            Wire.SetTrailers(context, 0);
+        });
+        using var channel = GrpcChannel.ForAddress(new Uri(server.Address, "/base/"));
+
+        await channel.UnaryAsync(TestMethods.Unary, TestMethods.Message("x")).DefaultTimeout();
+
+        path.Should().Be("/base/test.v1.Echo/Unary");
     }
 
     [Fact]

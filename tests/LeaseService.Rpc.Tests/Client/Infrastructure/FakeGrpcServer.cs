@@ -38,7 +38,8 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
 
     /// <param name="handler">Crafts each response.</param>
     /// <param name="certificate">When set, the endpoint is TLS with ALPN (h2) instead of h2c.</param>
-    public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler, X509Certificate2? certificate = null)
+    /// <param name="protocols">What the endpoint speaks; HTTP/2 only unless a test needs otherwise.</param>
+    public static async Task<FakeGrpcServer> StartAsync(RequestDelegate handler, X509Certificate2? certificate = null, HttpProtocols protocols = HttpProtocols.Http2)
     {
         var connections = new ConnectionTracker();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -48,7 +49,7 @@ internal sealed class FakeGrpcServer : IAsyncDisposable
             options.AddServerHeader = false;
             options.Listen(IPAddress.Loopback, 0, listen =>
             {
-                listen.Protocols = HttpProtocols.Http2;
+                listen.Protocols = protocols;
                 if (certificate is not null)
                 {
                     listen.UseHttps(certificate);
