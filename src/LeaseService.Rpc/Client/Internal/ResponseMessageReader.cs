@@ -35,7 +35,8 @@ internal sealed class ResponseMessageReader : IDisposable
     public ResponseMessageReader(Stream stream, int maxMessageSize, string? encoding)
     {
         _stream = stream;
-        _maxMessageSize = maxMessageSize;
+        // 5 + length must fit an array: a "no limit" channel still stops at the largest array.
+        _maxMessageSize = Math.Min(maxMessageSize, Array.MaxLength - MessageFraming.HeaderSize);
         _encoding = encoding;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
     }
