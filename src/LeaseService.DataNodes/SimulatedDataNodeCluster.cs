@@ -293,6 +293,27 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         Find(dataNodeId).SeedReplica(blockId, state, generationStamp, data, recoveryId, originalState);
 
     /// <summary>
+    /// Partitions a DataNode: it accepts calls and answers none until <see cref="ResumeDataNode"/>,
+    /// so callers meet their timeouts (a hung node), unlike a stopped one that refuses at once.
+    /// </summary>
+    /// <exception cref="DataNodeNotFoundException">Unknown id.</exception>
+    public SimulatedDataNodeInfo PauseDataNode(string dataNodeId)
+    {
+        var node = Find(dataNodeId);
+        _ = node.Hang();
+        return node.Info();
+    }
+
+    /// <summary>Ends a <see cref="PauseDataNode"/>: waiting calls proceed.</summary>
+    /// <exception cref="DataNodeNotFoundException">Unknown id.</exception>
+    public SimulatedDataNodeInfo ResumeDataNode(string dataNodeId)
+    {
+        var node = Find(dataNodeId);
+        node.Unhang();
+        return node.Info();
+    }
+
+    /// <summary>
     /// Test seam: the DataNode accepts calls and never answers until <see cref="ReleaseDataNode"/>.
     /// The returned task completes when the first call arrives (its timeout is armed by then).
     /// </summary>

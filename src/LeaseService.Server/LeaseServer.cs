@@ -3,6 +3,7 @@ using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Rpc;
 using LeaseService.Rpc.AspNetCore;
+using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
@@ -49,8 +50,8 @@ public static class LeaseServer
         });
 
         var health = app.Services.GetRequiredService<HealthService>();
-        health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
-        health.SetStatus(Contracts.V1.DataNodeSimulatorMethods.ServiceName, Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, ServingStatus.Serving);
+        health.SetStatus(Contracts.V1.DataNodeSimulatorMethods.ServiceName, ServingStatus.Serving);
         return app;
     }
 
@@ -65,7 +66,7 @@ public static class LeaseServer
         builder.Logging.AddSerilog(logger, dispose: true);
     }
 
-    private static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    private static void ConfigureServices(IServiceCollection services, ConfigurationManager configuration)
     {
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section)).ValidateOnStart();

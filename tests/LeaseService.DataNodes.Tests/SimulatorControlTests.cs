@@ -9,6 +9,20 @@ public sealed class SimulatorControlTests
     private readonly TestCluster _t = new();
 
     [Fact]
+    public async Task PauseDataNode_CallsWaitUntilResumed()
+    {
+        await _t.WriteOkAsync(10, finalize: true);
+
+        _t.Cluster.PauseDataNode("dn-2").Paused.Should().BeTrue();
+        var pending = _t.Cluster.GetReplicasAsync(TestCluster.BlockId, ["dn-2"], CancellationToken.None).AsTask();
+
+        pending.IsCompleted.Should().BeFalse("a paused DataNode answers nothing");
+        _t.Cluster.ListDataNodes().Single(n => n.DataNodeId == "dn-2").Should().Be(new SimulatedDataNodeInfo("dn-2", true, 1, Paused: true));
+        _t.Cluster.ResumeDataNode("dn-2").Paused.Should().BeFalse();
+        (await pending.DefaultTimeout()).Should().ContainSingle().Which.NumBytes.Should().Be(10);
+    }
+
+    [Fact]
     public void NewCluster_HasDataNodesNamedDn1ToDnNAllRunningAndEmpty()
     {
         var cluster = new TestCluster(dataNodes: 5).Cluster;

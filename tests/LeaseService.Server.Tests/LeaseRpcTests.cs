@@ -202,8 +202,8 @@ public sealed class LeaseRpcTests : IAsyncLifetime
     [Fact]
     public async Task Health_ServesOverallAndLeaseService()
     {
-        (await Client.CheckHealthAsync().DefaultTimeout()).Should().Be(Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
-        (await Client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        (await Client.CheckHealthAsync().DefaultTimeout()).Should().Be(LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        (await Client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         await FluentActions.Awaiting(() => Client.CheckHealthAsync("nope")).Should().ThrowAsync<LeaseNotFoundException>();
     }
 }

@@ -2,6 +2,7 @@ using LeaseService.Client;
 using LeaseService.Server;
 using LeaseService.Server.Monitoring;
 using LeaseService.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -21,7 +22,7 @@ public sealed class ServerFixture : IAsyncDisposable
     {
         App = app;
         Time = time;
-        Address = app.ListeningAddresses().First();
+        Address = app.ListeningAddresses()[0];
         Client = LeaseClient.Create(Address);
     }
 
@@ -33,7 +34,7 @@ public sealed class ServerFixture : IAsyncDisposable
 
     public LeaseClient Client { get; }
 
-    public LeaseMonitor Monitor => App.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
+    internal LeaseMonitor Monitor => App.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
 
     public static async Task<ServerFixture> StartAsync(params string[] settings)
     {

@@ -62,6 +62,8 @@ ListLeases = lease_rpc("ListLeases")
 AddBlock = lease_rpc("AddBlock")
 GetFile = lease_rpc("GetFile", "GetFileRequest", "FileInfo")
 ListDataNodes = rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
+PauseDataNode = rpc("leases.v1.DataNodeSimulator", "PauseDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
+ResumeDataNode = rpc("leases.v1.DataNodeSimulator", "ResumeDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
 HealthCheck = rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
 Unknown = rpc("leases.v1.LeaseService", "NoSuchMethod", "leases.v1.GetLeaseRequest", "leases.v1.GetLeaseResponse")
 
@@ -131,7 +133,19 @@ check("Health Check", HealthCheck(service="").status == 1)
 check("Health Check service", HealthCheck(service="leases.v1.LeaseService").status == 1)
 expect_error("Health Check unknown service -> NOT_FOUND", grpc.StatusCode.NOT_FOUND, lambda: HealthCheck(service="nope"))
 expect_error("Unknown method -> UNIMPLEMENTED", grpc.StatusCode.UNIMPLEMENTED, lambda: Unknown(path=path))
-expect_error("Deadline -> DEADLINE_EXCEEDED", grpc.StatusCode.DEADLINE_EXCEEDED, lambda: GetLease(path=path, timeout=0.000001))
+# A deadline the server must honour: closing a file whose block lives on partitioned DataNodes
+# waits for their replica reports, so a 300 ms deadline expires first.
+path3 = f"/interop/{run}/slow"
+AddLease(holder=holder, path=path3)
+slow_block = AddBlock(holder=holder, path=path3).block
+for dn in slow_block.locations:
+    PauseDataNode(datanode_id=dn)
+started = time.monotonic()
+expect_error("Deadline -> DEADLINE_EXCEEDED", grpc.StatusCode.DEADLINE_EXCEEDED, lambda: RemoveLease(holder=holder, path=path3, timeout=0.3))
+check("Deadline honoured promptly", time.monotonic() - started < 5, f"took {time.monotonic() - started:.1f}s")
+for dn in slow_block.locations:
+    check(f"ResumeDataNode {dn}", not ResumeDataNode(datanode_id=dn).paused)
+check("Server still serves after the deadline", RenewLease(holder=holder).leases_renewed >= 1)
 expect_error("Message over 4 MiB -> RESOURCE_EXHAUSTED", grpc.StatusCode.RESOURCE_EXHAUSTED,
              lambda: GetLease(path="/" + "x" * (5 * 1024 * 1024)))
 

@@ -25,6 +25,8 @@ public static class DataNodeSimulatorMethods
     public static readonly Method<WriteBlockRequest, WriteBlockResponse> WriteBlock = UnaryMethod.Create(ServiceName, "WriteBlock", WriteBlockRequest.Parser, WriteBlockResponse.Parser);
     public static readonly Method<DataNodeRequest, DataNodeInfo> StopDataNode = UnaryMethod.Create(ServiceName, "StopDataNode", DataNodeRequest.Parser, DataNodeInfo.Parser);
     public static readonly Method<DataNodeRequest, DataNodeInfo> RestartDataNode = UnaryMethod.Create(ServiceName, "RestartDataNode", DataNodeRequest.Parser, DataNodeInfo.Parser);
+    public static readonly Method<DataNodeRequest, DataNodeInfo> PauseDataNode = UnaryMethod.Create(ServiceName, "PauseDataNode", DataNodeRequest.Parser, DataNodeInfo.Parser);
+    public static readonly Method<DataNodeRequest, DataNodeInfo> ResumeDataNode = UnaryMethod.Create(ServiceName, "ResumeDataNode", DataNodeRequest.Parser, DataNodeInfo.Parser);
     public static readonly Method<InjectFailureRequest, DataNodeInfo> InjectFailure = UnaryMethod.Create(ServiceName, "InjectFailure", InjectFailureRequest.Parser, DataNodeInfo.Parser);
     public static readonly Method<ListDataNodesRequest, ListDataNodesResponse> ListDataNodes = UnaryMethod.Create(ServiceName, "ListDataNodes", ListDataNodesRequest.Parser, ListDataNodesResponse.Parser);
     public static readonly Method<ListReplicasRequest, ListReplicasResponse> ListReplicas = UnaryMethod.Create(ServiceName, "ListReplicas", ListReplicasRequest.Parser, ListReplicasResponse.Parser);

@@ -71,6 +71,12 @@ internal static class PercentEncoding
             {
                 bytes.Add((byte)c);
             }
+            else if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                // A character outside the BMP sent unencoded (peers should not): keep it whole.
+                bytes.AddRange(Encoding.UTF8.GetBytes(value.Substring(i, 2)));
+                i++;
+            }
             else
             {
                 bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));

@@ -17,6 +17,8 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         .AddUnary(DataNodeSimulatorMethods.WriteBlock, WriteBlock)
         .AddUnary(DataNodeSimulatorMethods.StopDataNode, (request, _) => Control(() => cluster.StopDataNode(request.DatanodeId)))
         .AddUnary(DataNodeSimulatorMethods.RestartDataNode, (request, _) => Control(() => cluster.RestartDataNode(request.DatanodeId)))
+        .AddUnary(DataNodeSimulatorMethods.PauseDataNode, (request, _) => Control(() => cluster.PauseDataNode(request.DatanodeId)))
+        .AddUnary(DataNodeSimulatorMethods.ResumeDataNode, (request, _) => Control(() => cluster.ResumeDataNode(request.DatanodeId)))
         .AddUnary(DataNodeSimulatorMethods.InjectFailure, InjectFailure)
         .AddUnary(DataNodeSimulatorMethods.ListDataNodes, ListDataNodes)
         .AddUnary(DataNodeSimulatorMethods.ListReplicas, ListReplicas);
@@ -119,7 +121,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
     }
 
     private static DataNodeInfo ToContract(SimulatedDataNodeInfo info)
-        => new() { DatanodeId = info.DataNodeId, Running = info.Running, ReplicaCount = info.ReplicaCount };
+        => new() { DatanodeId = info.DataNodeId, Running = info.Running, ReplicaCount = info.ReplicaCount, Paused = info.Paused };
 
     private static ReplicaInfo ToContract(SimulatedReplica replica) => new()
     {

@@ -58,7 +58,7 @@ internal sealed class SimulatedDataNode
     {
         lock (_gate)
         {
-            return new SimulatedDataNodeInfo(Id, _running, _replicas.Count);
+            return new SimulatedDataNodeInfo(Id, _running, _replicas.Count, _hang is not null);
         }
     }
 

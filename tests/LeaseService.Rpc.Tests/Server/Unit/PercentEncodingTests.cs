@@ -37,4 +37,10 @@ public sealed class PercentEncodingTests
     {
         PercentEncoding.Decode(value).Should().Be(value);
     }
+
+    [Fact]
+    public void Decode_UnencodedCharacterOutsideBmp_KeptWhole()
+    {
+        PercentEncoding.Decode("rocket 🚀 100%25").Should().Be("rocket 🚀 100%");
+    }
 }
