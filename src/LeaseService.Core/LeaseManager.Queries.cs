@@ -55,20 +55,44 @@ public sealed partial class LeaseManager
         }
     }
 
-    /// <summary>A block by id, for writers reaching its pipeline; false when unknown.</summary>
-    public bool TryGetBlock(long blockId, out BlockView block)
+    /// <summary>
+    /// The NameNode's fence for a write to <paramref name="blockId"/>: the block must exist and be
+    /// under construction at <paramref name="generationStamp"/>, and when <paramref name="epoch"/>
+    /// is non-zero it must be the file's current epoch. Aborted means the writer was fenced.
+    /// </summary>
+    public Outcome<BlockView> CheckWrite(long blockId, long generationStamp, long epoch)
     {
         lock (_lock)
         {
-            if (_blocks.TryGetValue(blockId, out var entry))
+            if (!_blocks.TryGetValue(blockId, out var block))
             {
-                block = ToView(entry);
-                return true;
+                return Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");
             }
-        }
 
-        block = null!;
-        return false;
+            var file = block.File;
+            if (epoch != 0 && epoch != file.Epoch)
+            {
+                return Outcome<BlockView>.Fail(
+                    OutcomeKind.Aborted,
+                    $"fenced: epoch {epoch} of {file.Path} is no longer current (now {file.Epoch}); the lease was recovered or granted again");
+            }
+
+            if (generationStamp != block.GenerationStamp)
+            {
+                return Outcome<BlockView>.Fail(
+                    OutcomeKind.Aborted,
+                    $"fenced: generation stamp {generationStamp} of block {blockId} is not current (now {block.GenerationStamp})");
+            }
+
+            if (block.State != BlockState.UnderConstruction || !file.UnderConstruction)
+            {
+                return Outcome<BlockView>.Fail(
+                    OutcomeKind.Aborted,
+                    $"fenced: block {blockId} of {file.Path} is {block.State} and takes no more writes");
+            }
+
+            return Outcome<BlockView>.Ok(ToView(block));
+        }
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using LeaseService.Contracts.V1;
 using LeaseService.Rpc;
 using LeaseService.Testing;
 
+
 namespace LeaseService.Server.Tests;
 
 /// <summary>Each LeaseService RPC and each status it can return, over real HTTP/2.</summary>

@@ -1,5 +1,6 @@
 using LeaseService.Testing;
 
+
 namespace LeaseService.Server.Tests;
 
 /// <summary>Python grpcio, a gRPC client no one here wrote, drives every RPC of the running server.</summary>

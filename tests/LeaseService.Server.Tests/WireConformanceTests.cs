@@ -3,6 +3,7 @@ using LeaseService.Contracts.V1;
 using LeaseService.Rpc;
 using LeaseService.Testing;
 
+
 namespace LeaseService.Server.Tests;
 
 /// <summary>The lease server's answers to requests that are not well-formed gRPC, over real HTTP/2.</summary>

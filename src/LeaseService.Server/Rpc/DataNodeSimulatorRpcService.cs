@@ -25,23 +25,12 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
 
     private async ValueTask<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
-        if (!leases.TryGetBlock((long)request.BlockId, out var block))
-        {
-            throw new RpcException(StatusCode.NotFound, $"block {request.BlockId} does not exist");
-        }
-
         if (request.StopAfterReplicas < 0)
         {
             throw new RpcException(StatusCode.InvalidArgument, "stop_after_replicas must not be negative");
         }
 
-        if ((long)request.GenerationStamp < block.GenerationStamp)
-        {
-            throw new RpcException(
-                StatusCode.Aborted,
-                $"stale generation stamp {request.GenerationStamp} for block {request.BlockId} (now {block.GenerationStamp}): the writer was fenced by lease recovery");
-        }
-
+        var block = OutcomeStatus.Unwrap(leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch));
         long[]? lengths = request.ReplicaLengths.Count == 0 ? null : request.ReplicaLengths.Select(l => (long)l).ToArray();
         SimulatedWriteResult result;
         try

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using Google.Protobuf;
 
-namespace LeaseService.Server.Tests;
+namespace LeaseService.Testing;
 
 /// <summary>Hand-built gRPC requests over HTTP/2 for cases a well-behaved client never sends.</summary>
-internal sealed class RawGrpc : IDisposable
+public sealed class RawGrpc : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler()) { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string _address;
@@ -55,4 +55,4 @@ internal sealed class RawGrpc : IDisposable
     public void Dispose() => _http.Dispose();
 }
 
-internal sealed record RawResponse(int HttpStatus, string? GrpcStatus, string? GrpcMessage, byte[] Body);
+public sealed record RawResponse(int HttpStatus, string? GrpcStatus, string? GrpcMessage, byte[] Body);

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace LeaseService.Server.Tests;
+namespace LeaseService.Testing;
 
 /// <summary>
 /// The real server (the same composition Program runs) on a loopback port 0 over real HTTP/2,
