@@ -34,6 +34,9 @@ public sealed class ServerFixture : IAsyncDisposable
 
     public LeaseClient Client { get; }
 
+    /// <summary>The server's lease manager, for waiting on background recoveries.</summary>
+    public LeaseService.Core.LeaseManager Leases => App.Services.GetRequiredService<LeaseService.Core.LeaseManager>();
+
     internal LeaseMonitor Monitor => App.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
 
     public static async Task<ServerFixture> StartAsync(params string[] settings)
