@@ -26,7 +26,8 @@ public static class LeaseServer
     /// <summary>Builds the application; <paramref name="configure"/> may replace services (tests).</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json lives beside the binary, wherever the process is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrEmpty(builder.Configuration["HTTP_PORTS"])
             && string.IsNullOrEmpty(builder.Configuration["HTTPS_PORTS"])
@@ -61,7 +62,10 @@ public static class LeaseServer
 
     private static void ConfigureLogging(WebApplicationBuilder builder)
     {
-        var logger = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger();
+        var configuration = new LoggerConfiguration();
+        var logger = builder.Configuration.GetSection("Serilog").Exists()
+            ? configuration.ReadFrom.Configuration(builder.Configuration).CreateLogger()
+            : configuration.MinimumLevel.Information().WriteTo.Console().CreateLogger();
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
     }
