@@ -30,6 +30,12 @@ public sealed partial class LeaseManager
     [LoggerMessage(1012, LogLevel.Warning, "Block recovery of {Path} failed: block {BlockId}, recovery id {RecoveryId}, {Reason}: {Message}; retried after the recovery timeout")]
     private partial void LogRecoveryFailed(string path, long blockId, long recoveryId, BlockRecoveryFailure reason, string message);
 
+    [LoggerMessage(1014, LogLevel.Warning, "Block recovery of {Path} could not start: no live DataNode holds a replica of block {BlockId} (attempt {Attempt}); retried after the recovery timeout")]
+    private partial void LogRecoveryNoPrimary(string path, long blockId, int attempt);
+
+    [LoggerMessage(1015, LogLevel.Warning, "Dropped last block {BlockId} of {Path} and closed the file: no DataNode holding a replica was up after {Attempts} recovery attempts")]
+    private partial void LogDroppedUnreachableBlock(string path, long blockId, int attempts);
+
     [LoggerMessage(1013, LogLevel.Debug, "Ignored a stale or duplicate recovery result for {Path}: block {BlockId}, recovery id {RecoveryId}")]
     private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
 }

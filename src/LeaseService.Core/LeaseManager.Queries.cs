@@ -56,11 +56,13 @@ public sealed partial class LeaseManager
     }
 
     /// <summary>
-    /// The NameNode's fence for a write to <paramref name="blockId"/>: the block must exist and be
-    /// under construction at <paramref name="generationStamp"/>, and when <paramref name="epoch"/>
-    /// is non-zero it must be the file's current epoch. Aborted means the writer was fenced.
+    /// The NameNode's fence for a write to <paramref name="blockId"/>: the block must be the open
+    /// file's, at <paramref name="generationStamp"/>, not under recovery or complete (Aborted: the
+    /// writer was fenced), and when <paramref name="epoch"/> is non-zero it must be the file's
+    /// current epoch. A block the holder committed by closing takes only the pipeline close (a
+    /// write with no data; FailedPrecondition otherwise).
     /// </summary>
-    public Outcome<BlockView> CheckWrite(long blockId, long generationStamp, long epoch)
+    public Outcome<BlockView> CheckWrite(long blockId, long generationStamp, long epoch, bool hasData)
     {
         lock (_lock)
         {
@@ -84,11 +86,18 @@ public sealed partial class LeaseManager
                     $"fenced: generation stamp {generationStamp} of block {blockId} is not current (now {block.GenerationStamp})");
             }
 
-            if (block.State != BlockState.UnderConstruction || !file.UnderConstruction)
+            if (file.Recovery is not null || !file.UnderConstruction || block.State is BlockState.UnderRecovery or BlockState.Complete)
             {
                 return Outcome<BlockView>.Fail(
                     OutcomeKind.Aborted,
-                    $"fenced: block {blockId} of {file.Path} is {block.State} and takes no more writes");
+                    $"fenced: block {blockId} of {file.Path} is {block.State}{(file.UnderConstruction ? string.Empty : " and the file is closed")}; it takes no more writes");
+            }
+
+            if (block.State == BlockState.Committed && hasData)
+            {
+                return Outcome<BlockView>.Fail(
+                    OutcomeKind.FailedPrecondition,
+                    $"block {blockId} of {file.Path} was committed by a close; only closing its pipeline (finalize with no data) is accepted");
             }
 
             return Outcome<BlockView>.Ok(ToView(block));
@@ -107,7 +116,7 @@ public sealed partial class LeaseManager
             return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_size must not be negative");
         }
 
-        var invalid = (string.IsNullOrEmpty(holder) ? null : LeaseValidation.CheckHolder(holder))
+        var invalid = (string.IsNullOrEmpty(holder) ? null : LeaseValidation.CheckHolderFilter(holder))
             ?? LeaseValidation.CheckPathPrefix(pathPrefix);
         if (invalid is not null)
         {
@@ -132,15 +141,7 @@ public sealed partial class LeaseManager
             }
             else if (_leases.TryGetValue(holder, out var lease))
             {
-                for (var file = lease.Files.Head; file is not null; file = file.Next)
-                {
-                    if (file.Path.StartsWith(prefix, StringComparison.Ordinal) && (after is null || string.CompareOrdinal(file.Path, after) > 0))
-                    {
-                        files.Add(file);
-                    }
-                }
-
-                files.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+                lease.Files.Collect(after, prefix, size + 1, files);
             }
 
             var now = _time.GetTimestamp();

@@ -19,6 +19,21 @@ public sealed partial class LeaseManager
         InProgress,
     }
 
+    /// <summary>What a block-recovery attempt needs once the lock is released.</summary>
+    private enum AttemptNote
+    {
+        /// <summary>Send <see cref="Attempt.Command"/> to its primary.</summary>
+        Dispatched,
+
+        /// <summary>No live DataNode holds a replica; the attempt waits for the retry.</summary>
+        NoLivePrimary,
+
+        /// <summary>After the grace attempts no replica was on a live DataNode: the last block was dropped and the file closed.</summary>
+        DroppedUnreachableBlock,
+    }
+
+    private readonly record struct Attempt(string Path, AttemptNote Note, BlockRecoveryCommand? Command, long BlockId, int Attempts);
+
     /// <summary>
     /// Recovers the lease of <paramref name="path"/>. A closed file: closed=true. Within the soft
     /// limit and not <paramref name="force"/>: FailedPrecondition. Otherwise recovery starts: the
@@ -35,7 +50,7 @@ public sealed partial class LeaseManager
         }
 
         var nodes = _dataNodes.GetDataNodes();
-        BlockRecoveryCommand? command = null;
+        Attempt? attempt;
         string? from = null;
         Outcome<RecoverResult> outcome;
         lock (_lock)
@@ -59,7 +74,7 @@ public sealed partial class LeaseManager
             }
 
             from = file.Lease!.Holder;
-            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out command);
+            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out attempt);
             outcome = Outcome<RecoverResult>.Ok(release == Release.Closed
                 ? new RecoverResult(true, null, file.Length)
                 : new RecoverResult(false, View(file, now), file.Length));
@@ -74,23 +89,46 @@ public sealed partial class LeaseManager
             LogRecoverLease(path, from, string.IsNullOrEmpty(requester) ? "(service)" : requester, force);
         }
 
-        Dispatch(command, path);
+        Follow(attempt);
         return outcome;
     }
 
     /// <summary>
-    /// One monitor pass: releases leases past the hard limit, oldest first, through lease
-    /// recovery, and retries block recoveries older than the recovery timeout. Stops when
-    /// <paramref name="budget"/> is spent; the rest waits for the next pass. O(work done).
+    /// One monitor pass: retries block recoveries older than the recovery timeout (a new recovery
+    /// id and the next primary), then releases leases past the hard limit, oldest first, through
+    /// lease recovery. Stops when <paramref name="budget"/> is spent; the rest waits for the next
+    /// pass. O(work done).
     /// </summary>
     public MonitorPassResult RunMonitorPass(TimeSpan budget)
     {
         var start = _time.GetTimestamp();
         var nodes = _dataNodes.GetDataNodes();
         int examined = 0, closed = 0, started = 0, retried = 0;
-        var commands = new List<(BlockRecoveryCommand Command, string Path)>();
+        var attempts = new List<Attempt>();
         var expired = new List<(string Path, string Holder)>();
         var exhausted = false;
+
+        // Retries first: they are few (one per file under recovery per timeout) and must not
+        // starve behind a mass expiry.
+        while (!exhausted)
+        {
+            lock (_lock)
+            {
+                var now = _time.GetTimestamp();
+                var head = _recoveries.Head;
+                if (head is null || now - head.AttemptStarted <= _recoveryTimeout)
+                {
+                    break;
+                }
+
+                var attempt = StartAttemptLocked(head.File, head.File.LastBlock!, now, nodes);
+                retried++;
+                closed += attempt.Note == AttemptNote.DroppedUnreachableBlock ? 1 : 0;
+                attempts.Add(attempt);
+            }
+
+            exhausted = Flush(attempts, expired, start, budget);
+        }
 
         // Leases past the hard limit, oldest first, a batch of files per lock hold.
         while (!exhausted)
@@ -107,22 +145,15 @@ public sealed partial class LeaseManager
                 examined++;
                 var batch = Math.Max(1, _options.MonitorBatchSize);
                 var recoveryHolder = RecoveryHolderLocked(now);
-                while (batch-- > 0 && head.Files.Head is { } file)
+                while (batch-- > 0 && head.Files.Any is { } file)
                 {
                     expired.Add((file.Path, head.Holder));
-                    switch (ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var command))
+                    var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var attempt);
+                    closed += release == Release.Closed ? 1 : 0;
+                    started += release == Release.RecoveryStarted ? 1 : 0;
+                    if (attempt is { } a)
                     {
-                        case Release.Closed:
-                            closed++;
-                            break;
-                        case Release.RecoveryStarted:
-                            started++;
-                            break;
-                    }
-
-                    if (command is not null)
-                    {
-                        commands.Add((command, file.Path));
+                        attempts.Add(a);
                     }
 
                     if (ReferenceEquals(file.Lease, head))
@@ -135,52 +166,27 @@ public sealed partial class LeaseManager
                 }
             }
 
-            exhausted = Flush(commands, expired, start, budget);
-        }
-
-        // Block recoveries whose attempt is older than the recovery timeout: a new recovery id
-        // and the next primary.
-        while (!exhausted)
-        {
-            lock (_lock)
-            {
-                var now = _time.GetTimestamp();
-                var head = _recoveries.Head;
-                if (head is null || now - head.AttemptStarted <= _recoveryTimeout)
-                {
-                    break;
-                }
-
-                var last = head.File.LastBlock!;
-                var command = StartAttemptLocked(head.File, last, now, nodes);
-                retried++;
-                if (command is not null)
-                {
-                    commands.Add((command, head.File.Path));
-                }
-            }
-
-            exhausted = Flush(commands, expired, start, budget);
+            exhausted = Flush(attempts, expired, start, budget);
         }
 
         return new MonitorPassResult(examined, closed, started, retried, exhausted);
     }
 
     /// <summary>Logs and dispatches what a locked step produced; true when the budget is spent.</summary>
-    private bool Flush(List<(BlockRecoveryCommand Command, string Path)> commands, List<(string Path, string Holder)> expired, long start, TimeSpan budget)
+    private bool Flush(List<Attempt> attempts, List<(string Path, string Holder)> expired, long start, TimeSpan budget)
     {
         foreach (var (path, holder) in expired)
         {
             LogHardLimitExpired(path, holder);
         }
 
-        foreach (var (command, path) in commands)
+        foreach (var attempt in attempts)
         {
-            Dispatch(command, path);
+            Follow(attempt);
         }
 
         expired.Clear();
-        commands.Clear();
+        attempts.Clear();
         return _time.GetElapsedTime(start) > budget;
     }
 
@@ -188,10 +194,10 @@ public sealed partial class LeaseManager
     /// HDFS internalReleaseLease: close the file at once if nothing is left to recover, else start
     /// (or keep) block recovery of its last block with the lease on a recovery holder.
     /// </summary>
-    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out BlockRecoveryCommand? command)
+    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out Attempt? attempt)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        command = null;
+        attempt = null;
         var holder = recoveryHolder ?? RecoveryHolderLocked(now);
 
         if (file.Recovery is { } running && now - running.AttemptStarted <= _recoveryTimeout)
@@ -207,6 +213,9 @@ public sealed partial class LeaseManager
         }
 
         var last = file.LastBlock;
+        Debug.Assert(
+            file.Blocks is null || file.Blocks.Count < 2 || file.Blocks[^2].State == BlockState.Complete,
+            "Only the last block may be incomplete.");
         if (last is null || last.State == BlockState.Complete)
         {
             file.Epoch = ++_generationStamp;
@@ -214,28 +223,20 @@ public sealed partial class LeaseManager
             return Release.Closed;
         }
 
-        if (last.Locations.Length == 0 && last.NumBytes == 0)
-        {
-            // Nothing was ever written anywhere: drop the empty last block and close.
-            file.Blocks!.RemoveAt(file.Blocks.Count - 1);
-            _blocks.Remove(last.Id);
-            file.Epoch = ++_generationStamp;
-            CloseLocked(file);
-            return Release.Closed;
-        }
-
         ReassignLocked(file, holder, now);
-        command = StartAttemptLocked(file, last, now, nodes);
-        return Release.RecoveryStarted;
+        attempt = StartAttemptLocked(file, last, now, nodes);
+        return attempt.Value.Note == AttemptNote.DroppedUnreachableBlock ? Release.Closed : Release.RecoveryStarted;
     }
 
     /// <summary>
     /// Starts a block-recovery attempt: a new recovery id (generation stamp) that is also the
     /// file's new epoch, the block UNDER_RECOVERY, and a primary among live replicas not yet
-    /// tried (most recent heartbeat first). Null command when no replica is alive: the attempt
-    /// waits for the recovery timeout and is retried.
+    /// tried (most recent heartbeat first). The first <c>DeadReplicaGraceAttempts</c> attempts
+    /// ask every replica location, so replicas on DataNodes that are down for a while are waited
+    /// for; later attempts leave out DataNodes that are down, and when none of the locations is
+    /// up the last block is dropped and the file closed: bounded, never looping forever.
     /// </summary>
-    private BlockRecoveryCommand? StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var recovery = file.Recovery;
@@ -250,21 +251,36 @@ public sealed partial class LeaseManager
             _recoveries.MoveToLast(recovery);
         }
 
+        var locations = last.Locations;
+        if (recovery.Attempts >= _options.DeadReplicaGraceAttempts)
+        {
+            locations = Array.FindAll(locations, id => nodes.Any(n => n.IsAlive && n.Id == id));
+            if (locations.Length == 0)
+            {
+                var attempts = recovery.Attempts;
+                file.Blocks!.Remove(last);
+                _blocks.Remove(last.Id);
+                file.Epoch = ++_generationStamp;
+                CloseLocked(file);
+                return new Attempt(file.Path, AttemptNote.DroppedUnreachableBlock, null, last.Id, attempts);
+            }
+        }
+
         recovery.RecoveryId = ++_generationStamp;
         recovery.AttemptStarted = now;
         recovery.Attempts++;
-        recovery.Primary = ChoosePrimary(recovery, last, nodes);
+        recovery.Primary = ChoosePrimary(recovery, locations, nodes);
         recovery.InFlight = recovery.Primary is not null;
         recovery.LastFailure = recovery.Primary is null ? "no live DataNode holds a replica" : null;
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recovery.RecoveryId;
         file.Epoch = recovery.RecoveryId;
         return recovery.Primary is null
-            ? null
-            : new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, last.Locations);
+            ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
+            : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, locations), last.Id, recovery.Attempts);
     }
 
-    private static string? ChoosePrimary(RecoveryState recovery, BlockEntry block, IReadOnlyList<DataNodeStatus> nodes)
+    private static string? ChoosePrimary(RecoveryState recovery, string[] locations, IReadOnlyList<DataNodeStatus> nodes)
     {
         DataNodeStatus? best = null;
         for (var round = 0; round < 2 && best is null; round++)
@@ -276,7 +292,7 @@ public sealed partial class LeaseManager
 
             foreach (var node in nodes)
             {
-                if (!node.IsAlive || recovery.ChosenPrimaries.Contains(node.Id) || Array.IndexOf(block.Locations, node.Id) < 0)
+                if (!node.IsAlive || recovery.ChosenPrimaries.Contains(node.Id) || Array.IndexOf(locations, node.Id) < 0)
                 {
                     continue;
                 }
@@ -328,16 +344,25 @@ public sealed partial class LeaseManager
         return _recoveryHolder;
     }
 
-    /// <summary>Sends a recovery command to the DataNodes in the background and applies the answer.</summary>
-    private void Dispatch(BlockRecoveryCommand? command, string path)
+    /// <summary>
+    /// After the lock: sends an attempt's command to its primary in the background (the answer is
+    /// applied when it comes), or logs why there is none.
+    /// </summary>
+    private void Follow(Attempt? attempt)
     {
-        if (command is null)
+        switch (attempt)
         {
-            return;
+            case { Note: AttemptNote.Dispatched, Command: { } command } a:
+                LogRecoveryStarted(a.Path, command.BlockId, command.RecoveryId, command.PrimaryDataNodeId, string.Join(",", command.Locations));
+                _recoveryTasks.Track(RunRecoveryAsync(command, a.Path));
+                break;
+            case { Note: AttemptNote.NoLivePrimary } a:
+                LogRecoveryNoPrimary(a.Path, a.BlockId, a.Attempts);
+                break;
+            case { Note: AttemptNote.DroppedUnreachableBlock } a:
+                LogDroppedUnreachableBlock(a.Path, a.BlockId, a.Attempts);
+                break;
         }
-
-        LogRecoveryStarted(path, command.BlockId, command.RecoveryId, command.PrimaryDataNodeId, string.Join(",", command.Locations));
-        _recoveryTasks.Track(RunRecoveryAsync(command, path));
     }
 
     private async Task RunRecoveryAsync(BlockRecoveryCommand command, string path)

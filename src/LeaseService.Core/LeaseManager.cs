@@ -27,7 +27,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     // lease to the tail, so the list is sorted by (last renewal, renewal sequence): the head is
     // always the oldest lease, renew is O(1) and a monitor pass is O(expired).
     private readonly IntrusiveList<Lease> _expiry = new();
-    private readonly OpenFileIndex _openFiles = new();
+    private readonly OpenFileIndex _openFiles = new(perHolder: false);
     private readonly IntrusiveList<RecoveryState> _recoveries = new();
 
     private readonly LeaseManagerOptions _options;
@@ -56,6 +56,8 @@ public sealed partial class LeaseManager : IAsyncDisposable
         {
             throw new ArgumentException("Limits must satisfy 0 < SoftLimit <= HardLimit.", nameof(options));
         }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.DeadReplicaGraceAttempts, 1, nameof(options));
 
         _options = options;
         _dataNodes = dataNodes;
@@ -87,7 +89,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         var machine = clientMachine ?? string.Empty;
         var nodes = _dataNodes.GetDataNodes();
         Outcome<LeaseView> outcome;
-        BlockRecoveryCommand? command = null;
+        Attempt? attempt = null;
         string? previousHolder = null;
         lock (_lock)
         {
@@ -123,7 +125,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             {
                 // Soft limit passed: recover the path on the new writer's behalf.
                 previousHolder = file.Lease.Holder;
-                if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, out command) == Release.Closed)
+                if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, out attempt) == Release.Closed)
                 {
                     Grant(file, holder, machine, now);
                     outcome = Outcome<LeaseView>.Ok(View(file, now));
@@ -140,7 +142,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             LogSoftLimitTakeover(path, previousHolder, holder);
         }
 
-        Dispatch(command, path);
+        Follow(attempt);
         if (outcome.IsOk)
         {
             LogGranted(path, holder, outcome.Value.Epoch);
@@ -173,8 +175,8 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
     /// <summary>
     /// The holder's normal close. Closes the file once its last block is complete (enough
-    /// FINALIZED replicas) and returns true; returns false while the block waits for replicas,
-    /// and the holder retries, as HDFS complete does.
+    /// FINALIZED replicas) and returns true; otherwise commits the block (no more data, the
+    /// pipeline may still be closed) and returns false, and the holder retries, as HDFS complete.
     /// </summary>
     public async ValueTask<Outcome<bool>> RemoveLeaseAsync(string holder, string path, CancellationToken cancellationToken = default)
     {
@@ -184,65 +186,38 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        BlockEntry? pending;
-        lock (_lock)
+        var outcome = await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _) =>
         {
-            var check = CheckWriter(holder, path, "close", out var file);
-            if (!check.IsOk)
+            if (last is not null && tally.Finalized < _options.MinReplication)
             {
-                return check.As<bool>();
+                last.State = BlockState.Committed;
+                last.NumBytes = tally.Longest;
+                return Outcome<bool>.Ok(false);
             }
 
-            pending = file!.LastBlock;
-            if (pending is null || pending.State == BlockState.Complete)
+            if (last is not null)
             {
-                CloseLocked(file);
-                pending = null;
+                last.State = BlockState.Complete;
+                last.NumBytes = tally.FinalizedLength;
             }
-        }
 
-        if (pending is null)
-        {
-            LogClosed(path, holder);
+            CloseLocked(file);
             return Outcome<bool>.Ok(true);
-        }
-
-        var (blockId, stamp) = (pending.Id, pending.GenerationStamp);
-        var replicas = await _dataNodes.GetReplicasAsync(blockId, pending.Locations, cancellationToken).ConfigureAwait(false);
-        bool closed;
-        lock (_lock)
-        {
-            var check = CheckWriter(holder, path, "close", out var file);
-            if (!check.IsOk)
-            {
-                return check.As<bool>();
-            }
-
-            var last = file!.LastBlock;
-            if (last is null || last.Id != blockId || last.GenerationStamp != stamp)
-            {
-                return Outcome<bool>.Fail(OutcomeKind.Aborted, $"the last block of {path} changed while closing; retry");
-            }
-
-            closed = CommitLocked(last, replicas);
-            if (closed)
-            {
-                CloseLocked(file);
-            }
-        }
-
-        if (closed)
+        }, cancellationToken).ConfigureAwait(false);
+        if (outcome is { IsOk: true, Value: true })
         {
             LogClosed(path, holder);
         }
 
-        return Outcome<bool>.Ok(closed);
+        return outcome;
     }
 
     /// <summary>
     /// Allocates a new last block for an open file. Only the lease holder may call it; the
     /// previous last block must be FINALIZED on at least MinReplication DataNodes and becomes
-    /// COMPLETE. The pipeline is up to ReplicationFactor live DataNodes.
+    /// COMPLETE (a refusal changes nothing). A retry whose previous answer was lost (the last block
+    /// has no replica anywhere yet) gets that same block back. The pipeline is up to
+    /// ReplicationFactor live DataNodes.
     /// </summary>
     public async ValueTask<Outcome<AddBlockResult>> AddBlockAsync(string holder, string path, CancellationToken cancellationToken = default)
     {
@@ -252,46 +227,22 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<AddBlockResult>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        BlockEntry? previous;
-        lock (_lock)
+        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes) =>
         {
-            var check = CheckWriter(holder, path, "add a block to", out var file);
-            if (!check.IsOk)
+            if (last is not null)
             {
-                return check.As<AddBlockResult>();
-            }
-
-            previous = file!.LastBlock is { State: not BlockState.Complete } last ? last : null;
-        }
-
-        IReadOnlyList<ReplicaReport>? replicas = null;
-        if (previous is not null)
-        {
-            replicas = await _dataNodes.GetReplicasAsync(previous.Id, previous.Locations, cancellationToken).ConfigureAwait(false);
-        }
-
-        var nodes = _dataNodes.GetDataNodes();
-        lock (_lock)
-        {
-            var check = CheckWriter(holder, path, "add a block to", out var file);
-            if (!check.IsOk)
-            {
-                return check.As<AddBlockResult>();
-            }
-
-            var last = file!.LastBlock;
-            if (previous is not null)
-            {
-                if (!ReferenceEquals(last, previous) || last.GenerationStamp != previous.GenerationStamp)
+                if (last.State == BlockState.UnderConstruction && tally.AtStamp == 0)
                 {
-                    return Outcome<AddBlockResult>.Fail(OutcomeKind.Aborted, $"the last block of {path} changed while adding a block; retry");
+                    // Nothing written anywhere: this is a retry of the call that allocated it (HDFS-3031).
+                    RenewLocked(file.Lease!, _time.GetTimestamp());
+                    return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
                 }
 
-                if (!CommitLocked(last, replicas!))
+                if (tally.Finalized < _options.MinReplication)
                 {
                     return Outcome<AddBlockResult>.Fail(
                         OutcomeKind.FailedPrecondition,
-                        $"block {last.Id} of {path} is not FINALIZED on {_options.MinReplication} DataNode(s) yet; finish writing it before adding the next");
+                        $"block {last.Id} of {path} is not FINALIZED on {_options.MinReplication} DataNode(s) yet; close its pipeline (finalize) before adding the next");
                 }
             }
 
@@ -303,12 +254,18 @@ public sealed partial class LeaseManager : IAsyncDisposable
                     $"too few live DataNodes for a new block: {pipeline.Length} live, {_options.MinReplication} needed");
             }
 
+            if (last is not null)
+            {
+                last.State = BlockState.Complete;
+                last.NumBytes = tally.FinalizedLength;
+            }
+
             var block = new BlockEntry(++_lastBlockId, ++_generationStamp, pipeline, file);
             (file.Blocks ??= []).Add(block);
             _blocks.Add(block.Id, block);
             RenewLocked(file.Lease!, _time.GetTimestamp());
             return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(block), file.Epoch));
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops background recoveries; in-flight DataNode calls are cancelled.</summary>
@@ -346,15 +303,63 @@ public sealed partial class LeaseManager : IAsyncDisposable
     }
 
     /// <summary>
-    /// Commits <paramref name="block"/> from its replica reports: COMPLETE with the FINALIZED
-    /// length when enough FINALIZED replicas at its stamp agree, else COMMITTED.
+    /// The two-phase shape of AddBlock and RemoveLease: check the writer and snapshot the last
+    /// block under the lock; ask the DataNodes for its replicas outside it (when it is not yet
+    /// complete); then, under the lock again, check that nothing changed meanwhile and
+    /// <paramref name="apply"/> the operation. A concurrent change answers Unavailable (retry).
     /// </summary>
-    private bool CommitLocked(BlockEntry block, IReadOnlyList<ReplicaReport> replicas)
+    private async ValueTask<Outcome<T>> WithLastBlockAsync<T>(
+        string holder,
+        string path,
+        string operation,
+        Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Outcome<T>> apply,
+        CancellationToken cancellationToken)
     {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        var finalized = 0;
-        long finalizedLength = -1;
-        long longest = 0;
+        BlockEntry? last;
+        long stamp;
+        BlockState state;
+        string[] locations;
+        lock (_lock)
+        {
+            var check = CheckWriter(holder, path, operation, out var file);
+            if (!check.IsOk)
+            {
+                return check.As<T>();
+            }
+
+            last = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
+            (stamp, state, locations) = last is null ? (0, default, []) : (last.GenerationStamp, last.State, last.Locations);
+        }
+
+        var replicas = last is null
+            ? []
+            : await _dataNodes.GetReplicasAsync(last.Id, locations, cancellationToken).ConfigureAwait(false);
+        var nodes = _dataNodes.GetDataNodes();
+        lock (_lock)
+        {
+            var check = CheckWriter(holder, path, operation, out var file);
+            if (!check.IsOk)
+            {
+                return check.As<T>();
+            }
+
+            var current = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
+            if (!ReferenceEquals(current, last) || (last is not null && (last.GenerationStamp != stamp || last.State != state)))
+            {
+                return Outcome<T>.Fail(OutcomeKind.Unavailable, $"the last block of {path} changed while this call ran; retry");
+            }
+
+            return apply(file, last, last is null ? default : Tally(last, replicas), nodes);
+        }
+    }
+
+    /// <summary>What the replica reports say of a block at its generation stamp.</summary>
+    private readonly record struct ReplicaTally(int Finalized, long FinalizedLength, int AtStamp, long Longest);
+
+    private static ReplicaTally Tally(BlockEntry block, IReadOnlyList<ReplicaReport> replicas)
+    {
+        int finalized = 0, atStamp = 0;
+        long finalizedLength = -1, longest = 0;
         foreach (var replica in replicas)
         {
             if (replica.GenerationStamp != block.GenerationStamp)
@@ -362,6 +367,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 continue;
             }
 
+            atStamp++;
             longest = Math.Max(longest, replica.NumBytes);
             if (replica.State == ReplicaState.Finalized && (finalizedLength < 0 || finalizedLength == replica.NumBytes))
             {
@@ -370,16 +376,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             }
         }
 
-        if (finalized >= _options.MinReplication)
-        {
-            block.NumBytes = finalizedLength;
-            block.State = BlockState.Complete;
-            return true;
-        }
-
-        block.NumBytes = longest;
-        block.State = BlockState.Committed;
-        return false;
+        return new ReplicaTally(finalized, Math.Max(finalizedLength, 0), atStamp, longest);
     }
 
     private string[] ChoosePipeline(IReadOnlyList<DataNodeStatus> nodes)
@@ -418,9 +415,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
         }
 
         var lease = AttachLocked(file, holder, isRecoveryHolder: false, now);
-        file.ClientMachine = ReferenceEquals(lease.Files.Head, file) || lease.Files.Head!.ClientMachine != machine
+        var other = lease.Files.Any!;
+        file.ClientMachine = ReferenceEquals(other, file) || other.ClientMachine != machine
             ? machine
-            : lease.Files.Head.ClientMachine; // Share one string per holder: a million files, one machine name.
+            : other.ClientMachine; // Share one string per holder: a million files, one machine name.
         file.Epoch = ++_generationStamp;
     }
 
@@ -440,7 +438,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             RenewLocked(lease, now);
         }
 
-        lease.Files.AddLast(file);
+        lease.Files.Add(file);
         file.Lease = lease;
         return lease;
     }

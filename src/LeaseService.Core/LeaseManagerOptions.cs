@@ -18,6 +18,12 @@ public sealed record LeaseManagerOptions
     /// <summary>FINALIZED replicas a block needs to be complete. Default 1.</summary>
     public int MinReplication { get; init; } = 1;
 
+    /// <summary>
+    /// Block-recovery attempts that wait for replicas on DataNodes that are down. Later attempts
+    /// recover from the live replicas only, and drop the last block when none is live. Default 3; ≥ 1.
+    /// </summary>
+    public int DeadReplicaGraceAttempts { get; init; } = 3;
+
     /// <summary>Files of one lease handled per lock hold in a monitor pass. Default 32.</summary>
     public int MonitorBatchSize { get; init; } = 32;
 }

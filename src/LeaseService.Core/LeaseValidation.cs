@@ -21,7 +21,16 @@ public static class LeaseValidation
     public const string RecoveryHolderPrefix = "LeaseService-recovery-";
 
     /// <summary>Null when <paramref name="holder"/> is a valid client holder name, else why not.</summary>
-    public static string? CheckHolder(string? holder, string field = "holder")
+    public static string? CheckHolder(string? holder, string field = "holder") => CheckName(holder, field, allowReserved: false);
+
+    /// <summary>
+    /// Null when <paramref name="holder"/> is usable as a listing filter, else why not: the
+    /// holder rules without the reserved-prefix rule, so operators can list what the service's
+    /// recovery holders hold.
+    /// </summary>
+    public static string? CheckHolderFilter(string? holder) => CheckName(holder, "holder", allowReserved: true);
+
+    private static string? CheckName(string? holder, string field, bool allowReserved)
     {
         if (string.IsNullOrEmpty(holder))
         {
@@ -38,7 +47,7 @@ public static class LeaseValidation
             return $"{field} must not contain control characters";
         }
 
-        if (holder.StartsWith(RecoveryHolderPrefix, StringComparison.Ordinal))
+        if (!allowReserved && holder.StartsWith(RecoveryHolderPrefix, StringComparison.Ordinal))
         {
             return $"{field} must not start with the reserved prefix '{RecoveryHolderPrefix}'";
         }

@@ -96,6 +96,7 @@ public static class LeaseServer
                     RecoveryTimeout = options.RecoveryTimeout,
                     ReplicationFactor = options.ReplicationFactor,
                     MinReplication = options.MinReplication,
+                    DeadReplicaGraceAttempts = options.DeadReplicaGraceAttempts,
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 sp.GetRequiredService<TimeProvider>(),

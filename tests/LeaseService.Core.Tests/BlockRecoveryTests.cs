@@ -34,7 +34,7 @@ public sealed class BlockRecoveryTests
         _f.Open("writer", "/a");
         var block = await _f.AddBlockAsync("writer", "/a");
         await _f.WriteAsync(block, 64, replicaLengths: [64, 64, 10]);
-        await _f.Cluster.WriteAsync(new SimulatedWrite([block.Block.Locations[0]], block.Block.BlockId, block.Block.GenerationStamp, Array.Empty<byte>(), Finalize: true));
+        await _f.WriteAsync(block, 0, finalize: true, stopAfter: 1); // Only the first replica is finalized.
 
         var first = await _f.RecoverAsync("/a", "ops");
 
@@ -211,7 +211,7 @@ public sealed class BlockRecoveryTests
         (await _f.Manager.AddBlockAsync("writer", "/a")).Kind.Should().Be(OutcomeKind.FailedPrecondition);
         (await _f.Manager.RemoveLeaseAsync("writer", "/a")).Kind.Should().Be(OutcomeKind.FailedPrecondition);
         _f.Manager.AddLease("writer", "/a", "host").Kind.Should().Be(OutcomeKind.Unavailable);
-        _f.Manager.CheckWrite(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch).Kind.Should().Be(OutcomeKind.Aborted);
+        _f.Manager.CheckWrite(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, hasData: true).Kind.Should().Be(OutcomeKind.Aborted);
         foreach (var dn in block.Block.Locations)
         {
             _f.Cluster.ResumeDataNode(dn);
@@ -266,31 +266,5 @@ public sealed class BlockRecoveryTests
         var none = await _f.Manager.AddBlockAsync("writer", "/b");
         none.Kind.Should().Be(OutcomeKind.Unavailable);
         none.Message.Should().Contain("too few live DataNodes");
-    }
-
-    [Fact]
-    public async Task StaleRecoveryResult_IsIgnored()
-    {
-        _f.Open("writer", "/a");
-        var block = await _f.AddBlockAsync("writer", "/a");
-        await _f.WriteAsync(block, 10);
-        foreach (var dn in block.Block.Locations)
-        {
-            _f.Cluster.PauseDataNode(dn);
-        }
-
-        _f.Manager.RecoverLease("/a", null, force: true);
-        var recoveryId = RecoveryFixture.Ok(_f.Manager.GetLease("/a")).RecoveryId;
-
-        _f.Manager.ApplyRecoveryResult(new BlockRecoveryCommitted(block.Block.BlockId, recoveryId - 1, 999, ["dn-1"], DeleteBlock: false), "/a");
-
-        _f.File("/a").UnderConstruction.Should().BeTrue("a commit for an older recovery id changes nothing");
-        foreach (var dn in block.Block.Locations)
-        {
-            _f.Cluster.ResumeDataNode(dn);
-        }
-
-        await _f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
-        _f.File("/a").Length.Should().Be(10);
     }
 }

@@ -15,11 +15,15 @@ internal sealed class RecoveryFixture
     public RecoveryFixture(int dataNodes = 3, int replication = 3)
     {
         Cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes }, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
+        Coordinator = new RecordingCoordinator(Cluster);
         Manager = new LeaseManager(
             new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication },
-            Cluster,
+            Coordinator,
             Time);
     }
+
+    /// <summary>The cluster as the manager sees it, with the recovery commands it sent.</summary>
+    public RecordingCoordinator Coordinator { get; }
 
     public FakeTimeProvider Time { get; } = new();
 
@@ -31,12 +35,34 @@ internal sealed class RecoveryFixture
 
     public async Task<AddBlockResult> AddBlockAsync(string holder, string path) => Ok(await Manager.AddBlockAsync(holder, path));
 
-    /// <summary>Writes <paramref name="bytes"/> bytes through the block's pipeline, as a client would.</summary>
+    /// <summary>
+    /// Writes <paramref name="bytes"/> bytes through the block's pipeline the way the server's
+    /// WriteBlock does: the NameNode's fence, the DataNodes, the fence again.
+    /// </summary>
     public async Task WriteAsync(AddBlockResult block, int bytes, bool finalize = false, IReadOnlyList<long>? replicaLengths = null, int stopAfter = 0)
     {
-        var result = await Cluster.WriteAsync(new SimulatedWrite(
-            block.Block.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[bytes], stopAfter, replicaLengths, finalize));
-        result.Status.Should().Be(SimulatedWriteStatus.Written, result.Message);
+        var result = await TryWriteAsync(block, bytes, finalize, replicaLengths, stopAfter);
+        result.Should().Be("Written");
+    }
+
+    /// <summary>The server's write path; "Written", or the kind of refusal and why.</summary>
+    public async Task<string> TryWriteAsync(AddBlockResult block, int bytes, bool finalize = false, IReadOnlyList<long>? replicaLengths = null, int stopAfter = 0)
+    {
+        var (id, stamp, epoch) = (block.Block.BlockId, block.Block.GenerationStamp, block.Epoch);
+        var before = Manager.CheckWrite(id, stamp, epoch, hasData: bytes > 0);
+        if (!before.IsOk)
+        {
+            return $"{before.Kind}: {before.Message}";
+        }
+
+        var result = await Cluster.WriteAsync(new SimulatedWrite(before.Value!.Locations, id, stamp, new byte[bytes], stopAfter, replicaLengths, finalize));
+        if (result.Status != SimulatedWriteStatus.Written)
+        {
+            return $"{result.Status}: {result.Message}";
+        }
+
+        var after = Manager.CheckWrite(id, stamp, epoch, hasData: false);
+        return after.IsOk ? "Written" : $"{after.Kind}: {after.Message}";
     }
 
     /// <summary>Moves time and runs one monitor pass, then waits for the recoveries it started.</summary>
@@ -61,5 +87,59 @@ internal sealed class RecoveryFixture
     {
         outcome.IsOk.Should().BeTrue(outcome.ToString());
         return outcome.Value!;
+    }
+}
+
+/// <summary>Passes every call to the cluster and records the recovery commands sent.</summary>
+internal sealed class RecordingCoordinator(IDataNodeCoordinator inner) : IDataNodeCoordinator
+{
+    private readonly List<BlockRecoveryCommand> _commands = [];
+
+    /// <summary>Runs once inside the next GetDataNodes call (to interleave another operation).</summary>
+    public Action? OnNextGetDataNodes { get; set; }
+
+    /// <summary>Runs once before the next GetReplicasAsync answers (to interleave another operation).</summary>
+    public Func<Task>? OnNextGetReplicas { get; set; }
+
+    public IReadOnlyList<BlockRecoveryCommand> Commands
+    {
+        get
+        {
+            lock (_commands)
+            {
+                return [.. _commands];
+            }
+        }
+    }
+
+    public IReadOnlyList<DataNodeStatus> GetDataNodes()
+    {
+        var hook = OnNextGetDataNodes;
+        OnNextGetDataNodes = null;
+        hook?.Invoke();
+        return inner.GetDataNodes();
+    }
+
+    public async ValueTask<IReadOnlyList<ReplicaReport>> GetReplicasAsync(long blockId, IReadOnlyList<string> locations, CancellationToken cancellationToken)
+    {
+        var replicas = await inner.GetReplicasAsync(blockId, locations, cancellationToken);
+        var hook = OnNextGetReplicas;
+        OnNextGetReplicas = null;
+        if (hook is not null)
+        {
+            await hook();
+        }
+
+        return replicas;
+    }
+
+    public ValueTask<BlockRecoveryResult> RecoverBlockAsync(BlockRecoveryCommand command, CancellationToken cancellationToken)
+    {
+        lock (_commands)
+        {
+            _commands.Add(command);
+        }
+
+        return inner.RecoverBlockAsync(command, cancellationToken);
     }
 }

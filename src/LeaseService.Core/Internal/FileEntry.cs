@@ -2,10 +2,10 @@ namespace LeaseService.Core.Internal;
 
 /// <summary>
 /// A file in the namespace, open (under construction, with a lease) or closed. Kept small: one
-/// million open files must fit in a few hundred megabytes. Its links serve two indexes: the
-/// holder's file list (inherited) and the open-file treap (<see cref="Left"/>, <see cref="Right"/>).
+/// million open files must fit in a few hundred megabytes. Its links serve two path-ordered
+/// indexes: all open files, and its holder's files.
 /// </summary>
-internal sealed class FileEntry(string path) : IntrusiveNode<FileEntry>
+internal sealed class FileEntry(string path)
 {
     public string Path { get; } = path;
 
@@ -43,8 +43,7 @@ internal sealed class FileEntry(string path) : IntrusiveNode<FileEntry>
         }
     }
 
-    // Open-file treap links (see OpenFileIndex).
-    internal FileEntry? Left;
-    internal FileEntry? Right;
-    internal uint Priority;
+    // Links of the two OpenFileIndex treaps this file is in while open.
+    internal TreapLinks OpenLinks;
+    internal TreapLinks HolderLinks;
 }

@@ -13,5 +13,6 @@ internal sealed class Lease(string holder, bool isRecoveryHolder) : IntrusiveNod
 
     public long LastRenewed { get; set; }
 
-    public IntrusiveList<FileEntry> Files { get; } = new();
+    /// <summary>The holder's open files in path order.</summary>
+    public OpenFileIndex Files { get; } = new(perHolder: true);
 }

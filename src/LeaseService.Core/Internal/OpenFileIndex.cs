@@ -2,31 +2,49 @@ using System.Diagnostics;
 
 namespace LeaseService.Core.Internal;
 
+/// <summary>The links one <see cref="OpenFileIndex"/> keeps inside a <see cref="FileEntry"/>.</summary>
+internal struct TreapLinks
+{
+    public FileEntry? Left;
+    public FileEntry? Right;
+    public uint Priority;
+    public bool Linked;
+}
+
 /// <summary>
 /// Open files ordered by path (ordinal), for stable paging and prefix listing: a treap whose links
-/// live in <see cref="FileEntry"/>, so an entry costs no extra object. Insert and remove are
-/// O(log n) expected; listing a page from a cursor is O(log n + page).
+/// live in <see cref="FileEntry"/>, so an entry costs no extra object. Two instances kinds exist:
+/// the service-wide index of open files and one per lease (a holder's files), each with its own
+/// links in the entry. Insert and remove are O(log n) expected; a page from a cursor is
+/// O(log n + page).
 /// </summary>
-internal sealed class OpenFileIndex
+internal sealed class OpenFileIndex(bool perHolder)
 {
     private FileEntry? _root;
     private uint _random = 2463534242;
 
     public int Count { get; private set; }
 
+    /// <summary>Some file of the index (the root), or null when empty: O(1).</summary>
+    public FileEntry? Any => _root;
+
     public void Add(FileEntry file)
     {
-        Debug.Assert(file.Left is null && file.Right is null, "File is already indexed.");
-        file.Priority = NextRandom();
+        ref var links = ref Links(file);
+        Debug.Assert(!links.Linked, "File is already indexed.");
+        links.Priority = NextRandom();
+        links.Linked = true;
         _root = Insert(_root, file);
         Count++;
     }
 
     public void Remove(FileEntry file)
     {
-        var before = Count;
+        Debug.Assert(Links(file).Linked, "File is not indexed.");
         _root = Delete(_root, file);
-        Debug.Assert(Count == before - 1, "File was not indexed.");
+        ref var links = ref Links(file);
+        links = default;
+        Count--;
     }
 
     /// <summary>
@@ -53,11 +71,11 @@ internal sealed class OpenFileIndex
             if (cmp > 0 || (cmp == 0 && inclusive))
             {
                 stack.Push(node);
-                node = node.Left;
+                node = Links(node).Left;
             }
             else
             {
-                node = node.Right;
+                node = Links(node).Right;
             }
         }
 
@@ -70,42 +88,47 @@ internal sealed class OpenFileIndex
             }
 
             into.Add(current);
-            node = current.Right;
+            node = Links(current).Right;
             while (node is not null)
             {
                 stack.Push(node);
-                node = node.Left;
+                node = Links(node).Left;
             }
         }
     }
 
-    private static FileEntry Insert(FileEntry? root, FileEntry file)
+    private ref TreapLinks Links(FileEntry file) => ref perHolder ? ref file.HolderLinks : ref file.OpenLinks;
+
+    private FileEntry Insert(FileEntry? root, FileEntry file)
     {
         if (root is null)
         {
             return file;
         }
 
+        ref var r = ref Links(root);
         if (string.CompareOrdinal(file.Path, root.Path) < 0)
         {
-            root.Left = Insert(root.Left, file);
-            if (root.Left.Priority > root.Priority)
+            r.Left = Insert(r.Left, file);
+            ref var left = ref Links(r.Left);
+            if (left.Priority > r.Priority)
             {
-                var left = root.Left;
-                root.Left = left.Right;
+                var child = r.Left;
+                r.Left = left.Right;
                 left.Right = root;
-                return left;
+                return child;
             }
         }
         else
         {
-            root.Right = Insert(root.Right, file);
-            if (root.Right.Priority > root.Priority)
+            r.Right = Insert(r.Right, file);
+            ref var right = ref Links(r.Right);
+            if (right.Priority > r.Priority)
             {
-                var right = root.Right;
-                root.Right = right.Left;
+                var child = r.Right;
+                r.Right = right.Left;
                 right.Left = root;
-                return right;
+                return child;
             }
         }
 
@@ -119,28 +142,25 @@ internal sealed class OpenFileIndex
             return null;
         }
 
+        ref var r = ref Links(root);
         if (ReferenceEquals(root, file))
         {
-            var merged = Merge(root.Left, root.Right);
-            root.Left = null;
-            root.Right = null;
-            Count--;
-            return merged;
+            return Merge(r.Left, r.Right);
         }
 
         if (string.CompareOrdinal(file.Path, root.Path) < 0)
         {
-            root.Left = Delete(root.Left, file);
+            r.Left = Delete(r.Left, file);
         }
         else
         {
-            root.Right = Delete(root.Right, file);
+            r.Right = Delete(r.Right, file);
         }
 
         return root;
     }
 
-    private static FileEntry? Merge(FileEntry? left, FileEntry? right)
+    private FileEntry? Merge(FileEntry? left, FileEntry? right)
     {
         if (left is null)
         {
@@ -152,13 +172,15 @@ internal sealed class OpenFileIndex
             return left;
         }
 
-        if (left.Priority > right.Priority)
+        ref var l = ref Links(left);
+        ref var r = ref Links(right);
+        if (l.Priority > r.Priority)
         {
-            left.Right = Merge(left.Right, right);
+            l.Right = Merge(l.Right, right);
             return left;
         }
 
-        right.Left = Merge(left, right.Left);
+        r.Left = Merge(left, r.Left);
         return right;
     }
 

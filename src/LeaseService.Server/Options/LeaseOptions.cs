@@ -20,6 +20,12 @@ public sealed class LeaseOptions
     /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; &gt; 0.</summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// Block-recovery attempts that wait for replicas on DataNodes that are down; later attempts
+    /// use live replicas only and drop the last block when none is live. Default 3; 1–100.
+    /// </summary>
+    public int DeadReplicaGraceAttempts { get; set; } = 3;
+
     /// <summary>DataNodes in a new block's pipeline. Default 3; 1–16.</summary>
     public int ReplicationFactor { get; set; } = 3;
 

@@ -1,9 +1,10 @@
+using LeaseService.DataNodes;
 using Microsoft.Extensions.Options;
 
 namespace LeaseService.Server.Options;
 
 /// <summary>Checks <see cref="LeaseOptions"/> across fields at start-up; each failure names its key.</summary>
-internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
+internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOptions> dataNodes) : IValidateOptions<LeaseOptions>
 {
     public ValidateOptionsResult Validate(string? name, LeaseOptions options)
     {
@@ -32,6 +33,18 @@ internal sealed class LeaseOptionsValidator : IValidateOptions<LeaseOptions>
         if (options.RecoveryTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{S}:RecoveryTimeout must be greater than zero (was {options.RecoveryTimeout}).");
+        }
+
+        if (options.RecoveryTimeout < dataNodes.Value.RecoveryTimeout)
+        {
+            failures.Add(
+                $"{S}:RecoveryTimeout ({options.RecoveryTimeout}) must be at least {DataNodeOptionsValidator.Section}:RecoveryTimeout ({dataNodes.Value.RecoveryTimeout}); "
+                + "otherwise a new attempt supersedes a primary that is still working.");
+        }
+
+        if (options.DeadReplicaGraceAttempts is < 1 or > 100)
+        {
+            failures.Add($"{S}:DeadReplicaGraceAttempts must be between 1 and 100 (was {options.DeadReplicaGraceAttempts}).");
         }
 
         if (options.ReplicationFactor is < 1 or > 16)

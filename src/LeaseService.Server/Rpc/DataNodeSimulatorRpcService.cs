@@ -30,7 +30,8 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
             throw new RpcException(StatusCode.InvalidArgument, "stop_after_replicas must not be negative");
         }
 
-        var block = OutcomeStatus.Unwrap(leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch));
+        var hasData = !request.Data.IsEmpty;
+        var block = OutcomeStatus.Unwrap(leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData));
         long[]? lengths = request.ReplicaLengths.Count == 0 ? null : request.ReplicaLengths.Select(l => (long)l).ToArray();
         SimulatedWriteResult result;
         try
@@ -55,6 +56,14 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         if (code != StatusCode.OK)
         {
             throw new RpcException(code, result.Message);
+        }
+
+        // Fenced while the bytes were in flight (lease recovery started meanwhile): never
+        // acknowledge. Recovery decides whether those bytes are part of the file.
+        var after = leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData: false);
+        if (!after.IsOk)
+        {
+            throw new RpcException(StatusCode.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}");
         }
 
         var response = new WriteBlockResponse();

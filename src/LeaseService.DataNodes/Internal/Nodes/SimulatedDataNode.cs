@@ -16,6 +16,10 @@ internal sealed class SimulatedDataNode
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Replica> _replicas = [];
+
+    // Blocks a recovery asked this node about while it had no replica: block id -> highest
+    // recovery id. A later write at or below it comes from a writer that recovery fenced.
+    private readonly Dictionary<long, long> _recoveredWithoutReplica = [];
     private readonly int[] _injectedFailures = new int[Enum.GetValues<RecoveryStep>().Length + 1];
     private readonly ILogger _logger;
     private bool _running = true;
@@ -233,7 +237,12 @@ internal sealed class SimulatedDataNode
         Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
         if (!_replicas.TryGetValue(blockId, out var replica))
         {
-            return null;
+            return _recoveredWithoutReplica.TryGetValue(blockId, out var fence) && generationStamp <= fence
+                ? new WriteReplicaReply(
+                    WriteReplicaStatus.StaleGenerationStamp,
+                    null,
+                    $"{Id} refused the write to block {blockId} at generation stamp {generationStamp}: recovery {fence} found no replica here, so the writer is fenced.")
+                : null;
         }
 
         if (replica.State == ReplicaState.Rur)
@@ -277,6 +286,7 @@ internal sealed class SimulatedDataNode
 
             if (!_replicas.TryGetValue(blockId, out var replica))
             {
+                _recoveredWithoutReplica[blockId] = Math.Max(recoveryId, _recoveredWithoutReplica.GetValueOrDefault(blockId));
                 return InitReplicaRecoveryReply.NoReplica(Id, blockId);
             }
 

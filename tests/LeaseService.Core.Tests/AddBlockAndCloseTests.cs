@@ -1,0 +1,104 @@
+using LeaseService.Testing;
+
+namespace LeaseService.Core.Tests;
+
+/// <summary>AddBlock and RemoveLease: retries, refusals that change nothing, and concurrent calls.</summary>
+public sealed class AddBlockAndCloseTests
+{
+    private readonly RecoveryFixture _f = new();
+
+    [Fact]
+    public async Task AddBlock_RetryAfterLostResponse_ReturnsTheSameBlockAndItStaysWritable()
+    {
+        _f.Open("w", "/a");
+        var first = await _f.AddBlockAsync("w", "/a");
+
+        var retry = await _f.AddBlockAsync("w", "/a"); // The first answer was lost; nothing written yet.
+
+        retry.Should().BeEquivalentTo(first);
+        _f.File("/a").Blocks.Should().ContainSingle();
+        await _f.WriteAsync(first, 10, finalize: true);
+        (await _f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeTrue();
+        _f.File("/a").Length.Should().Be(10);
+    }
+
+    [Fact]
+    public async Task AddBlock_BeforeFinalizing_IsRefusedWithoutChangingTheBlock()
+    {
+        _f.Open("w", "/a");
+        var first = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(first, 10);
+
+        var early = await _f.Manager.AddBlockAsync("w", "/a");
+
+        early.Kind.Should().Be(OutcomeKind.FailedPrecondition);
+        _f.File("/a").Blocks.Single().State.Should().Be(BlockState.UnderConstruction, "a refusal changes nothing");
+        await _f.WriteAsync(first, 5, finalize: true); // The writer can still finish the block.
+        var second = await _f.AddBlockAsync("w", "/a");
+        second.Block.BlockId.Should().NotBe(first.Block.BlockId);
+        _f.File("/a").Blocks[0].Should().BeEquivalentTo(new { State = BlockState.Complete, NumBytes = 15L });
+    }
+
+    [Fact]
+    public async Task RemoveLease_NotFinalized_CommitsBlock_WhichTakesOnlyThePipelineClose()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(block, 10);
+
+        (await _f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeFalse();
+
+        (await _f.TryWriteAsync(block, 5)).Should().StartWith("FailedPrecondition", "a committed block takes no more data");
+        (await _f.TryWriteAsync(block, 0, finalize: true)).Should().Be("Written");
+        (await _f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeTrue();
+        _f.File("/a").Length.Should().Be(10);
+    }
+
+    [Fact]
+    public async Task AddBlock_Concurrent_NeverLeavesTwoIncompleteBlocks()
+    {
+        _f.Open("w", "/a");
+        Outcome<AddBlockResult> inner = default;
+        _f.Coordinator.OnNextGetDataNodes = () => inner = _f.Manager.AddBlockAsync("w", "/a").AsTask().GetAwaiter().GetResult();
+
+        var outer = await _f.Manager.AddBlockAsync("w", "/a");
+
+        inner.IsOk.Should().BeTrue(inner.ToString());
+        outer.Kind.Should().Be(OutcomeKind.Unavailable, "the file changed under the call; retry");
+        _f.File("/a").Blocks.Should().ContainSingle();
+        var again = await _f.AddBlockAsync("w", "/a");
+        again.Block.BlockId.Should().Be(inner.Value!.Block.BlockId, "the retry gets the block the other call allocated");
+    }
+
+    [Fact]
+    public async Task AddBlock_BlockRecoveredWhileAskingReplicas_RefusesAndKeepsRecoveredLength()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(block, 40);
+        _f.Coordinator.OnNextGetReplicas = async () =>
+        {
+            await _f.RecoverAsync("/a", "w"); // Forced recovery commits the block meanwhile...
+            _f.Open("w", "/a");               // ...and the writer reopens the file.
+        };
+
+        var outcome = await _f.Manager.AddBlockAsync("w", "/a");
+
+        outcome.Kind.Should().Be(OutcomeKind.Unavailable);
+        _f.File("/a").Blocks.Single().Should().BeEquivalentTo(new { State = BlockState.Complete, NumBytes = 40L });
+    }
+
+    [Fact]
+    public async Task RemoveLease_RecoveryStartedWhileAskingReplicas_IsRefused()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(block, 10, finalize: true);
+        _f.Coordinator.OnNextGetReplicas = () => _f.RecoverAsync("/a", "ops");
+
+        var outcome = await _f.Manager.RemoveLeaseAsync("w", "/a");
+
+        outcome.Kind.Should().BeOneOf(OutcomeKind.NotFound, OutcomeKind.FailedPrecondition);
+        _f.File("/a").Length.Should().Be(10);
+    }
+}
