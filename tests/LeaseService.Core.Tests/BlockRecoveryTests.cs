@@ -267,4 +267,27 @@ public sealed class BlockRecoveryTests
         none.Kind.Should().Be(OutcomeKind.Unavailable);
         none.Message.Should().Contain("too few live DataNodes");
     }
+
+    [Fact]
+    public async Task ListLeases_ByTheServiceRecoveryHolder_ShowsFilesUnderRecovery()
+    {
+        _f.Open("writer", "/a");
+        var block = await _f.AddBlockAsync("writer", "/a");
+        await _f.WriteAsync(block, 10);
+        foreach (var dn in block.Block.Locations)
+        {
+            _f.Cluster.PauseDataNode(dn);
+        }
+
+        var holder = RecoveryFixture.Ok(_f.Manager.RecoverLease("/a", null, force: true)).Lease!.Holder;
+
+        var page = RecoveryFixture.Ok(_f.Manager.ListLeases(holder, null, 0, null));
+        page.Leases.Should().ContainSingle().Which.Should().BeEquivalentTo(new { Path = "/a", State = LeaseState.Recovering });
+        foreach (var dn in block.Block.Locations)
+        {
+            _f.Cluster.ResumeDataNode(dn);
+        }
+
+        await _f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
+    }
 }
