@@ -44,6 +44,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
     private Task? _loop;
     private long? _emptySince;
     private long _registrationSequence;
+    private bool _isParked;
     private bool _disposed;
 
     internal LeaseRenewer(Uri server, string user, IRenewalTransport transport, LeaseRenewerOptions options, Action<LeaseRenewer>? onDisposed = null)
@@ -164,6 +165,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
             _emptySince = null;
             if (_loop is null)
             {
+                _parked = NewSignal();
                 _loop = Task.Run(RunAsync);
             }
         }
@@ -266,6 +268,11 @@ public sealed class LeaseRenewer : IAsyncDisposable
             }
         }
 
+        lock (_lock)
+        {
+            _loop = null;
+        }
+
         _wakeTimer.Dispose();
         foreach (var registration in registrations)
         {
@@ -282,12 +289,15 @@ public sealed class LeaseRenewer : IAsyncDisposable
         _onDisposed?.Invoke(this);
     }
 
-    /// <summary>For tests: completes when the loop next waits for its timer or a signal.</summary>
-    internal Task WhenParked()
+    /// <summary>
+    /// For tests: completes when the loop is idle — parked with no wake-up pending (a timer that
+    /// fired or a registration signals one), or stopped.
+    /// </summary>
+    internal Task WhenIdle()
     {
         lock (_lock)
         {
-            return _parked.Task;
+            return _loop is null || (_isParked && !_wake.Task.IsCompleted) ? Task.CompletedTask : _parked.Task;
         }
     }
 
@@ -306,13 +316,17 @@ public sealed class LeaseRenewer : IAsyncDisposable
     /// <summary>Wakes the loop to evaluate now (registration changed, a bound passed).</summary>
     internal void Signal()
     {
-        TaskCompletionSource wake;
         lock (_lock)
         {
-            wake = _wake;
-        }
+            if (_isParked && !_wake.Task.IsCompleted)
+            {
+                // The loop will run a pass: idle again only when it parks next.
+                _parked = NewSignal();
+            }
 
-        wake.TrySetResult();
+            // Continuations run asynchronously: completing under the lock runs no code here.
+            _wake.TrySetResult();
+        }
     }
 
     internal void Unregister(LeaseRegistration registration, LeaseAbortReason reason)
@@ -385,6 +399,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
                 if (pass.Exit)
                 {
                     CompleteRound();
+                    pass.Parked?.TrySetResult();
                     return;
                 }
 
@@ -431,6 +446,13 @@ public sealed class LeaseRenewer : IAsyncDisposable
         TaskCompletionSource parked;
         lock (_lock)
         {
+            if (wake.Task.IsCompleted)
+            {
+                // Signalled during the pass: run another at once.
+                return;
+            }
+
+            _isParked = true;
             parked = _parked;
         }
 
@@ -446,10 +468,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
         {
             lock (_lock)
             {
-                if (_parked.Task.IsCompleted)
-                {
-                    _parked = NewSignal();
-                }
+                _isParked = false;
             }
         }
     }
@@ -466,7 +485,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
         round.TrySetResult();
     }
 
-    private readonly record struct Pass(List<string> Due, long NextWake, bool Exit);
+    private readonly record struct Pass(List<string> Due, long NextWake, bool Exit, TaskCompletionSource? Parked);
 
     /// <summary>One evaluation of every holder: state changes, losses, who is due, when to wake.</summary>
     private Pass EvaluateAll()
@@ -477,6 +496,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
         var aborted = new List<(LeaseRegistration Registration, LeaseAbortReason Reason)>();
         var next = long.MaxValue;
         var exit = false;
+        TaskCompletionSource? parked = null;
         lock (_lock)
         {
             List<HolderEntry>? lost = null;
@@ -518,6 +538,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
                 {
                     _loop = null;
                     exit = true;
+                    parked = _parked;
                 }
 
                 next = Math.Min(next, stopAt);
@@ -531,7 +552,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
         }
 
         due.Sort(StringComparer.Ordinal);
-        return new Pass(due, next, exit);
+        return new Pass(due, next, exit, parked);
     }
 
     private async Task RenewHolderAsync(string holder, CancellationToken stop)
