@@ -119,7 +119,18 @@ public sealed class LeaseWriter : IAsyncDisposable
     public async Task<Block> AddBlockAsync(CancellationToken cancellationToken = default)
     {
         EnsureWritable();
-        var response = await GuardAsync(ct => _client.AddBlockAsync(Holder, Path, ct), cancellationToken).ConfigureAwait(false);
+        AddBlockResponse response;
+        try
+        {
+            response = await GuardAsync(ct => _client.AddBlockAsync(Holder, Path, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseServiceException ex) when (ex is LeaseConflictException or LeaseNotFoundException)
+        {
+            // Not the holder any more (taken over or recovered): the path is gone for this writer.
+            _renewer.Unregister(Registration, LeaseAbortReason.Revoked);
+            throw new LeaseLostException(Holder, Path, LeaseAbortReason.Revoked, ex);
+        }
+
         Epoch = response.Epoch;
         _block = response.Block;
         _blockFinalized = false;
