@@ -1,1 +1,3 @@
-return 0;
+using LeaseService.Cli;
+
+return await LeaseCli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
