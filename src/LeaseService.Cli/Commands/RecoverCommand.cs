@@ -19,14 +19,18 @@ internal static class RecoverCommand
         {
             Description = "How many times to try in all (as hdfs debug recoverLease -retries)",
             DefaultValueFactory = _ => 1,
-        };
-        retries.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
+            CustomParser = result =>
             {
-                result.AddError("Failed to parse the argument to --retries: it must be at least 1.");
-            }
-        });
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1)
+                {
+                    return value;
+                }
+
+                result.AddError($"Failed to parse the argument to --retries: '{text}' is not a whole number of at least 1.");
+                return default;
+            },
+        };
         var interval = new Option<TimeSpan>("--retry-interval")
         {
             Description = "Pause between tries: 5s, 500ms, 1m or 00:00:05",
