@@ -150,4 +150,39 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
         _h.Transport.CallsFor("client-a").Should().Be(2);
         _h.Renewer.GetStatus("client-a")!.State.Should().Be(LeaseHolderState.Held);
     }
+
+    [Fact]
+    public async Task Renewer_OneRenewalInFlightAtATime()
+    {
+        _h.Transport.Behavior = FakeRenewalTransport.Mode.Hold;
+        _h.Register("client-a", "/a/1");
+        _h.Register("client-b", "/b/1");
+        var firstCall = _h.Transport.NextHeldCall;
+        _h.Time.Advance(TimeSpan.FromSeconds(5));
+        var first = await firstCall.DefaultTimeout();
+        var secondCall = _h.Transport.NextHeldCall;
+
+        first.Holder.Should().Be("client-a");
+        _h.Transport.Calls.Should().HaveCount(1, "client-b waits until client-a's renewal is answered");
+        first.Succeed();
+        var second = await secondCall.DefaultTimeout();
+
+        second.Holder.Should().Be("client-b");
+        second.Succeed();
+        _h.Transport.Behavior = FakeRenewalTransport.Mode.Succeed;
+        await _h.Renewer.WhenIdle().DefaultTimeout();
+        _h.Renewer.GetStatuses().Should().OnlyContain(s => s.State == LeaseHolderState.Held);
+    }
+
+    [Fact]
+    public async Task Renewer_DriftMarginOverHalfTheSoftLimit_RenewsBeforeTheBound()
+    {
+        await using var h = new RenewerHarness(o => o with { DriftMargin = TimeSpan.FromSeconds(6) });
+        var registration = h.Register("client-a", "/a/1");
+
+        await h.AdvanceToAsync(12);
+
+        h.Transport.Calls.Select(c => c.At - h.Start).Should().Equal(RenewerHarness.Ticks(2), RenewerHarness.Ticks(4), RenewerHarness.Ticks(6), RenewerHarness.Ticks(8), RenewerHarness.Ticks(10), RenewerHarness.Ticks(12));
+        registration.IsHeld.Should().BeTrue("each renewal lands before the 4 s bound");
+    }
 }

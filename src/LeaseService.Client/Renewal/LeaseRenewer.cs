@@ -417,8 +417,9 @@ public sealed class LeaseRenewer : IAsyncDisposable
 
                 nextWake = pass.NextWake;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
+                // Disposed: whatever the cancelled call threw, stop quietly.
                 break;
             }
             catch (Exception ex)
@@ -579,8 +580,9 @@ public sealed class LeaseRenewer : IAsyncDisposable
             {
                 result = await _transport.RenewAsync(holder, attempt.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException ex) when (!stop.IsCancellationRequested && attempt.IsCancellationRequested)
+            catch (Exception ex) when (!stop.IsCancellationRequested && attempt.IsCancellationRequested && ex is not LeaseNotFoundException)
             {
+                // The client reports its cancelled call as CANCELLED; say what happened.
                 throw new TimeoutException($"Renewal of '{holder}' timed out after {_options.RenewalTimeout}.", ex);
             }
         }

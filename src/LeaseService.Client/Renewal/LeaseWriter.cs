@@ -209,8 +209,9 @@ public sealed class LeaseWriter : IAsyncDisposable
                     break;
                 }
             }
-            catch (LeaseUnavailableException) when (attempt < _options.MaxCloseAttempts)
+            catch (LeaseServiceException ex) when (ex is LeaseUnavailableException or LeaseFencedException && attempt < _options.MaxCloseAttempts)
             {
+                // UNAVAILABLE is transient; ABORTED here means the last block changed while closing: retry.
             }
             catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {

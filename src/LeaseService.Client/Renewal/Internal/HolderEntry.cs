@@ -58,10 +58,20 @@ internal sealed class HolderEntry(string name, TimeSpan softLimit, TimeSpan hard
         }
     }
 
-    /// <summary>Half the soft limit, or half the smallest RPC timeout of a registration, capped by the option.</summary>
+    /// <summary>
+    /// Half the soft limit, or half the smallest RPC timeout of a registration, capped by the option.
+    /// When the drift margin eats half the soft limit or more, half of what is left, so a renewal
+    /// still lands before the bound.
+    /// </summary>
     public TimeSpan Period(RenewalPolicy policy)
     {
         var period = SoftLimit / 2;
+        var usable = SoftLimit - policy.Mono.ToTimeSpan(policy.DriftTicks);
+        if (usable <= period)
+        {
+            period = usable / 2;
+        }
+
         foreach (var registration in Registrations)
         {
             if (registration.RpcTimeout is { } timeout && timeout > TimeSpan.Zero && timeout / 2 < period)
