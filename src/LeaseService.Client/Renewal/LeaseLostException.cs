@@ -7,6 +7,7 @@ namespace LeaseService.Client.Renewal;
 /// </summary>
 public sealed class LeaseLostException : Exception
 {
+    /// <summary>The lease of <paramref name="path"/> held by <paramref name="holder"/> is lost or in doubt, for <paramref name="reason"/>.</summary>
     public LeaseLostException(string holder, string path, LeaseAbortReason reason, Exception? innerException = null)
         : base($"The lease of '{path}' held by '{holder}' is lost or in doubt: {Describe(reason)}.", innerException)
     {
@@ -15,11 +16,13 @@ public sealed class LeaseLostException : Exception
         Reason = reason;
     }
 
+    /// <summary>A lease is lost (no details).</summary>
     public LeaseLostException()
         : this(string.Empty, string.Empty, LeaseAbortReason.None)
     {
     }
 
+    /// <summary>A lease is lost, as <paramref name="message"/> says.</summary>
     public LeaseLostException(string message)
         : base(message)
     {
@@ -27,6 +30,7 @@ public sealed class LeaseLostException : Exception
         Path = string.Empty;
     }
 
+    /// <summary>A lease is lost, as <paramref name="message"/> says, because of <paramref name="innerException"/>.</summary>
     public LeaseLostException(string message, Exception innerException)
         : base(message, innerException)
     {
