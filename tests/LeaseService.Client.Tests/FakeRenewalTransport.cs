@@ -33,6 +33,9 @@ internal sealed class FakeRenewalTransport(FakeTimeProvider time) : IRenewalTran
     /// <summary>Per-holder overrides of <see cref="Behavior"/>.</summary>
     public ConcurrentDictionary<string, Mode> HolderBehavior { get; } = new();
 
+    /// <summary>The soft limit reported on success.</summary>
+    public TimeSpan SoftLimit { get; set; } = Soft;
+
     /// <summary>leases_renewed reported on success (default: plenty, so no revocation check).</summary>
     public int LeasesRenewed { get; set; } = 1000;
 
@@ -63,7 +66,7 @@ internal sealed class FakeRenewalTransport(FakeTimeProvider time) : IRenewalTran
         switch (mode)
         {
             case Mode.Succeed:
-                return Task.FromResult(new RenewResult(LeasesRenewed, Soft, Hard));
+                return Task.FromResult(new RenewResult(LeasesRenewed, SoftLimit, Hard));
             case Mode.Unavailable:
                 return Task.FromException<RenewResult>(new LeaseUnavailableException(new Status(StatusCode.Unavailable, "server shutting down")));
             case Mode.NotFound:

@@ -156,4 +156,45 @@ public sealed class RealServerTests : IAsyncLifetime
         file.UnderConstruction.Should().BeFalse();
         file.Length.Should().Be(3);
     }
+
+    [Fact]
+    public async Task ServerGone_RenewalsFail_JeopardyThenTokenTripsAtTheBound_ThenLostAtTheHardLimit()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        using var stop = new CancellationTokenSource();
+        var changes = _renewer.WatchAsync(stop.Token).GetAsyncEnumerator();
+        var jeopardy = changes.MoveNextAsync().AsTask();
+        await _server.App.StopAsync().DefaultTimeout();
+
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(6));
+        (await jeopardy.DefaultTimeout()).Should().BeTrue();
+        changes.Current.Current.Should().Be(LeaseHolderState.Jeopardy);
+        changes.Current.Error.Should().BeAssignableTo<LeaseUnavailableException>();
+        writer.Registration.IsHeld.Should().BeTrue("the bound (sent + 10 s − 2 s) has not passed");
+
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(2));
+        writer.LeaseToken.IsCancellationRequested.Should().BeTrue();
+        writer.Registration.AbortReason.Should().Be(LeaseAbortReason.ValidityExpired);
+        (await FluentActions.Awaiting(() => writer.WriteAsync(new byte[] { 1 })).Should().ThrowAsync<LeaseLostException>())
+            .Which.Reason.Should().Be(LeaseAbortReason.ValidityExpired);
+
+        var lost = changes.MoveNextAsync().AsTask();
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(22));
+        (await lost.DefaultTimeout()).Should().BeTrue();
+        changes.Current.Should().Match<LeaseStateChange>(c => c.Current == LeaseHolderState.Lost && c.Reason == LeaseAbortReason.HardLimitExceeded);
+        _renewer.GetStatus("client-1").Should().BeNull();
+        await stop.CancelAsync();
+    }
+
+    /// <summary>Moves the shared clock while the server is down (no monitor passes to wait for).</summary>
+    private async Task AdvanceRenewerOnlyAsync(TimeSpan total)
+    {
+        var step = TimeSpan.FromMilliseconds(250);
+        for (var done = TimeSpan.Zero; done < total; done += step)
+        {
+            await _renewer.WhenIdle().DefaultTimeout();
+            _server.Time.Advance(step);
+            await _renewer.WhenIdle().DefaultTimeout();
+        }
+    }
 }

@@ -185,4 +185,16 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
         h.Transport.Calls.Select(c => c.At - h.Start).Should().Equal(RenewerHarness.Ticks(2), RenewerHarness.Ticks(4), RenewerHarness.Ticks(6), RenewerHarness.Ticks(8), RenewerHarness.Ticks(10), RenewerHarness.Ticks(12));
         registration.IsHeld.Should().BeTrue("each renewal lands before the 4 s bound");
     }
+
+    [Fact]
+    public async Task Renewer_FollowsTheSoftLimitTheServerReports()
+    {
+        _h.Transport.SoftLimit = TimeSpan.FromSeconds(20);
+        var registration = _h.Register("client-a", "/a/1");
+
+        await _h.AdvanceToAsync(25);
+
+        _h.Transport.Calls.Select(c => c.At - _h.Start).Should().Equal(RenewerHarness.Ticks(5), RenewerHarness.Ticks(15), RenewerHarness.Ticks(25));
+        registration.ValidUntilTimestamp.Should().Be(_h.Start + RenewerHarness.Ticks(25 + 20 - 2));
+    }
 }

@@ -251,4 +251,20 @@ public sealed class RenewerStateTests : IAsyncLifetime
         FluentActions.Invoking(() => new LeaseRenewerOptions { RetryJitter = 2 }.Validate()).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => new LeaseRenewerOptions { DriftMargin = TimeSpan.FromSeconds(-1) }.Validate()).Should().Throw<ArgumentException>();
     }
+
+    [Fact]
+    public async Task BlockingTokenCallback_DoesNotHoldUpRenewals()
+    {
+        using var release = new ManualResetEventSlim();
+        _h.Transport.HolderBehavior["client-a"] = FakeRenewalTransport.Mode.NotFound;
+        var a1 = _h.Register("client-a", "/a/1");
+        a1.Token.Register(() => release.Wait()); // an application callback that blocks
+        _h.Register("client-b", "/b/1");
+
+        await _h.AdvanceToAsync(15.0);
+
+        a1.AbortReason.Should().Be(LeaseAbortReason.HolderNotFound);
+        _h.Transport.CallsFor("client-b").Should().Be(3);
+        release.Set();
+    }
 }

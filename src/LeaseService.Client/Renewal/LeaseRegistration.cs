@@ -146,15 +146,13 @@ public sealed class LeaseRegistration : IDisposable
             return false;
         }
 
-        try
-        {
-            _cts.Cancel();
-        }
-        catch (AggregateException)
-        {
-            // An application callback threw; the token is cancelled all the same.
-        }
-
+        // The token reads as cancelled at once; the application's callbacks run on the thread pool,
+        // never on the renewal task or a timer thread, so a slow callback cannot delay renewals.
+        _cts.CancelAsync().ContinueWith(
+            static t => _ = t.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         return true;
     }
 
