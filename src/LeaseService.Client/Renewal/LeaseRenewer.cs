@@ -681,7 +681,15 @@ public sealed class LeaseRenewer : IAsyncDisposable
             remaining = Mono.ToTimeSpan(entry.ValidUntil - Mono.Now);
         }
 
-        RenewerLog.RenewFailed(_logger, Name, entry.Name, failures, remaining, error);
+        // A warning for the first failure and every tenth after it: retries run about every second.
+        if (failures == 1 || failures % 10 == 0)
+        {
+            RenewerLog.RenewFailed(_logger, Name, entry.Name, failures, remaining, error);
+        }
+        else
+        {
+            RenewerLog.RenewFailedAgain(_logger, Name, entry.Name, failures, remaining, error);
+        }
     }
 
     private void OnNotFound(HolderEntry entry, long sequence, LeaseNotFoundException error)

@@ -26,6 +26,9 @@ internal static partial class RenewerLog
     [LoggerMessage(4106, LogLevel.Error, "{Renewer}: path {Path} of {Holder} is no longer held by it; aborting it")]
     public static partial void Revoked(ILogger logger, string renewer, string holder, string path);
 
+    [LoggerMessage(4109, LogLevel.Debug, "{Renewer}: failed to renew the lease of {Holder} ({Failures} in a row, {Remaining} of validity left). Will retry shortly")]
+    public static partial void RenewFailedAgain(ILogger logger, string renewer, string holder, int failures, TimeSpan remaining, Exception exception);
+
     [LoggerMessage(4107, LogLevel.Error, "{Renewer}: a renewal pass failed")]
     public static partial void PassFailed(ILogger logger, string renewer, Exception exception);
 
