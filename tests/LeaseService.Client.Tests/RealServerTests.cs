@@ -1,6 +1,7 @@
 using System.Text;
 using LeaseService.Client.Renewal;
 using LeaseService.Contracts.V1;
+using LeaseService.Rpc.Client;
 using LeaseService.Testing;
 
 namespace LeaseService.Client.Tests;
@@ -196,5 +197,31 @@ public sealed class RealServerTests : IAsyncLifetime
             _server.Time.Advance(step);
             await _renewer.WhenIdle().DefaultTimeout();
         }
+    }
+
+    [Fact]
+    public async Task Close_NotClosedYet_RetriedWithBackoffUntilClosed_LeaseRenewedMeanwhile()
+    {
+        using var handler = new NotYetClosedHandler(times: 2, _server.Time);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = false });
+        var client = new LeaseClient(channel);
+        var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { CloseRetryInitialDelay = TimeSpan.FromSeconds(1) }).DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        var close = writer.CloseAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            var retryArmed = await handler.Served.ReadAsync().AsTask().DefaultTimeout();
+            await retryArmed.DefaultTimeout();
+            close.IsCompleted.Should().BeFalse("closed=false is retried after a pause");
+            writer.Registration.IsHeld.Should().BeTrue("the path stays registered and renewed while closing");
+            _server.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        await close.DefaultTimeout();
+        handler.RemoveCalls.Should().Be(3);
+        writer.IsClosed.Should().BeTrue();
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeFalse();
+        _renewer.GetStatus("client-1").Should().BeNull();
     }
 }
