@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using LeaseService.Cli.Internal;
+
+namespace LeaseService.Cli.Commands;
+
+/// <summary><c>lease add</c>, <c>lease renew</c>, <c>lease release</c>: single calls for scripts and drills.</summary>
+internal static class ScriptCommands
+{
+    public static Command Add(CliContext context)
+    {
+        var path = new Argument<string>("path") { Description = "The file to open for write" };
+        var holder = HolderOption();
+        var machine = new Option<string?>("--machine") { Description = "Client machine recorded with the lease" };
+        var command = new Command("add", "Open a file for write and take its lease (AddLease)") { path, holder, machine };
+        command.SetAction((parse, ct) => context.RunAsync(parse, "add", async (client, token) =>
+        {
+            var lease = await client.AddLeaseAsync(parse.GetValue(holder)!, parse.GetValue(path)!, parse.GetValue(machine), token).ConfigureAwait(false);
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{lease.Holder} holds {lease.Path} (epoch {lease.Epoch}, soft limit {Durations.Format(lease.SoftLimitRemaining?.ToTimeSpan() ?? TimeSpan.Zero)})"));
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    public static Command Renew(CliContext context)
+    {
+        var holder = HolderOption();
+        var command = new Command("renew", "Renew every lease of a holder once (RenewLease)") { holder };
+        command.SetAction((parse, ct) => context.RunAsync(parse, "renew", async (client, token) =>
+        {
+            var name = parse.GetValue(holder)!;
+            var response = await client.RenewLeaseAsync(name, token).ConfigureAwait(false);
+            context.Out.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"renewed {response.LeasesRenewed} lease(s) of {name} (soft limit {Durations.Format(response.SoftLimit?.ToTimeSpan() ?? TimeSpan.Zero)}, hard limit {Durations.Format(response.HardLimit?.ToTimeSpan() ?? TimeSpan.Zero)})"));
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    public static Command Release(CliContext context)
+    {
+        var path = new Argument<string>("path") { Description = "The file to close" };
+        var holder = HolderOption();
+        var command = new Command("release", "Close a file and release its lease (RemoveLease)") { path, holder };
+        command.SetAction((parse, ct) => context.RunAsync(parse, "release", async (client, token) =>
+        {
+            var file = parse.GetValue(path)!;
+            if (await client.RemoveLeaseAsync(parse.GetValue(holder)!, file, token).ConfigureAwait(false))
+            {
+                context.Out.WriteLine($"released {file}");
+                return ExitCodes.Success;
+            }
+
+            context.Error.WriteLine($"lease release: {file} is not closed yet: its last block waits for FINALIZED replicas; try again.");
+            return ExitCodes.Failed;
+        }, ct));
+        return command;
+    }
+
+    private static Option<string> HolderOption() => new("--holder")
+    {
+        Description = "The lease holder (client name)",
+        Required = true,
+    };
+}

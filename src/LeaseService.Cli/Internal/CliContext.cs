@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.Rpc;
+
+namespace LeaseService.Cli.Internal;
+
+/// <summary>What every command needs: the output streams, the server, and one place that turns failures into exit codes.</summary>
+internal sealed class CliContext(
+    TextWriter stdout,
+    TextWriter stderr,
+    Func<string, LeaseClient> clientFactory,
+    Func<TimeSpan, CancellationToken, Task> delay,
+    Func<string, string?> environment)
+{
+    /// <summary>The environment variable naming the server when <c>--server</c> is not given.</summary>
+    public const string ServerVariable = "LEASE_SERVER";
+
+    public Option<string?> ServerOption { get; } = new("--server", "-s")
+    {
+        Description = $"Server address, e.g. http://localhost:5050 (default: ${ServerVariable})",
+        Recursive = true,
+    };
+
+    public TextWriter Out { get; } = stdout;
+
+    public TextWriter Error { get; } = stderr;
+
+    public Func<TimeSpan, CancellationToken, Task> Delay { get; } = delay;
+
+    /// <summary>Resolves the server, runs <paramref name="action"/> with a client, maps failures to exit codes.</summary>
+    public async Task<int> RunAsync(ParseResult parse, string command, Func<LeaseClient, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var server = parse.GetValue(ServerOption);
+        if (string.IsNullOrWhiteSpace(server))
+        {
+            server = environment(ServerVariable);
+        }
+
+        if (string.IsNullOrWhiteSpace(server))
+        {
+            Error.WriteLine($"lease {command}: no server: pass --server or set {ServerVariable} (e.g. http://localhost:5050).");
+            return ExitCodes.Usage;
+        }
+
+        var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
+        LeaseClient client;
+        try
+        {
+            client = clientFactory(address);
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        {
+            Error.WriteLine($"lease {command}: bad server address '{server}': {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
+        using (client)
+        {
+            try
+            {
+                return await action(client, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (IsUnreachable(ex))
+            {
+                Error.WriteLine($"lease {command}: cannot reach the server at {address}: {ex.Status.Detail}");
+                return ExitCodes.Unreachable;
+            }
+            catch (LeaseArgumentException ex)
+            {
+                Error.WriteLine($"lease {command}: invalid request: {ex.Status.Detail}");
+                return ExitCodes.Usage;
+            }
+            catch (RpcException ex)
+            {
+                Error.WriteLine($"lease {command}: {Describe(ex)}");
+                return ExitCodes.Failed;
+            }
+            catch (OperationCanceledException)
+            {
+                Error.WriteLine($"lease {command}: cancelled.");
+                return ExitCodes.Failed;
+            }
+        }
+    }
+
+    /// <summary>A failure to connect (refused, reset, DNS), as opposed to an UNAVAILABLE the server sent.</summary>
+    public static bool IsUnreachable(RpcException ex)
+    {
+        if (ex.StatusCode is not (StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown))
+        {
+            return false;
+        }
+
+        for (Exception? e = ex.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException or SocketException or IOException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>detail (CODE)</c>, e.g. <c>no lease on /a (NOT_FOUND)</c>.</summary>
+    public static string Describe(RpcException ex) => $"{ex.Status.Detail} ({CodeName(ex.StatusCode)})";
+
+    public static string CodeName(StatusCode code) => code switch
+    {
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.Aborted => "ABORTED",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
+        StatusCode.Internal => "INTERNAL",
+        _ => code.ToString().ToUpperInvariant(),
+    };
+
+    public static string StateName(LeaseState state) => state switch
+    {
+        LeaseState.Active => "ACTIVE",
+        LeaseState.SoftExpired => "SOFT_EXPIRED",
+        LeaseState.Recovering => "RECOVERING",
+        _ => "UNSPECIFIED",
+    };
+
+    public static string StateName(BlockState state) => state switch
+    {
+        BlockState.UnderConstruction => "UNDER_CONSTRUCTION",
+        BlockState.UnderRecovery => "UNDER_RECOVERY",
+        BlockState.Committed => "COMMITTED",
+        BlockState.Complete => "COMPLETE",
+        _ => "UNSPECIFIED",
+    };
+
+    public static string StateName(ReplicaState state) => state switch
+    {
+        ReplicaState.Finalized => "FINALIZED",
+        ReplicaState.Rbw => "RBW",
+        ReplicaState.Rwr => "RWR",
+        ReplicaState.Rur => "RUR",
+        ReplicaState.Temporary => "TEMPORARY",
+        _ => "UNSPECIFIED",
+    };
+}

@@ -1,0 +1,3 @@
+using LeaseService.Cli;
+
+return await LeaseCli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

@@ -1,0 +1,304 @@
+using Google.Protobuf;
+using LeaseService.Contracts.V1;
+using LeaseService.Rpc;
+
+namespace LeaseService.Client.Renewal;
+
+/// <summary>Settings of a <see cref="LeaseWriter"/>. Immutable.</summary>
+public sealed record LeaseWriterOptions
+{
+    /// <summary>Shown by the server as the writer's machine. Default: none.</summary>
+    public string? ClientMachine { get; init; }
+
+    /// <summary>
+    /// The writer's RPC timeout: when set, the holder is renewed at least every half of it (as HDFS
+    /// does for a client timeout). Default null: half the soft limit.
+    /// </summary>
+    public TimeSpan? RpcTimeout { get; init; }
+
+    /// <summary>First pause when the close answers "not yet" (closed=false) or UNAVAILABLE; doubles up to <see cref="CloseRetryMaxDelay"/>. Default 100 ms.</summary>
+    public TimeSpan CloseRetryInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest pause between close attempts. Default 2 s.</summary>
+    public TimeSpan CloseRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Close attempts before <see cref="LeaseWriter.CloseAsync"/> gives up with <see cref="TimeoutException"/> (the path stays open and renewed). Default 30.</summary>
+    public int MaxCloseAttempts { get; init; } = 30;
+}
+
+/// <summary>
+/// Writes one file through LeaseService: opens the path (AddLease and registration with the
+/// renewer), allocates blocks, writes them through the DataNode simulator with the fencing epoch on
+/// every write, and closes (RemoveLease, retrying while the last block waits for replicas).
+/// Every operation stops when the lease is in doubt: it throws <see cref="LeaseLostException"/>
+/// instead of sending, and a call in flight is cancelled when <see cref="LeaseToken"/> trips.
+/// Not thread-safe: one writer per file, used by one flow at a time.
+/// </summary>
+/// <remarks>
+/// Disposing a writer that was not closed aborts it, as HDFS's abort: the lease is no longer
+/// renewed and the server recovers the file after its limits. Call <see cref="CloseAsync"/> to commit.
+/// </remarks>
+public sealed class LeaseWriter : IAsyncDisposable
+{
+    private readonly LeaseClient _client;
+    private readonly LeaseRenewer _renewer;
+    private readonly LeaseWriterOptions _options;
+    private Block? _block;
+    private bool _blockFinalized;
+    private bool _closed;
+    private bool _disposed;
+
+    private LeaseWriter(LeaseClient client, LeaseRenewer renewer, LeaseRegistration registration, LeaseInfo lease, LeaseWriterOptions options)
+    {
+        _client = client;
+        _renewer = renewer;
+        _options = options;
+        Registration = registration;
+        Lease = lease;
+        Epoch = lease.Epoch;
+    }
+
+    /// <summary>The holder writing.</summary>
+    public string Holder => Registration.Holder;
+
+    /// <summary>The file.</summary>
+    public string Path => Registration.Path;
+
+    /// <summary>The lease as granted at open.</summary>
+    public LeaseInfo Lease { get; }
+
+    /// <summary>The fencing epoch sent with every write (from AddLease, then AddBlock).</summary>
+    public ulong Epoch { get; private set; }
+
+    /// <summary>The renewer's registration of this path: validity bound, state, abort reason.</summary>
+    public LeaseRegistration Registration { get; }
+
+    /// <summary>Trips when the writer must stop: validity bound passed, lease lost, closed or aborted.</summary>
+    public CancellationToken LeaseToken => Registration.Token;
+
+    /// <summary>The block being written, if any.</summary>
+    public Block? CurrentBlock => _block;
+
+    /// <summary>True once <see cref="CloseAsync"/> succeeded.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>Opens <paramref name="path"/> for <paramref name="holder"/> and registers it with <paramref name="renewer"/>.</summary>
+    /// <exception cref="LeaseConflictException">Another writer holds the path.</exception>
+    public static async Task<LeaseWriter> OpenAsync(LeaseClient client, LeaseRenewer renewer, string holder, string path, LeaseWriterOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(renewer);
+        options ??= new LeaseWriterOptions();
+
+        // The grant counts from before the request was sent, never from the reply.
+        var sent = renewer.GetTimestamp();
+        var lease = await client.AddLeaseAsync(holder, path, options.ClientMachine, cancellationToken).ConfigureAwait(false);
+        LeaseRegistration registration;
+        try
+        {
+            registration = renewer.Register(lease, sent, options.RpcTimeout);
+        }
+        catch
+        {
+            // Nobody would renew it: give the path back rather than leave it to the limits.
+            try
+            {
+                await client.RemoveLeaseAsync(holder, path, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (LeaseServiceException)
+            {
+            }
+
+            throw;
+        }
+
+        return new LeaseWriter(client, renewer, registration, lease, options);
+    }
+
+    /// <summary>Allocates the next block (the previous one must be finalized on a DataNode).</summary>
+    public async Task<Block> AddBlockAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureWritable();
+        AddBlockResponse response;
+        try
+        {
+            response = await GuardAsync(ct => _client.AddBlockAsync(Holder, Path, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseServiceException ex) when (ex is LeaseConflictException or LeaseNotFoundException)
+        {
+            // Not the holder any more (taken over or recovered): the path is gone for this writer.
+            _renewer.Unregister(Registration, LeaseAbortReason.Revoked);
+            throw new LeaseLostException(Holder, Path, LeaseAbortReason.Revoked, ex);
+        }
+
+        Epoch = response.Epoch;
+        _block = response.Block;
+        _blockFinalized = false;
+        return response.Block;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="data"/> to the current block through its DataNode pipeline (allocating
+    /// a block first if there is none or the last one was finalized). With
+    /// <paramref name="endBlock"/> the pipeline is closed and the replicas become FINALIZED.
+    /// </summary>
+    /// <exception cref="LeaseLostException">The lease is in doubt or lost; nothing was sent, or the call was cancelled.</exception>
+    /// <exception cref="LeaseFencedException">The server refused the write as stale; the path is aborted.</exception>
+    /// <exception cref="NotSupportedException">The server has no DataNode simulator.</exception>
+    public async Task<IReadOnlyList<ReplicaInfo>> WriteAsync(ReadOnlyMemory<byte> data, bool endBlock = false, CancellationToken cancellationToken = default)
+    {
+        EnsureWritable();
+        if (_block is null || _blockFinalized)
+        {
+            await AddBlockAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = new WriteBlockRequest
+        {
+            BlockId = _block!.BlockId,
+            GenerationStamp = _block.GenerationStamp,
+            Epoch = Epoch,
+            Data = ByteString.CopyFrom(data.Span),
+            Finalize = endBlock,
+        };
+        WriteBlockResponse response;
+        try
+        {
+            response = await GuardAsync(ct => _client.CallAsync(DataNodeSimulatorMethods.WriteBlock, request, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+        {
+            throw new NotSupportedException("The server has no DataNode simulator to write through.", ex);
+        }
+
+        if (endBlock)
+        {
+            _blockFinalized = true;
+        }
+
+        return response.Replicas;
+    }
+
+    /// <summary>
+    /// Finalizes the last block if needed, then closes the file (RemoveLease), retrying while the
+    /// server answers closed=false or UNAVAILABLE; the lease stays renewed meanwhile.
+    /// </summary>
+    /// <exception cref="TimeoutException">Still not closed after <see cref="LeaseWriterOptions.MaxCloseAttempts"/>; the path stays open: retry or dispose.</exception>
+    public async Task CloseAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_block is not null && !_blockFinalized)
+        {
+            await WriteAsync(ReadOnlyMemory<byte>.Empty, endBlock: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        _renewer.MarkClosing(Registration);
+        var delay = _options.CloseRetryInitialDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                if (await _client.RemoveLeaseAsync(Holder, Path, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            catch (LeaseServiceException ex) when (ex is LeaseUnavailableException or LeaseFencedException && attempt < _options.MaxCloseAttempts)
+            {
+                // UNAVAILABLE is transient; ABORTED here means the last block changed while closing: retry.
+            }
+            catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+            }
+            catch (LeaseServiceException ex) when (ex is LeaseNotFoundException or LeaseConflictException)
+            {
+                // The path is no longer ours: recovered or taken over while we were not looking.
+                _renewer.Unregister(Registration, LeaseAbortReason.HolderNotFound);
+                throw new LeaseLostException(Holder, Path, LeaseAbortReason.HolderNotFound, ex);
+            }
+
+            if (attempt >= _options.MaxCloseAttempts)
+            {
+                throw new TimeoutException($"'{Path}' is still not closed after {attempt} attempts (the last block waits for replicas); the lease stays renewed.");
+            }
+
+            await Task.Delay(delay, _renewer.TimeProvider, cancellationToken).ConfigureAwait(false);
+            delay = delay * 2 > _options.CloseRetryMaxDelay ? _options.CloseRetryMaxDelay : delay * 2;
+        }
+
+        _closed = true;
+        _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
+    }
+
+    /// <summary>
+    /// Stops writing without closing: the path is unregistered and its lease no longer renewed,
+    /// so the server recovers the file (as HDFS's abort). Idempotent.
+    /// </summary>
+    public void Abort()
+    {
+        if (!_closed)
+        {
+            _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
+        }
+    }
+
+    /// <summary>Aborts the writer unless it was closed.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Abort();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void EnsureWritable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_closed)
+        {
+            throw new InvalidOperationException($"'{Path}' is closed.");
+        }
+
+        Registration.ThrowIfNotHeld();
+    }
+
+    /// <summary>Runs a call that the lease token or the caller may cancel, and tells the two apart.</summary>
+    private async Task<T> GuardAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Registration.Token);
+        try
+        {
+            return await call(linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || (ex is LeaseServiceException { StatusCode: StatusCode.Cancelled }))
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The caller cancelled.", ex, cancellationToken);
+            }
+
+            if (Registration.Token.IsCancellationRequested)
+            {
+                throw new LeaseLostException(Holder, Path, Registration.AbortReason, ex);
+            }
+
+            throw;
+        }
+        catch (LeaseFencedException)
+        {
+            // A newer epoch or generation stamp exists: someone else owns the file now.
+            _renewer.Unregister(Registration, LeaseAbortReason.Fenced);
+            throw;
+        }
+    }
+}

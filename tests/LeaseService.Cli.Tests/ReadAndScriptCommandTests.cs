@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LeaseService.Contracts.V1;
+using LeaseService.Testing;
+
+namespace LeaseService.Cli.Tests;
+
+/// <summary>ls/get/file (tables and --json), add/renew/release, server resolution and exit codes, against the real server.</summary>
+public sealed class ReadAndScriptCommandTests : IAsyncLifetime
+{
+    private ServerFixture _server = null!;
+    private CliHarness _cli = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerFixture.StartAsync();
+        _cli = new CliHarness(_server);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Ls_Table_ShowsPathHolderMachineStateEpochAndRemainingLimits_FilteredByHolderAndPrefix()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a", "host-a").DefaultTimeout();
+        await _server.Client.AddLeaseAsync("writer-2", "/logs/b").DefaultTimeout();
+        await _server.Client.AddLeaseAsync("writer-1", "/tmp/c").DefaultTimeout();
+        _server.Time.Advance(TimeSpan.FromSeconds(2.5));
+
+        var all = await _cli.RunAsync("ls");
+        var byHolder = await _cli.RunAsync("ls", "--holder", "writer-1");
+        var byPrefix = await _cli.RunAsync("ls", "--prefix", "/logs/");
+
+        all.ExitCode.Should().Be(0, all.ToString());
+        var lines = all.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].Should().MatchRegex(@"^PATH\s+HOLDER\s+MACHINE\s+STATE\s+EPOCH\s+SOFT\s+HARD$");
+        lines[1].Should().MatchRegex(@"^/logs/a\s+writer-1\s+host-a\s+ACTIVE\s+\d+\s+7\.5s\s+27\.5s$");
+        lines[2].Should().MatchRegex(@"^/logs/b\s+writer-2\s+-\s+ACTIVE");
+        lines.Should().HaveCount(4);
+        byHolder.Out.Should().Contain("/logs/a").And.Contain("/tmp/c").And.NotContain("/logs/b");
+        byPrefix.Out.Should().Contain("/logs/a").And.Contain("/logs/b").And.NotContain("/tmp/c");
+    }
+
+    [Fact]
+    public async Task Ls_Json_IsAnArrayOfLeases()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a", "host-a").DefaultTimeout();
+
+        var result = await _cli.RunAsync("ls", "--json");
+
+        result.ExitCode.Should().Be(0);
+        using var json = JsonDocument.Parse(result.Out);
+        var lease = json.RootElement.EnumerateArray().Single();
+        lease.GetProperty("path").GetString().Should().Be("/logs/a");
+        lease.GetProperty("holder").GetString().Should().Be("writer-1");
+        lease.GetProperty("state").GetString().Should().Be("LEASE_STATE_ACTIVE");
+        lease.GetProperty("softLimitRemaining").GetString().Should().Be("10s");
+    }
+
+    [Fact]
+    public async Task Get_ShowsTheLease_AsTextOrJson_NotFoundExit1()
+    {
+        var granted = await _server.Client.AddLeaseAsync("writer-1", "/logs/a", "host-a").DefaultTimeout();
+
+        var text = await _cli.RunAsync("get", "/logs/a");
+        var json = await _cli.RunAsync("get", "/logs/a", "--json");
+        var missing = await _cli.RunAsync("get", "/logs/nope");
+
+        text.ExitCode.Should().Be(0);
+        text.Out.Should().Contain("holder:          writer-1").And.Contain("state:           ACTIVE").And.Contain($"epoch:           {granted.Epoch}");
+        JsonDocument.Parse(json.Out).RootElement.GetProperty("holder").GetString().Should().Be("writer-1");
+        missing.ExitCode.Should().Be(1);
+        missing.Out.Should().BeEmpty();
+        missing.Error.Should().StartWith("lease get: ").And.Contain("(NOT_FOUND)");
+    }
+
+    [Fact]
+    public async Task File_ShowsBlocksAndReplicas()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();
+        var block = await _server.Client.AddBlockAsync("writer-1", "/logs/a").DefaultTimeout();
+        await _server.Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest
+        {
+            BlockId = block.Block.BlockId,
+            GenerationStamp = block.Block.GenerationStamp,
+            Epoch = block.Epoch,
+            Data = Google.Protobuf.ByteString.CopyFromUtf8("hello"),
+            Finalize = true,
+        }).DefaultTimeout();
+
+        var text = await _cli.RunAsync("file", "/logs/a");
+        var json = await _cli.RunAsync("file", "/logs/a", "--json");
+
+        text.ExitCode.Should().Be(0, text.ToString());
+        text.Out.Should().Contain("under construction:  yes").And.Contain("holder:              writer-1");
+        text.Out.Should().MatchRegex($@"(?m)^{block.Block.BlockId}\s+{block.Block.GenerationStamp}\s+\d+\s+UNDER_CONSTRUCTION\s+\S+");
+        text.Out.Should().MatchRegex($@"(?m)^{block.Block.BlockId}\s+\S+\s+FINALIZED\s+5\s+{block.Block.GenerationStamp}$");
+        using var doc = JsonDocument.Parse(json.Out);
+        doc.RootElement.GetProperty("file").GetProperty("blocks").GetArrayLength().Should().Be(1);
+        doc.RootElement.GetProperty("replicas").GetArrayLength().Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task AddRenewRelease_ForScripts()
+    {
+        var add = await _cli.RunAsync("add", "/logs/a", "--holder", "script-1", "--machine", "box");
+        add.ExitCode.Should().Be(0, add.ToString());
+        add.Out.Should().StartWith("script-1 holds /logs/a (epoch ");
+        (await _cli.RunAsync("add", "/logs/a", "--holder", "script-2")).ExitCode.Should().Be(1, "held by another");
+
+        var renew = await _cli.RunAsync("renew", "--holder", "script-1");
+        renew.ExitCode.Should().Be(0);
+        renew.Out.Should().Be("renewed 1 lease(s) of script-1 (soft limit 10s, hard limit 30s)\n");
+
+        var release = await _cli.RunAsync("release", "/logs/a", "--holder", "script-1");
+        release.ExitCode.Should().Be(0, release.ToString());
+        release.Out.Should().Be("released /logs/a\n");
+
+        var gone = await _cli.RunAsync("renew", "--holder", "script-1");
+        gone.ExitCode.Should().Be(1);
+        gone.Error.Should().Contain("(NOT_FOUND)");
+    }
+
+    [Fact]
+    public async Task Add_InvalidPath_UsageError_Exit2()
+    {
+        var result = await _cli.RunAsync("add", "relative/path", "--holder", "h");
+
+        result.ExitCode.Should().Be(2);
+        result.Error.Should().StartWith("lease add: invalid request: ");
+    }
+
+    [Fact]
+    public async Task Server_FromEnvironment_WhenNoOption()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();
+        _cli.Environment["LEASE_SERVER"] = _server.Address.Replace("http://", string.Empty, StringComparison.Ordinal);
+
+        var result = await _cli.RunRawAsync("ls");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("/logs/a");
+    }
+
+    [Fact]
+    public async Task Server_Missing_UsageError_Exit2()
+    {
+        var result = await _cli.RunRawAsync("ls");
+
+        result.ExitCode.Should().Be(2);
+        result.Error.Should().Be("lease ls: no server: pass --server or set LEASE_SERVER (e.g. http://localhost:5050).\n");
+    }
+
+    [Fact]
+    public async Task Server_Unreachable_Exit3()
+    {
+        var result = await _cli.RunRawAsync("get", "/logs/a", "--server", "http://127.0.0.1:1");
+
+        result.ExitCode.Should().Be(3);
+        result.Error.Should().StartWith("lease get: cannot reach the server at http://127.0.0.1:1: ");
+    }
+
+    [Fact]
+    public async Task UnknownCommandOrNoCommand_UsageError_Exit2_HelpExit0()
+    {
+        (await _cli.RunRawAsync("frobnicate")).ExitCode.Should().Be(2);
+        (await _cli.RunRawAsync()).ExitCode.Should().Be(2);
+        var help = await _cli.RunRawAsync("--help");
+        help.ExitCode.Should().Be(0);
+        help.Out.Should().Contain("recover <path>").And.Contain("--server");
+    }
+
+    [Fact]
+    public async Task BuiltExecutable_Help_Exit0()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "lease.dll");
+        File.Exists(dll).Should().BeTrue();
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [dll, "--help"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().DefaultTimeout();
+
+        process.ExitCode.Should().Be(0);
+        (await output).Should().Contain("Usage:").And.Contain("lease [command] [options]");
+    }
+}

@@ -1,0 +1,227 @@
+using System.Text;
+using LeaseService.Client.Renewal;
+using LeaseService.Contracts.V1;
+using LeaseService.Rpc.Client;
+using LeaseService.Testing;
+
+namespace LeaseService.Client.Tests;
+
+/// <summary>
+/// The renewer and the writer against the real server over HTTP/2, sharing its fake clock
+/// (soft 10 s, hard 30 s, monitor every 2 s).
+/// </summary>
+public sealed class RealServerTests : IAsyncLifetime
+{
+    private ServerFixture _server = null!;
+    private LeaseRenewerFactory _factory = null!;
+    private LeaseRenewer _renewer = null!;
+
+    private LeaseClient Client => _server.Client;
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerFixture.StartAsync();
+        _factory = new LeaseRenewerFactory(new LeaseRenewerOptions { TimeProvider = _server.Time, RetryJitter = 0 });
+        _renewer = _factory.GetRenewer(Client, "alice");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    /// <summary>Advances server and renewer time together, letting each renewer pass and monitor pass finish.</summary>
+    private async Task AdvanceAsync(TimeSpan total)
+    {
+        var step = TimeSpan.FromSeconds(1);
+        for (var done = TimeSpan.Zero; done < total; done += step)
+        {
+            await _renewer.WhenIdle().DefaultTimeout();
+            await _server.AdvanceWithMonitorAsync(step);
+            await _renewer.WhenIdle().DefaultTimeout();
+        }
+    }
+
+    [Fact]
+    public async Task Writer_OpensWritesBlocksAndCloses_WithTheEpochOnEveryWrite()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { ClientMachine = "host-1" }).DefaultTimeout();
+        writer.Epoch.Should().BeGreaterThan(0);
+        _renewer.IsRunning.Should().BeTrue();
+
+        var replicas = await writer.WriteAsync(Encoding.UTF8.GetBytes("hello "), endBlock: true).DefaultTimeout();
+        replicas.Should().NotBeEmpty().And.OnlyContain(r => r.State == ReplicaState.Finalized);
+        await writer.WriteAsync(Encoding.UTF8.GetBytes("world")).DefaultTimeout();
+        await writer.CloseAsync().DefaultTimeout();
+
+        writer.IsClosed.Should().BeTrue();
+        writer.LeaseToken.IsCancellationRequested.Should().BeTrue("a closed path's token trips");
+        var file = await Client.GetFileAsync("/logs/a").DefaultTimeout();
+        file.UnderConstruction.Should().BeFalse();
+        file.Length.Should().Be(11);
+        file.Blocks.Should().HaveCount(2);
+        _renewer.GetStatus("client-1").Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Renewer_KeepsTheLeaseAlivePastTheHardLimit_WithoutTheApplicationRenewing()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+
+        await AdvanceAsync(TimeSpan.FromSeconds(45));
+
+        var lease = await Client.GetLeaseAsync("/logs/a").DefaultTimeout();
+        lease.Holder.Should().Be("client-1");
+        lease.State.Should().Be(LeaseState.Active);
+        writer.Registration.IsHeld.Should().BeTrue();
+        _renewer.GetStatus("client-1")!.State.Should().Be(LeaseHolderState.Held);
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+        await writer.CloseAsync().DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task ForcedRecoveryByAnOperator_RenewerSeesNotFound_HolderLost_WriterStops_OtherHolderUnaffected()
+    {
+        await using var victim = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var bystander = await LeaseWriter.OpenAsync(Client, _renewer, "client-2", "/logs/b").DefaultTimeout();
+        using var stop = new CancellationTokenSource();
+        var changes = _renewer.WatchAsync(stop.Token).GetAsyncEnumerator();
+        var lost = changes.MoveNextAsync().AsTask();
+
+        (await Client.RecoverLeaseAsync("/logs/a", "operator", force: true).DefaultTimeout()).Closed.Should().BeTrue();
+        await AdvanceAsync(TimeSpan.FromSeconds(5));
+
+        (await lost.DefaultTimeout()).Should().BeTrue();
+        changes.Current.Should().Match<LeaseStateChange>(c => c.Holder == "client-1" && c.Current == LeaseHolderState.Lost && c.Reason == LeaseAbortReason.HolderNotFound);
+        victim.LeaseToken.IsCancellationRequested.Should().BeTrue();
+        var error = await FluentActions.Awaiting(() => victim.WriteAsync(new byte[] { 1 })).Should().ThrowAsync<LeaseLostException>();
+        error.Which.Reason.Should().Be(LeaseAbortReason.HolderNotFound);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(40));
+        bystander.Registration.IsHeld.Should().BeTrue();
+        await bystander.WriteAsync(new byte[] { 1 }).DefaultTimeout();
+        await bystander.CloseAsync().DefaultTimeout();
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task StaleWriter_AfterForcedRecovery_WriteFencedByTheEpoch_BeforeTheRenewerNotices()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2 }).DefaultTimeout();
+        await Client.RecoverLeaseAsync("/logs/a", "operator", force: true).DefaultTimeout();
+        writer.Registration.IsHeld.Should().BeTrue("the renewer has not renewed since");
+
+        var act = () => writer.WriteAsync(new byte[] { 3 });
+
+        await act.Should().ThrowAsync<LeaseFencedException>();
+        writer.Registration.AbortReason.Should().Be(LeaseAbortReason.Fenced);
+        await FluentActions.Awaiting(() => writer.WriteAsync(new byte[] { 4 })).Should().ThrowAsync<LeaseLostException>();
+    }
+
+    [Fact]
+    public async Task StaleWriter_AfterTakeover_NextBlockRefused_AsLeaseLost()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        (await Client.RecoverLeaseAsync("/logs/a", "operator", force: true).DefaultTimeout()).Closed.Should().BeTrue();
+        await Client.AddLeaseAsync("client-2", "/logs/a").DefaultTimeout();
+
+        var error = await FluentActions.Awaiting(() => writer.WriteAsync(new byte[] { 3 })).Should().ThrowAsync<LeaseLostException>();
+
+        error.Which.Reason.Should().Be(LeaseAbortReason.Revoked);
+        (await Client.GetLeaseAsync("/logs/a").DefaultTimeout()).Holder.Should().Be("client-2");
+    }
+
+    [Fact]
+    public async Task Open_PathHeldByAnother_Conflict_NothingRegistered()
+    {
+        await using var first = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+
+        await FluentActions.Awaiting(() => LeaseWriter.OpenAsync(Client, _renewer, "client-2", "/logs/a")).Should().ThrowAsync<LeaseConflictException>();
+
+        _renewer.GetStatus("client-2").Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Abort_LeavesTheFileToTheServer_WhichRecoversItAfterTheHardLimit()
+    {
+        var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        await writer.DisposeAsync(); // not closed: aborted
+        writer.Registration.AbortReason.Should().Be(LeaseAbortReason.Unregistered);
+        await AdvanceAsync(ServerFixture.Hard + TimeSpan.FromSeconds(5));
+
+        var file = await Client.GetFileAsync("/logs/a").DefaultTimeout();
+        file.UnderConstruction.Should().BeFalse();
+        file.Length.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task ServerGone_RenewalsFail_JeopardyThenTokenTripsAtTheBound_ThenLostAtTheHardLimit()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        using var stop = new CancellationTokenSource();
+        var changes = _renewer.WatchAsync(stop.Token).GetAsyncEnumerator();
+        var jeopardy = changes.MoveNextAsync().AsTask();
+        await _server.App.StopAsync().DefaultTimeout();
+
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(6));
+        (await jeopardy.DefaultTimeout()).Should().BeTrue();
+        changes.Current.Current.Should().Be(LeaseHolderState.Jeopardy);
+        changes.Current.Error.Should().BeAssignableTo<LeaseUnavailableException>();
+        writer.Registration.IsHeld.Should().BeTrue("the bound (sent + 10 s − 2 s) has not passed");
+
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(2));
+        writer.LeaseToken.IsCancellationRequested.Should().BeTrue();
+        writer.Registration.AbortReason.Should().Be(LeaseAbortReason.ValidityExpired);
+        (await FluentActions.Awaiting(() => writer.WriteAsync(new byte[] { 1 })).Should().ThrowAsync<LeaseLostException>())
+            .Which.Reason.Should().Be(LeaseAbortReason.ValidityExpired);
+
+        var lost = changes.MoveNextAsync().AsTask();
+        await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(22));
+        (await lost.DefaultTimeout()).Should().BeTrue();
+        changes.Current.Should().Match<LeaseStateChange>(c => c.Current == LeaseHolderState.Lost && c.Reason == LeaseAbortReason.HardLimitExceeded);
+        _renewer.GetStatus("client-1").Should().BeNull();
+        await stop.CancelAsync();
+    }
+
+    /// <summary>Moves the shared clock while the server is down (no monitor passes to wait for).</summary>
+    private async Task AdvanceRenewerOnlyAsync(TimeSpan total)
+    {
+        var step = TimeSpan.FromMilliseconds(250);
+        for (var done = TimeSpan.Zero; done < total; done += step)
+        {
+            await _renewer.WhenIdle().DefaultTimeout();
+            _server.Time.Advance(step);
+            await _renewer.WhenIdle().DefaultTimeout();
+        }
+    }
+
+    [Fact]
+    public async Task Close_NotClosedYet_RetriedWithBackoffUntilClosed_LeaseRenewedMeanwhile()
+    {
+        using var handler = new NotYetClosedHandler(times: 2, _server.Time);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = false });
+        var client = new LeaseClient(channel);
+        var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { CloseRetryInitialDelay = TimeSpan.FromSeconds(1) }).DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        var close = writer.CloseAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            var retryArmed = await handler.Served.ReadAsync().AsTask().DefaultTimeout();
+            await retryArmed.DefaultTimeout();
+            close.IsCompleted.Should().BeFalse("closed=false is retried after a pause");
+            writer.Registration.IsHeld.Should().BeTrue("the path stays registered and renewed while closing");
+            _server.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        await close.DefaultTimeout();
+        handler.RemoveCalls.Should().Be(3);
+        writer.IsClosed.Should().BeTrue();
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeFalse();
+        _renewer.GetStatus("client-1").Should().BeNull();
+    }
+}
