@@ -209,9 +209,9 @@ public sealed class LeaseWriter : IAsyncDisposable
                     break;
                 }
             }
-            catch (LeaseServiceException ex) when (ex is LeaseUnavailableException or LeaseFencedException && attempt < _options.MaxCloseAttempts)
+            catch (LeaseUnavailableException) when (attempt < _options.MaxCloseAttempts)
             {
-                // UNAVAILABLE is transient; ABORTED here means the last block changed while closing: retry.
+                // Transient: the server is busy, or the last block changed while closing. Retry.
             }
             catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
