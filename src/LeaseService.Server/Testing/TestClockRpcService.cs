@@ -97,6 +97,7 @@ internal sealed class TestClockRpcService(
         UtcNow = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
         Elapsed = Duration.FromTimeSpan(TimeSpan.FromTicks(clock.GetTimestamp() - clock.StartTimestamp)),
         MonitorPasses = passes,
+        MonitorInterval = Duration.FromTimeSpan(TimeSpan.FromTicks(_interval)),
     };
 }
 
