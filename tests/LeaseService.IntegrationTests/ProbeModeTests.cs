@@ -22,7 +22,7 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
         text.Should().Be($"leases.v1.LeaseService at {Server.Address}: Serving");
     }
 
-    [Fact]
+    [LoopbackServerFact]
     public async Task Probe_AddressFromAspNetCoreUrlsWildcard_AsInTheContainer()
     {
         var port = new Uri(Server.Address).Port;

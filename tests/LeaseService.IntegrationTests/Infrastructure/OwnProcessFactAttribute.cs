@@ -25,3 +25,15 @@ public static class ServerTarget
     /// <summary>A path and holder suffix no other test (or earlier run against the same server) uses.</summary>
     public static string Unique(string name) => $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)];
 }
+
+/// <summary>A test that must reach the server on this machine's loopback (skipped for a remote LEASE_SERVICE_URL).</summary>
+public sealed class LoopbackServerFactAttribute : FactAttribute
+{
+    public LoopbackServerFactAttribute()
+    {
+        if (ServerTarget.RemoteUrl is { } url && !new Uri(url).IsLoopback)
+        {
+            Skip = $"needs the server on this machine's loopback; LEASE_SERVICE_URL={url} is elsewhere";
+        }
+    }
+}
