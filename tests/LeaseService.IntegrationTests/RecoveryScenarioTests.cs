@@ -123,4 +123,15 @@ public sealed class RecoveryScenarioTests(SharedServer server, ITestOutputHelper
             await Simulator.RestartAsync(Client, locations[1]);
         }
     }
+
+    [Fact]
+    public async Task TestClock_NegativeAdvance_InvalidArgument_TimeDoesNotMove()
+    {
+        var before = await Clock.NowAsync();
+
+        var act = () => Clock.AdvanceAsync(TimeSpan.FromSeconds(-1));
+
+        (await act.Should().ThrowAsync<LeaseArgumentException>()).Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        (await Clock.NowAsync()).Elapsed.Should().Be(before.Elapsed);
+    }
 }

@@ -55,4 +55,15 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
         again.Epoch.Should().Be(lease.Epoch, "epochs (and block ids, generation stamps) start over: fencing tokens do not span a restart");
         (await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout()).Block.BlockId.Should().Be(block.Block.BlockId);
     }
+
+    [OwnProcessFact]
+    public async Task DefaultConfiguration_TestClockIsUnimplemented()
+    {
+        using var client = LeaseClient.Create(_server.Address);
+
+        var act = () => new TestClock(client).NowAsync();
+
+        (await act.Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Unimplemented, "the manual clock is off unless Testing__ManualClock=true");
+        _server.Output.Should().NotContain("TESTING MODE");
+    }
 }

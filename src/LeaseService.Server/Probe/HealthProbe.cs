@@ -46,7 +46,7 @@ internal static class HealthProbe
         try
         {
             using var channel = GrpcChannel.ForAddress(address);
-            var deadline = DateTime.UtcNow + timeout;
+            var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
             var response = await channel.UnaryAsync(Check, new HealthCheckRequest { Service = service }, new CallOptions(deadline)).ConfigureAwait(false);
             var healthy = response.Status == ServingStatus.Serving;
             await output.WriteLineAsync($"{label} at {address}: {response.Status}").ConfigureAwait(false);

@@ -28,7 +28,7 @@ public static class Health
     /// </summary>
     public static async Task WaitForServingAsync(GrpcChannel channel, bool retryWhileUnreachable)
     {
-        var giveUp = DateTime.UtcNow + LeaseService.Testing.TaskExtensions.Timeout;
+        var started = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             try
@@ -40,7 +40,7 @@ public static class Health
 
                 return;
             }
-            catch (RpcException ex) when (retryWhileUnreachable && ex.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < giveUp)
+            catch (RpcException ex) when (retryWhileUnreachable && ex.StatusCode == StatusCode.Unavailable && started.Elapsed < LeaseService.Testing.TaskExtensions.Timeout)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250));
             }

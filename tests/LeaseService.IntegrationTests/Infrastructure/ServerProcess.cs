@@ -70,7 +70,8 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(url);
 
         // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("Leases__", StringComparison.Ordinal)).ToList())
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__"];
+        foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);
         }
