@@ -183,7 +183,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host running these tests (testhost runs under it), else dotnet on PATH.</summary>
-    private static string DotnetHost()
+    public static string DotnetHost()
     {
         var path = Environment.ProcessPath;
         return path is not null && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
