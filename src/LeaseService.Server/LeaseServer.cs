@@ -7,6 +7,7 @@ using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.Servi
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
+using LeaseService.Server.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -39,6 +40,7 @@ public static class LeaseServer
         builder.WebHost.UseGrpcKestrelDefaults();
         ConfigureLogging(builder);
         ConfigureServices(builder.Services, builder.Configuration);
+        TestingMode.AddServices(builder.Services, builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -48,6 +50,7 @@ public static class LeaseServer
         {
             leases.Register(registry);
             simulator.Register(registry);
+            TestingMode.Register(app.Services, registry);
         });
 
         var health = app.Services.GetRequiredService<HealthService>();
@@ -81,7 +84,7 @@ public static class LeaseServer
         services.AddSingleton<IValidateOptions<SimulatedDataNodeClusterOptions>, DataNodeOptionsValidator>();
         services.AddSingleton(sp => new SimulatedDataNodeCluster(
             sp.GetRequiredService<IOptions<SimulatedDataNodeClusterOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
+            TestingMode.LeaseClock(sp),
             sp.GetRequiredService<ILogger<SimulatedDataNodeCluster>>()));
         services.AddSingleton<IDataNodeCoordinator>(sp => sp.GetRequiredService<SimulatedDataNodeCluster>());
 
@@ -99,11 +102,11 @@ public static class LeaseServer
                     DeadReplicaGraceAttempts = options.DeadReplicaGraceAttempts,
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
-                sp.GetRequiredService<TimeProvider>(),
+                TestingMode.LeaseClock(sp),
                 sp.GetRequiredService<ILogger<LeaseManager>>());
         });
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
-        services.AddHostedService<LeaseMonitor>();
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));
     }
 }

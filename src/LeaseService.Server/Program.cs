@@ -1,5 +1,12 @@
 using LeaseService.Server;
+using LeaseService.Server.Probe;
 using Microsoft.Extensions.Options;
+
+if (HealthProbe.IsProbe(args))
+{
+    // The container HEALTHCHECK: one health Check against the running server, no web host.
+    return await HealthProbe.RunAsync(args, Console.Out).ConfigureAwait(false);
+}
 
 try
 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace LeaseService.Server.Tests;
+namespace LeaseService.Testing;
 
 /// <summary>
 /// A Fact that needs Debian's python3-grpcio (seen only by /usr/bin/python3). Without it the test
@@ -18,7 +18,7 @@ public sealed class PythonInteropFactAttribute : FactAttribute
     }
 }
 
-internal static class PythonGrpc
+public static class PythonGrpc
 {
     public const string Python = "/usr/bin/python3";
 

@@ -1,0 +1,148 @@
+using System.Globalization;
+using LeaseService.Rpc;
+using LeaseService.Rpc.Client;
+using LeaseService.Rpc.Health.V1;
+using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace LeaseService.Server.Probe;
+
+/// <summary>
+/// <c>LeaseService.Server --probe [--address URL] [--service NAME] [--timeout 3s]</c>: one
+/// <c>grpc.health.v1.Health/Check</c> against a running server, for a container HEALTHCHECK.
+/// Exits 0 when the service is SERVING, 1 otherwise (including bad arguments), printing one line.
+/// Starts no web host. Defaults: the address from <c>ASPNETCORE_URLS</c> (a wildcard host becomes
+/// 127.0.0.1), else <c>ASPNETCORE_HTTP_PORTS</c>, else http://localhost:5050; service
+/// <c>leases.v1.LeaseService</c>; timeout 3 s. Environment <c>Probe__Address</c>,
+/// <c>Probe__Service</c>, <c>Probe__Timeout</c> stand in for the flags.
+/// </summary>
+internal static class HealthProbe
+{
+    public const string Flag = "--probe";
+
+    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
+        new(MethodType.Unary, "grpc.health.v1.Health", "Check", HealthCheckRequest.Parser, HealthCheckResponse.Parser);
+
+    public static bool IsProbe(string[] args) => args.Contains(Flag, StringComparer.Ordinal);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        string address;
+        string service;
+        TimeSpan timeout;
+        try
+        {
+            var options = ParseArguments(args);
+            address = options.GetValueOrDefault("--address") ?? Environment.GetEnvironmentVariable("Probe__Address") ?? DefaultAddress();
+            service = options.GetValueOrDefault("--service") ?? Environment.GetEnvironmentVariable("Probe__Service") ?? Contracts.V1.LeaseServiceMethods.ServiceName;
+            timeout = ParseTimeout(options.GetValueOrDefault("--timeout") ?? Environment.GetEnvironmentVariable("Probe__Timeout") ?? "3s");
+        }
+        catch (FormatException ex)
+        {
+            await output.WriteLineAsync($"probe: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        var label = service.Length == 0 ? "server" : service;
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(address);
+            var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
+            var response = await channel.UnaryAsync(Check, new HealthCheckRequest { Service = service }, new CallOptions(deadline)).ConfigureAwait(false);
+            var healthy = response.Status == ServingStatus.Serving;
+            await output.WriteLineAsync($"{label} at {address}: {response.Status}").ConfigureAwait(false);
+            return healthy ? 0 : 1;
+        }
+        catch (RpcException ex)
+        {
+            await output.WriteLineAsync($"{label} at {address}: {ex.StatusCode} {ex.Status.Detail}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        {
+            await output.WriteLineAsync($"probe: bad address '{address}': {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static Dictionary<string, string> ParseArguments(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg == Flag)
+            {
+                continue;
+            }
+
+            if (arg is not ("--address" or "--service" or "--timeout"))
+            {
+                throw new FormatException($"unknown argument '{arg}' (usage: --probe [--address URL] [--service NAME] [--timeout 3s])");
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new FormatException($"{arg} needs a value");
+            }
+
+            options[arg] = args[++i];
+        }
+
+        return options;
+    }
+
+    /// <summary>"3s", "500ms", "1m" or a TimeSpan ("00:00:03"); greater than zero.</summary>
+    internal static TimeSpan ParseTimeout(string text)
+    {
+        TimeSpan value;
+        if (text.EndsWith("ms", StringComparison.Ordinal) && double.TryParse(text[..^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+        {
+            value = TimeSpan.FromMilliseconds(ms);
+        }
+        else if (text.EndsWith('s') && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var s))
+        {
+            value = TimeSpan.FromSeconds(s);
+        }
+        else if (text.EndsWith('m') && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var m))
+        {
+            value = TimeSpan.FromMinutes(m);
+        }
+        else if (!TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value))
+        {
+            throw new FormatException($"bad timeout '{text}' (e.g. 3s, 500ms, 00:00:03)");
+        }
+
+        return value > TimeSpan.Zero ? value : throw new FormatException($"timeout must be greater than zero (was '{text}')");
+    }
+
+    /// <summary>Where this container's own server listens, seen from inside it.</summary>
+    private static string DefaultAddress()
+    {
+        var urls = Environment.GetEnvironmentVariable("ASPNETCORE_URLS");
+        if (!string.IsNullOrWhiteSpace(urls))
+        {
+            var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+            var schemeEnd = first.IndexOf("://", StringComparison.Ordinal);
+            if (schemeEnd > 0)
+            {
+                var rest = first[(schemeEnd + 3)..];
+                var portStart = rest.LastIndexOf(':');
+                var host = portStart > 0 ? rest[..portStart] : rest;
+                if (host is "+" or "*" or "0.0.0.0" or "[::]")
+                {
+                    return first[..(schemeEnd + 3)] + "127.0.0.1" + (portStart > 0 ? rest[portStart..] : string.Empty);
+                }
+            }
+
+            return first;
+        }
+
+        var ports = Environment.GetEnvironmentVariable("ASPNETCORE_HTTP_PORTS");
+        if (!string.IsNullOrWhiteSpace(ports))
+        {
+            return "http://127.0.0.1:" + ports.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        }
+
+        return LeaseServer.DefaultUrl;
+    }
+}

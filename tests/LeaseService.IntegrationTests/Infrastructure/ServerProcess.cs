@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using LeaseService.Testing;
+
+namespace LeaseService.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The published server in its own process, started as the container starts it
+/// (<c>dotnet LeaseService.Server.dll</c>, configured through environment variables) on a loopback
+/// port. Ready once it prints <c>LeaseService listening on &lt;address&gt;</c>. Its output is kept
+/// for failure messages; disposing kills it, whatever happened in the test.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private const string ListeningPrefix = "LeaseService listening on ";
+    private const int MaxOutputLines = 4000;
+    private const int Sigterm = 15;
+
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(Process process) => _process = process;
+
+    /// <summary>The published server beside the tests (see PublishServerUnderTest in the csproj).</summary>
+    public static string ServerDll { get; } = Path.Combine(AppContext.BaseDirectory, "server", "LeaseService.Server.dll");
+
+    /// <summary>The address it listens on, e.g. http://127.0.0.1:41234.</summary>
+    public string Address { get; private set; } = string.Empty;
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process printed so far (stdout and stderr, interleaved by arrival).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the server with <paramref name="environment"/> on top of quiet logging, on
+    /// <paramref name="url"/> (a free loopback port by default), and waits for its listening line.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string url = "http://127.0.0.1:0")
+    {
+        if (!File.Exists(ServerDll))
+        {
+            throw new InvalidOperationException($"{ServerDll} is missing: the test build publishes it (target PublishServerUnderTest).");
+        }
+
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(ServerDll)!,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(ServerDll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(url);
+
+        // Nothing of the test runner's own ASP.NET settings leaks into the server.
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__"];
+        foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+        start.Environment["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var server = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.Exited += (_, _) => server._listening.TrySetException(
+            new InvalidOperationException($"The server exited with code {process.ExitCode} before listening.\n{server.Output}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        AppDomain.CurrentDomain.ProcessExit += server.KillOnRunnerExit;
+
+        try
+        {
+            server.Address = await server._listening.Task.DefaultTimeout();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Sends SIGTERM, as <c>docker stop</c> does; the server drains and exits on its own.</summary>
+    public void Terminate()
+    {
+        if (Kill(_process.Id, Sigterm) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit (bounded) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().DefaultTimeout();
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the process at once (SIGKILL), as a crash or <c>docker kill</c> would, and waits for it.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync().DefaultTimeout();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
+        try
+        {
+            await KillAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started.
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            if (_output.Count < MaxOutputLines)
+            {
+                _output.Add(line);
+            }
+        }
+
+        if (line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+        {
+            _listening.TrySetResult(line[ListeningPrefix.Length..].Trim());
+        }
+    }
+
+    private void KillOnRunnerExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>The dotnet host running these tests (testhost runs under it), else dotnet on PATH.</summary>
+    public static string DotnetHost()
+    {
+        var path = Environment.ProcessPath;
+        return path is not null && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+    }
+
+    // DllImport rather than LibraryImport: no unsafe code for one int-only libc call.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

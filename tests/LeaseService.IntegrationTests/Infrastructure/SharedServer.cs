@@ -1,0 +1,95 @@
+using LeaseService.Client;
+using LeaseService.Rpc;
+using LeaseService.Rpc.Client;
+
+namespace LeaseService.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The server most scenarios share: a local process of the published server on the manual clock
+/// with short limits, or the server at LEASE_SERVICE_URL (which must run with the same switch,
+/// as the compose test profile's does). Tests using it run one at a time (one collection) because
+/// moving lease time moves it for everyone; each uses its own paths and holders.
+/// </summary>
+public sealed class SharedServer : IAsyncLifetime
+{
+    /// <summary>How the local process is configured: environment variables only, as a container is.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Environment = new Dictionary<string, string>
+    {
+        ["Testing__ManualClock"] = "true",
+        ["Leases__SoftLimit"] = "00:00:10",
+        ["Leases__HardLimit"] = "00:00:30",
+        ["Leases__MonitorInterval"] = "00:00:02",
+        ["Leases__RecoveryTimeout"] = "00:00:20",
+        ["DataNodes__CallTimeout"] = "00:00:02",
+        ["DataNodes__RecoveryTimeout"] = "00:00:10",
+    };
+
+    public ServerProcess? Process { get; private set; }
+
+    public string Address { get; private set; } = string.Empty;
+
+    public LeaseClient Client { get; private set; } = null!;
+
+    public GrpcChannel Channel => Client.Channel;
+
+    public TestClock Clock { get; private set; } = null!;
+
+    /// <summary>The server's limits, as RenewLease reports them (so a remote server's own settings are used).</summary>
+    public TimeSpan SoftLimit { get; private set; }
+
+    public TimeSpan HardLimit { get; private set; }
+
+    /// <summary>The monitor's period, as TestClock reports it.</summary>
+    public TimeSpan MonitorInterval { get; private set; }
+
+    /// <summary>What the server printed, for failure messages (a remote server's output is in its container log).</summary>
+    public string Output => Process?.Output ?? $"(the server at {Address} runs elsewhere: see its own log, e.g. docker compose logs)";
+
+    public async Task InitializeAsync()
+    {
+        if (ServerTarget.RemoteUrl is { } url)
+        {
+            Address = url;
+        }
+        else
+        {
+            Process = await ServerProcess.StartAsync(Environment);
+            Address = Process.Address;
+        }
+
+        Client = LeaseClient.Create(Address);
+        await Health.WaitForServingAsync(Channel, retryWhileUnreachable: Process is null);
+        Clock = new TestClock(Client);
+        try
+        {
+            MonitorInterval = (await Clock.NowAsync()).MonitorInterval.ToTimeSpan();
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+        {
+            throw new InvalidOperationException(
+                $"The server at {Address} does not serve leases.v1.TestClock: start it with Testing__ManualClock=true (the compose test profile does).", ex);
+        }
+
+        var holder = ServerTarget.Unique("limits");
+        var path = "/it/" + holder;
+        await Client.AddLeaseAsync(holder, path);
+        var renewed = await Client.RenewLeaseAsync(holder);
+        (SoftLimit, HardLimit) = (renewed.SoftLimit.ToTimeSpan(), renewed.HardLimit.ToTimeSpan());
+        await Client.RemoveLeaseAsync(holder, path);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        if (Process is not null)
+        {
+            await Process.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SharedServerCollection : ICollectionFixture<SharedServer>
+{
+    public const string Name = "Shared server on the manual clock";
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using LeaseService.IntegrationTests.Infrastructure;
+using LeaseService.Testing;
+using Xunit.Abstractions;
+
+namespace LeaseService.IntegrationTests;
+
+/// <summary>
+/// <c>LeaseService.Server --probe</c>, the container's HEALTHCHECK, run as Docker runs it: a second
+/// process of the same published build against the running server.
+/// </summary>
+public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output) : SharedServerTests(server, output)
+{
+    [Fact]
+    public async Task Probe_ServingServer_ExitsZero()
+    {
+        var (exit, text) = await ProbeAsync(["--address", Server.Address]);
+
+        exit.Should().Be(0, text);
+        text.Should().Be($"leases.v1.LeaseService at {Server.Address}: Serving");
+    }
+
+    [LoopbackServerFact]
+    public async Task Probe_AddressFromAspNetCoreUrlsWildcard_AsInTheContainer()
+    {
+        var port = new Uri(Server.Address).Port;
+
+        var (exit, text) = await ProbeAsync([], ("ASPNETCORE_URLS", $"http://+:{port}"));
+
+        exit.Should().Be(0, text);
+        text.Should().Contain($"http://127.0.0.1:{port}").And.EndWith("Serving");
+    }
+
+    [Fact]
+    public async Task Probe_UnknownService_ExitsOneWithTheReason()
+    {
+        var (exit, text) = await ProbeAsync(["--address", Server.Address, "--service", "no.such.Service"]);
+
+        exit.Should().Be(1, text);
+        text.Should().Contain("NotFound");
+    }
+
+    [Fact]
+    public async Task Probe_NothingListening_ExitsOne()
+    {
+        using var unused = new TcpListener(IPAddress.Loopback, 0);
+        unused.Start();
+        var port = ((IPEndPoint)unused.LocalEndpoint).Port;
+        unused.Stop(); // A port nobody listens on.
+
+        var (exit, text) = await ProbeAsync(["--address", $"http://127.0.0.1:{port}", "--timeout", "2s"]);
+
+        exit.Should().Be(1, text);
+        text.Should().Contain("Unavailable");
+        text.Split('\n').Should().ContainSingle("the probe prints one line");
+    }
+
+    [Fact]
+    public async Task Probe_BadArgument_ExitsOne()
+    {
+        var (exit, text) = await ProbeAsync(["--timeout", "soon"]);
+
+        exit.Should().Be(1, text);
+        text.Should().StartWith("probe: bad timeout");
+    }
+
+    private static async Task<(int Exit, string Output)> ProbeAsync(string[] args, params (string Name, string Value)[] environment)
+    {
+        var start = new ProcessStartInfo(ServerProcess.DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(ServerProcess.ServerDll);
+        start.ArgumentList.Add("--probe");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().DefaultTimeout();
+        return (process.ExitCode, (await stdout + await stderr).Trim());
+    }
+}

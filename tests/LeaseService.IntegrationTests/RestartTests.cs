@@ -1,0 +1,69 @@
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.IntegrationTests.Infrastructure;
+using LeaseService.Rpc;
+using LeaseService.Testing;
+using Xunit.Abstractions;
+using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace LeaseService.IntegrationTests;
+
+/// <summary>
+/// The server is killed and started again on the same port. State is in memory only, so nothing
+/// survives (README, "What survives a restart"); this asserts exactly that.
+/// </summary>
+public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private ServerProcess _server = null!;
+
+    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new Dictionary<string, string>());
+
+    public async Task DisposeAsync()
+    {
+        output.WriteLine(_server.Output);
+        await _server.DisposeAsync();
+    }
+
+    [OwnProcessFact]
+    public async Task KilledAndRestarted_NothingSurvives_NewGrantsWork()
+    {
+        var address = _server.Address;
+        using var client = LeaseClient.Create(address);
+        var lease = await client.AddLeaseAsync("writer", "/restart/wal", "host-a").DefaultTimeout();
+        var block = await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout();
+        await Simulator.WriteAsync(client, block, 32, finalize: true);
+
+        await _server.KillAsync(); // SIGKILL: a crash, no drain.
+        output.WriteLine(_server.Output);
+        await _server.DisposeAsync();
+        _server = await ServerProcess.StartAsync(new Dictionary<string, string>(), address);
+        _server.Address.Should().Be(address);
+
+        // The same client, reconnecting to the new process.
+        (await client.CheckHealthAsync(Health.LeaseServiceName).DefaultTimeout()).Should().Be(ServingStatus.Serving);
+        await FluentActions.Awaiting(() => client.GetLeaseAsync("/restart/wal")).Should().ThrowAsync<LeaseNotFoundException>("leases are not kept");
+        await FluentActions.Awaiting(() => client.RenewLeaseAsync("writer")).Should().ThrowAsync<LeaseNotFoundException>("the holder must treat its lease as lost");
+        await FluentActions.Awaiting(() => client.GetFileAsync("/restart/wal")).Should().ThrowAsync<LeaseNotFoundException>("the namespace is not kept");
+        (await client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+        (await client.CallAsync(DataNodeSimulatorMethods.ListReplicas, new ListReplicasRequest { BlockId = block.Block.BlockId }).DefaultTimeout())
+            .Replicas.Should().BeEmpty("the simulated DataNodes start empty too");
+        var staleWrite = await FluentActions.Awaiting(() => Simulator.WriteAsync(client, block, 8)).Should().ThrowAsync<LeaseServiceException>();
+        staleWrite.Which.StatusCode.Should().Be(StatusCode.NotFound);
+
+        var again = await client.AddLeaseAsync("writer", "/restart/wal", "host-a").DefaultTimeout();
+        again.Holder.Should().Be("writer");
+        again.Epoch.Should().Be(lease.Epoch, "epochs (and block ids, generation stamps) start over: fencing tokens do not span a restart");
+        (await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout()).Block.BlockId.Should().Be(block.Block.BlockId);
+    }
+
+    [OwnProcessFact]
+    public async Task DefaultConfiguration_TestClockIsUnimplemented()
+    {
+        using var client = LeaseClient.Create(_server.Address);
+
+        var act = () => new TestClock(client).NowAsync();
+
+        (await act.Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Unimplemented, "the manual clock is off unless Testing__ManualClock=true");
+        _server.Output.Should().NotContain("TESTING MODE");
+    }
+}
