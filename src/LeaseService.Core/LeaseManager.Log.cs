@@ -21,6 +21,9 @@ public sealed partial class LeaseManager
     [LoggerMessage(1005, LogLevel.Information, "RecoverLease on {Path} held by {Holder}, requested by {Requester} (force={Force})")]
     private partial void LogRecoverLease(string path, string holder, string requester, bool force);
 
+    [LoggerMessage(1006, LogLevel.Information, "{Path} closed by lease recovery: nothing left to recover, epoch {Epoch}")]
+    private partial void LogClosedByRecovery(string path, long epoch);
+
     [LoggerMessage(1010, LogLevel.Information, "Block recovery of {Path} started: block {BlockId}, recovery id {RecoveryId}, primary {Primary}, participants [{Locations}]")]
     private partial void LogRecoveryStarted(string path, long blockId, long recoveryId, string primary, string locations);
 
@@ -32,4 +35,7 @@ public sealed partial class LeaseManager
 
     [LoggerMessage(1013, LogLevel.Debug, "Ignored a stale or duplicate recovery result for {Path}: block {BlockId}, recovery id {RecoveryId}")]
     private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Block recovery of {Path} could not start: no live DataNode holds a replica of block {BlockId} (recovery id {RecoveryId}); retried after the recovery timeout")]
+    private partial void LogRecoveryWithoutPrimary(string path, long blockId, long recoveryId);
 }

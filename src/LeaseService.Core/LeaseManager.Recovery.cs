@@ -20,6 +20,15 @@ public sealed partial class LeaseManager
     }
 
     /// <summary>
+    /// A block-recovery attempt decided under the lock, logged and dispatched after it. Default:
+    /// none started. <see cref="Command"/> is null when no live DataNode could be the primary.
+    /// </summary>
+    private readonly record struct RecoveryAttempt(BlockRecoveryCommand? Command, long BlockId, long RecoveryId)
+    {
+        public bool Started => RecoveryId != 0;
+    }
+
+    /// <summary>
     /// Recovers the lease of <paramref name="path"/>. A closed file: closed=true. Within the soft
     /// limit and not <paramref name="force"/>: FailedPrecondition. Otherwise recovery starts: the
     /// lease moves to <paramref name="requester"/> (or the service's recovery holder), the epoch
@@ -35,8 +44,9 @@ public sealed partial class LeaseManager
         }
 
         var nodes = _dataNodes.GetDataNodes();
-        BlockRecoveryCommand? command = null;
+        var attempt = default(RecoveryAttempt);
         string? from = null;
+        long closedEpoch = 0;
         Outcome<RecoverResult> outcome;
         lock (_lock)
         {
@@ -59,13 +69,22 @@ public sealed partial class LeaseManager
             }
 
             from = file.Lease!.Holder;
-            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out command);
+            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out attempt);
             outcome = Outcome<RecoverResult>.Ok(release == Release.Closed
                 ? new RecoverResult(true, null, file.Length)
                 : new RecoverResult(false, View(file, now), file.Length));
             if (release == Release.InProgress)
             {
                 from = null;
+            }
+            else
+            {
+                _counters.RecoveryRequests++;
+            }
+
+            if (release == Release.Closed)
+            {
+                closedEpoch = file.Epoch;
             }
         }
 
@@ -74,7 +93,12 @@ public sealed partial class LeaseManager
             LogRecoverLease(path, from, string.IsNullOrEmpty(requester) ? "(service)" : requester, force);
         }
 
-        Dispatch(command, path);
+        if (closedEpoch != 0)
+        {
+            LogClosedByRecovery(path, closedEpoch);
+        }
+
+        Dispatch(attempt, path);
         return outcome;
     }
 
@@ -88,8 +112,8 @@ public sealed partial class LeaseManager
         var start = _time.GetTimestamp();
         var nodes = _dataNodes.GetDataNodes();
         int examined = 0, closed = 0, started = 0, retried = 0;
-        var commands = new List<(BlockRecoveryCommand Command, string Path)>();
-        var expired = new List<(string Path, string Holder)>();
+        var commands = new List<(RecoveryAttempt Attempt, string Path)>();
+        var expired = new List<(string Path, string Holder, long ClosedEpoch)>();
         var exhausted = false;
 
         // Leases past the hard limit, oldest first, a batch of files per lock hold.
@@ -109,8 +133,10 @@ public sealed partial class LeaseManager
                 var recoveryHolder = RecoveryHolderLocked(now);
                 while (batch-- > 0 && head.Files.Head is { } file)
                 {
-                    expired.Add((file.Path, head.Holder));
-                    switch (ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var command))
+                    _counters.Expiries++;
+                    var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var attempt);
+                    expired.Add((file.Path, head.Holder, release == Release.Closed ? file.Epoch : 0));
+                    switch (release)
                     {
                         case Release.Closed:
                             closed++;
@@ -120,9 +146,9 @@ public sealed partial class LeaseManager
                             break;
                     }
 
-                    if (command is not null)
+                    if (attempt.Started)
                     {
-                        commands.Add((command, file.Path));
+                        commands.Add((attempt, file.Path));
                     }
 
                     if (ReferenceEquals(file.Lease, head))
@@ -152,12 +178,9 @@ public sealed partial class LeaseManager
                 }
 
                 var last = head.File.LastBlock!;
-                var command = StartAttemptLocked(head.File, last, now, nodes);
+                var attempt = StartAttemptLocked(head.File, last, now, nodes);
                 retried++;
-                if (command is not null)
-                {
-                    commands.Add((command, head.File.Path));
-                }
+                commands.Add((attempt, head.File.Path));
             }
 
             exhausted = Flush(commands, expired, start, budget);
@@ -167,16 +190,20 @@ public sealed partial class LeaseManager
     }
 
     /// <summary>Logs and dispatches what a locked step produced; true when the budget is spent.</summary>
-    private bool Flush(List<(BlockRecoveryCommand Command, string Path)> commands, List<(string Path, string Holder)> expired, long start, TimeSpan budget)
+    private bool Flush(List<(RecoveryAttempt Attempt, string Path)> commands, List<(string Path, string Holder, long ClosedEpoch)> expired, long start, TimeSpan budget)
     {
-        foreach (var (path, holder) in expired)
+        foreach (var (path, holder, closedEpoch) in expired)
         {
             LogHardLimitExpired(path, holder);
+            if (closedEpoch != 0)
+            {
+                LogClosedByRecovery(path, closedEpoch);
+            }
         }
 
-        foreach (var (command, path) in commands)
+        foreach (var (attempt, path) in commands)
         {
-            Dispatch(command, path);
+            Dispatch(attempt, path);
         }
 
         expired.Clear();
@@ -188,10 +215,10 @@ public sealed partial class LeaseManager
     /// HDFS internalReleaseLease: close the file at once if nothing is left to recover, else start
     /// (or keep) block recovery of its last block with the lease on a recovery holder.
     /// </summary>
-    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out BlockRecoveryCommand? command)
+    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out RecoveryAttempt attempt)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        command = null;
+        attempt = default;
         var holder = recoveryHolder ?? RecoveryHolderLocked(now);
 
         if (file.Recovery is { } running && now - running.AttemptStarted <= _recoveryTimeout)
@@ -225,17 +252,17 @@ public sealed partial class LeaseManager
         }
 
         ReassignLocked(file, holder, now);
-        command = StartAttemptLocked(file, last, now, nodes);
+        attempt = StartAttemptLocked(file, last, now, nodes);
         return Release.RecoveryStarted;
     }
 
     /// <summary>
     /// Starts a block-recovery attempt: a new recovery id (generation stamp) that is also the
     /// file's new epoch, the block UNDER_RECOVERY, and a primary among live replicas not yet
-    /// tried (most recent heartbeat first). Null command when no replica is alive: the attempt
+    /// tried (most recent heartbeat first). No command when no replica is alive: the attempt
     /// waits for the recovery timeout and is retried.
     /// </summary>
-    private BlockRecoveryCommand? StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    private RecoveryAttempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var recovery = file.Recovery;
@@ -259,9 +286,25 @@ public sealed partial class LeaseManager
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recovery.RecoveryId;
         file.Epoch = recovery.RecoveryId;
-        return recovery.Primary is null
-            ? null
-            : new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, last.Locations);
+        if (recovery.Attempts == 1)
+        {
+            _counters.RecoveriesStarted++;
+        }
+        else
+        {
+            _counters.RecoveriesRetried++;
+        }
+
+        if (recovery.Primary is null)
+        {
+            _counters.RecoveriesFailed++;
+            return new RecoveryAttempt(null, last.Id, recovery.RecoveryId);
+        }
+
+        return new RecoveryAttempt(
+            new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, last.Locations),
+            last.Id,
+            recovery.RecoveryId);
     }
 
     private static string? ChoosePrimary(RecoveryState recovery, BlockEntry block, IReadOnlyList<DataNodeStatus> nodes)
@@ -329,10 +372,16 @@ public sealed partial class LeaseManager
     }
 
     /// <summary>Sends a recovery command to the DataNodes in the background and applies the answer.</summary>
-    private void Dispatch(BlockRecoveryCommand? command, string path)
+    private void Dispatch(in RecoveryAttempt attempt, string path)
     {
-        if (command is null)
+        if (!attempt.Started)
         {
+            return;
+        }
+
+        if (attempt.Command is not { } command)
+        {
+            LogRecoveryWithoutPrimary(path, attempt.BlockId, attempt.RecoveryId);
             return;
         }
 
@@ -379,6 +428,7 @@ public sealed partial class LeaseManager
                         file.Blocks!.Remove(block);
                         _blocks.Remove(block.Id);
                         CloseLocked(file);
+                        _counters.RecoveriesSucceeded++;
                         break;
                     case BlockRecoveryCommitted committed:
                         block.GenerationStamp = committed.RecoveryId;
@@ -386,9 +436,11 @@ public sealed partial class LeaseManager
                         block.Locations = [.. committed.Locations];
                         block.State = BlockState.Complete;
                         CloseLocked(file);
+                        _counters.RecoveriesSucceeded++;
                         break;
                     case BlockRecoveryFailed failed:
                         file.Recovery.LastFailure = $"{failed.Reason}: {failed.Message}";
+                        _counters.RecoveriesFailed++;
                         break;
                 }
             }

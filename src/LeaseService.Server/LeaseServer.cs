@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Rpc;
 using LeaseService.Rpc.AspNetCore;
+using LeaseService.Server.Logging;
+using LeaseService.Server.Metrics;
 using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
@@ -60,12 +63,12 @@ public static class LeaseServer
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app)
         => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
+    /// <summary>The metrics endpoint's bound addresses (port 0 resolved); empty when disabled. Valid after start.</summary>
+    public static IReadOnlyList<string> MetricsAddresses(this WebApplication app) => app.Services.MetricsAddresses();
+
     private static void ConfigureLogging(WebApplicationBuilder builder)
     {
-        var configuration = new LoggerConfiguration();
-        var logger = builder.Configuration.GetSection("Serilog").Exists()
-            ? configuration.ReadFrom.Configuration(builder.Configuration).CreateLogger()
-            : configuration.MinimumLevel.Information().WriteTo.Console().CreateLogger();
+        var logger = LoggingSetup.Configure(new LoggerConfiguration(), builder.Configuration).CreateLogger();
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
     }
@@ -99,10 +102,12 @@ public static class LeaseServer
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<LeaseManager>>());
+                sp.GetRequiredService<ILogger<LeaseManager>>(),
+                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName));
         });
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddHostedService<LeaseMonitor>();
+        services.AddLeaseServiceMetrics(configuration);
     }
 }
