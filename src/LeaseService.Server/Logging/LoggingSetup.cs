@@ -87,7 +87,8 @@ internal static class LoggingSetup
             .Select(sink => sink.Path + ConfigurationPath.KeyDelimiter)
             .ToArray();
         var kept = configuration.AsEnumerable()
-            .Where(pair => !consoleSinks.Any(prefix => pair.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)));
+            .Where(pair => pair.Value is not null // Sections themselves: rebuilt from their keys.
+                && !consoleSinks.Any(prefix => pair.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)));
         return new ConfigurationBuilder().AddInMemoryCollection(kept).Build();
     }
 }
