@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Testing;
@@ -12,13 +13,14 @@ internal sealed class RecoveryFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(90);
 
-    public RecoveryFixture(int dataNodes = 3, int replication = 3)
+    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null)
     {
         Cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes }, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
         Manager = new LeaseManager(
             new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication },
             Cluster,
-            Time);
+            Time,
+            meter: meter);
     }
 
     public FakeTimeProvider Time { get; } = new();
