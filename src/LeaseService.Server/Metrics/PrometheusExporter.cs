@@ -56,7 +56,8 @@ internal sealed partial class PrometheusExporter : IDisposable
     /// <summary>Reads the observable instruments and renders every metric, sorted by name.</summary>
     public string Collect()
     {
-        List<MetricStream> streams;
+        Exception? failure = null;
+        string text;
         lock (_collectLock)
         {
             _clock.Advance();
@@ -67,9 +68,10 @@ internal sealed partial class PrometheusExporter : IDisposable
             catch (Exception ex)
             {
                 // A callback that throws loses its own values only; the rest are still served.
-                LogObservableCallbackFailed(ex);
+                failure = ex;
             }
 
+            List<MetricStream> streams;
             lock (_streamsLock)
             {
                 streams = [.. _streams.Values];
@@ -81,8 +83,15 @@ internal sealed partial class PrometheusExporter : IDisposable
                 WriteFamily(builder, family.Key, [.. family]);
             }
 
-            return builder.ToString();
+            text = builder.ToString();
         }
+
+        if (failure is not null)
+        {
+            LogObservableCallbackFailed(failure);
+        }
+
+        return text;
     }
 
     public void Dispose() => _listener.Dispose();

@@ -159,6 +159,17 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void ObservableCallbackThatThrows_LosesOnlyItsOwnValues()
+    {
+        _meter.CreateObservableGauge<long>("test.broken", new Func<long>(() => throw new InvalidOperationException("boom")));
+        _meter.CreateObservableGauge("test.fine", () => 3L);
+
+        var lines = Lines();
+        lines.Should().Contain("test_fine 3");
+        lines.Should().NotContain(l => l.StartsWith("test_broken ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void HelpText_IsEscaped()
     {
         _meter.CreateCounter<long>("test.help", null, "line one\nback\\slash");
