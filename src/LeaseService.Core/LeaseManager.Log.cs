@@ -21,6 +21,9 @@ public sealed partial class LeaseManager
     [LoggerMessage(1005, LogLevel.Information, "RecoverLease on {Path} held by {Holder}, requested by {Requester} (force={Force})")]
     private partial void LogRecoverLease(string path, string holder, string requester, bool force);
 
+    [LoggerMessage(1006, LogLevel.Information, "{Path} closed by lease recovery: nothing left to recover, epoch {Epoch}")]
+    private partial void LogClosedByRecovery(string path, long epoch);
+
     [LoggerMessage(1010, LogLevel.Information, "Block recovery of {Path} started: block {BlockId}, recovery id {RecoveryId}, primary {Primary}, participants [{Locations}]")]
     private partial void LogRecoveryStarted(string path, long blockId, long recoveryId, string primary, string locations);
 

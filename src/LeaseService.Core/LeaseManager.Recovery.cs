@@ -52,6 +52,7 @@ public sealed partial class LeaseManager
         var nodes = _dataNodes.GetDataNodes();
         Attempt? attempt;
         string? from = null;
+        long closedEpoch = 0;
         Outcome<RecoverResult> outcome;
         lock (_lock)
         {
@@ -82,11 +83,25 @@ public sealed partial class LeaseManager
             {
                 from = null;
             }
+            else
+            {
+                _counters.RecoveryRequests++;
+            }
+
+            if (release == Release.Closed)
+            {
+                closedEpoch = file.Epoch;
+            }
         }
 
         if (from is not null)
         {
             LogRecoverLease(path, from, string.IsNullOrEmpty(requester) ? "(service)" : requester, force);
+        }
+
+        if (closedEpoch != 0)
+        {
+            LogClosedByRecovery(path, closedEpoch);
         }
 
         Follow(attempt);
@@ -105,7 +120,7 @@ public sealed partial class LeaseManager
         var nodes = _dataNodes.GetDataNodes();
         int examined = 0, closed = 0, started = 0, retried = 0;
         var attempts = new List<Attempt>();
-        var expired = new List<(string Path, string Holder)>();
+        var expired = new List<(string Path, string Holder, long ClosedEpoch)>();
         var exhausted = false;
 
         // Retries first: they are few (one per file under recovery per timeout) and must not
@@ -147,8 +162,9 @@ public sealed partial class LeaseManager
                 var recoveryHolder = RecoveryHolderLocked(now);
                 while (batch-- > 0 && head.Files.Any is { } file)
                 {
-                    expired.Add((file.Path, head.Holder));
+                    _counters.Expiries++;
                     var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var attempt);
+                    expired.Add((file.Path, head.Holder, release == Release.Closed && attempt is null ? file.Epoch : 0));
                     closed += release == Release.Closed ? 1 : 0;
                     started += release == Release.RecoveryStarted ? 1 : 0;
                     if (attempt is { } a)
@@ -173,11 +189,15 @@ public sealed partial class LeaseManager
     }
 
     /// <summary>Logs and dispatches what a locked step produced; true when the budget is spent.</summary>
-    private bool Flush(List<Attempt> attempts, List<(string Path, string Holder)> expired, long start, TimeSpan budget)
+    private bool Flush(List<Attempt> attempts, List<(string Path, string Holder, long ClosedEpoch)> expired, long start, TimeSpan budget)
     {
-        foreach (var (path, holder) in expired)
+        foreach (var (path, holder, closedEpoch) in expired)
         {
             LogHardLimitExpired(path, holder);
+            if (closedEpoch != 0)
+            {
+                LogClosedByRecovery(path, closedEpoch);
+            }
         }
 
         foreach (var attempt in attempts)
@@ -269,12 +289,21 @@ public sealed partial class LeaseManager
         recovery.RecoveryId = ++_generationStamp;
         recovery.AttemptStarted = now;
         recovery.Attempts++;
+        if (recovery.Attempts == 1)
+        {
+            _counters.RecoveriesStarted++;
+        }
+        else
+        {
+            _counters.RecoveriesRetried++;
+        }
         recovery.Primary = ChoosePrimary(recovery, locations, nodes);
         recovery.InFlight = recovery.Primary is not null;
         recovery.LastFailure = recovery.Primary is null ? "no live DataNode holds a replica" : null;
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recovery.RecoveryId;
         file.Epoch = recovery.RecoveryId;
+        _counters.RecoveriesFailed += recovery.Primary is null ? 1 : 0;
         return recovery.Primary is null
             ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
             : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, locations), last.Id, recovery.Attempts);
@@ -404,6 +433,7 @@ public sealed partial class LeaseManager
                         file.Blocks!.Remove(block);
                         _blocks.Remove(block.Id);
                         CloseLocked(file);
+                        _counters.RecoveriesSucceeded++;
                         break;
                     case BlockRecoveryCommitted committed:
                         block.GenerationStamp = committed.RecoveryId;
@@ -411,9 +441,11 @@ public sealed partial class LeaseManager
                         block.Locations = [.. committed.Locations];
                         block.State = BlockState.Complete;
                         CloseLocked(file);
+                        _counters.RecoveriesSucceeded++;
                         break;
                     case BlockRecoveryFailed failed:
                         file.Recovery.LastFailure = $"{failed.Reason}: {failed.Message}";
+                        _counters.RecoveriesFailed++;
                         break;
                 }
             }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
 using Microsoft.Extensions.Logging;
@@ -40,6 +41,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskTracker _recoveryTasks = new();
 
+    private LeaseCounters _counters;
     private long _generationStamp;
     private long _lastBlockId;
     private int _pipelineCursor;
@@ -47,7 +49,16 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private long _recoveryHolderSince;
     private int _recoveryHolderSequence;
 
-    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null)
+    /// <summary>Creates an empty lease manager.</summary>
+    /// <param name="options">The limits in force.</param>
+    /// <param name="dataNodes">The DataNodes that run block recovery.</param>
+    /// <param name="timeProvider">The clock: monotonic timestamps for every limit.</param>
+    /// <param name="logger">Lease transitions at Information, recovery problems at Warning.</param>
+    /// <param name="meter">
+    /// Where to publish the manager's observable instruments (see <see cref="MeterName"/>); none
+    /// when null. The caller owns the meter and disposes it.
+    /// </param>
+    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataNodes);
@@ -66,6 +77,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _softLimit = ToTimestampUnits(options.SoftLimit);
         _hardLimit = ToTimestampUnits(options.HardLimit);
         _recoveryTimeout = ToTimestampUnits(options.RecoveryTimeout);
+        if (meter is not null)
+        {
+            CreateInstruments(meter);
+        }
     }
 
     /// <summary>The limits in force.</summary>
@@ -91,6 +106,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Outcome<LeaseView> outcome;
         Attempt? attempt = null;
         string? previousHolder = null;
+        long closedEpoch = 0;
         lock (_lock)
         {
             var now = _time.GetTimestamp();
@@ -125,8 +141,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
             {
                 // Soft limit passed: recover the path on the new writer's behalf.
                 previousHolder = file.Lease.Holder;
+                _counters.Takeovers++;
                 if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, out attempt) == Release.Closed)
                 {
+                    closedEpoch = file.Epoch;
                     Grant(file, holder, machine, now);
                     outcome = Outcome<LeaseView>.Ok(View(file, now));
                 }
@@ -140,6 +158,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
         if (previousHolder is not null)
         {
             LogSoftLimitTakeover(path, previousHolder, holder);
+        }
+
+        if (closedEpoch != 0)
+        {
+            LogClosedByRecovery(path, closedEpoch);
         }
 
         Follow(attempt);
@@ -169,6 +192,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             }
 
             RenewLocked(lease, _time.GetTimestamp());
+            _counters.Renewals++;
             return Outcome<int>.Ok(lease.Files.Count);
         }
     }
@@ -202,6 +226,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             }
 
             CloseLocked(file);
+            _counters.Releases++;
             return Outcome<bool>.Ok(true);
         }, cancellationToken).ConfigureAwait(false);
         if (outcome is { IsOk: true, Value: true })
@@ -420,6 +445,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             ? machine
             : other.ClientMachine; // Share one string per holder: a million files, one machine name.
         file.Epoch = ++_generationStamp;
+        _counters.Grants++;
     }
 
     /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Rpc.AspNetCore.Internal.Calls;
+using LeaseService.Rpc.AspNetCore.Internal.Diagnostics;
 using LeaseService.Rpc.AspNetCore.Internal.Dispatch;
 using LeaseService.Rpc.AspNetCore.Internal.Health;
 using LeaseService.Rpc.AspNetCore.Internal.Hosting;
@@ -16,6 +18,12 @@ namespace LeaseService.Rpc.AspNetCore;
 /// <summary>Wires the gRPC server into an ASP.NET Core host.</summary>
 public static class GrpcWireExtensions
 {
+    /// <summary>
+    /// The meter of the server's per-call instruments (<c>rpc.server.calls</c>,
+    /// <c>rpc.server.call.duration</c>), created through the host's <see cref="IMeterFactory"/>.
+    /// </summary>
+    public const string MeterName = "LeaseService.Rpc";
+
     private const string LoggerCategory = "LeaseService.Rpc.AspNetCore.GrpcWire";
 
     /// <summary>
@@ -34,6 +42,7 @@ public static class GrpcWireExtensions
         options
             .Validate(o => o.MaxReceiveMessageSize is > 0 and <= int.MaxValue - 5, "MaxReceiveMessageSize must be between 1 and int.MaxValue - 5.")
             .ValidateOnStart();
+        services.AddMetrics();
         services.TryAddSingleton<HealthService>();
         services.TryAddSingleton<GrpcServerLifetime>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GrpcShutdownHook>());
@@ -79,7 +88,8 @@ public static class GrpcWireExtensions
             options.MaxReceiveMessageSize,
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerCategory),
-            lifetime);
+            lifetime,
+            new GrpcServerMetrics(services.GetRequiredService<IMeterFactory>().Create(MeterName)));
 
         var registry = new GrpcMethodRegistry(runtime);
         HealthMethods.Register(registry, services.GetRequiredService<HealthService>());

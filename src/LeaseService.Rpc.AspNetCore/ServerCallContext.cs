@@ -3,9 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using LeaseService.Rpc.AspNetCore.Internal.Calls;
+using LeaseService.Rpc.AspNetCore.Internal.Diagnostics;
 using LeaseService.Rpc.AspNetCore.Internal.Framing;
+using LeaseService.Rpc.AspNetCore.Internal.Logging;
 using LeaseService.Rpc.Internal;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace LeaseService.Rpc.AspNetCore;
 
@@ -37,16 +40,21 @@ public sealed class ServerCallContext
 
     private readonly HttpContext _httpContext;
     private readonly GrpcServerRuntime _runtime;
+    private readonly MethodLabels _labels;
+    private readonly long _startTimestamp;
     private int _state;
+    private bool _ended;
     private string? _peer;
     private HeaderDictionary? _requestHeaders;
     private HeaderDictionary? _responseTrailers;
     private ServerCallDeadline? _deadline;
 
-    internal ServerCallContext(HttpContext httpContext, string method, GrpcServerRuntime runtime)
+    internal ServerCallContext(HttpContext httpContext, string method, MethodLabels labels, GrpcServerRuntime runtime)
     {
         _httpContext = httpContext;
         _runtime = runtime;
+        _labels = labels;
+        _startTimestamp = runtime.TimeProvider.GetTimestamp();
         Method = method;
     }
 
@@ -191,6 +199,35 @@ public sealed class ServerCallContext
         }
 
         ReleaseResources();
+    }
+
+    /// <summary>
+    /// The call's final status is decided: records <c>rpc.server.calls</c> and
+    /// <c>rpc.server.call.duration</c> and writes the Debug event (id 30). Called once, by whoever
+    /// owns the status (the invoker, or the deadline); later calls are ignored.
+    /// </summary>
+    internal void RecordEnd(StatusCode status)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        _ended = true;
+        var metrics = _runtime.Metrics;
+        var logger = _runtime.Logger;
+        var logging = logger.IsEnabled(LogLevel.Debug);
+        if (!metrics.Enabled && !logging)
+        {
+            return;
+        }
+
+        var elapsed = _runtime.TimeProvider.GetElapsedTime(_startTimestamp);
+        metrics.Record(_labels, status, elapsed.TotalSeconds);
+        if (logging)
+        {
+            ServerLog.CallFinished(logger, Method, status, elapsed.TotalMilliseconds, Peer);
+        }
     }
 
     /// <summary>Stops the deadline timer and releases its token source (no-op without a deadline).</summary>

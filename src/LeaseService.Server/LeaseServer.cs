@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Rpc;
 using LeaseService.Rpc.AspNetCore;
+using LeaseService.Server.Logging;
+using LeaseService.Server.Metrics;
 using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
@@ -63,12 +66,12 @@ public static class LeaseServer
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app)
         => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
+    /// <summary>The metrics endpoint's bound addresses (port 0 resolved); empty when disabled. Valid after start.</summary>
+    public static IReadOnlyList<string> MetricsAddresses(this WebApplication app) => app.Services.MetricsAddresses();
+
     private static void ConfigureLogging(WebApplicationBuilder builder)
     {
-        var configuration = new LoggerConfiguration();
-        var logger = builder.Configuration.GetSection("Serilog").Exists()
-            ? configuration.ReadFrom.Configuration(builder.Configuration).CreateLogger()
-            : configuration.MinimumLevel.Information().WriteTo.Console().CreateLogger();
+        var logger = LoggingSetup.Configure(new LoggerConfiguration(), builder.Configuration).CreateLogger();
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
     }
@@ -103,10 +106,12 @@ public static class LeaseServer
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 TestingMode.LeaseClock(sp),
-                sp.GetRequiredService<ILogger<LeaseManager>>());
+                sp.GetRequiredService<ILogger<LeaseManager>>(),
+                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName));
         });
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));
+        services.AddLeaseServiceMetrics(configuration);
     }
 }

@@ -18,6 +18,11 @@ try
         Console.WriteLine($"LeaseService listening on {address}");
     }
 
+    foreach (var address in app.MetricsAddresses())
+    {
+        Console.WriteLine($"LeaseService metrics on {address}/metrics");
+    }
+
     await app.WaitForShutdownAsync().ConfigureAwait(false);
     await app.DisposeAsync().ConfigureAwait(false);
     return 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.Testing;
 
@@ -10,10 +11,10 @@ internal sealed class LeaseManagerFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(25);
 
-    public LeaseManagerFixture(IDataNodeCoordinator? dataNodes = null, LeaseManagerOptions? options = null)
+    public LeaseManagerFixture(IDataNodeCoordinator? dataNodes = null, LeaseManagerOptions? options = null, Meter? meter = null)
     {
         DataNodes = dataNodes ?? TestDataNodes.None();
-        Manager = new LeaseManager(options ?? new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard }, DataNodes, Time);
+        Manager = new LeaseManager(options ?? new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard }, DataNodes, Time, meter: meter);
     }
 
     public FakeTimeProvider Time { get; } = new();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Testing;
@@ -12,14 +13,15 @@ internal sealed class RecoveryFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(90);
 
-    public RecoveryFixture(int dataNodes = 3, int replication = 3)
+    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null)
     {
         Cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes }, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
         Coordinator = new RecordingCoordinator(Cluster);
         Manager = new LeaseManager(
             new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication },
             Coordinator,
-            Time);
+            Time,
+            meter: meter);
     }
 
     /// <summary>The cluster as the manager sees it, with the recovery commands it sent.</summary>

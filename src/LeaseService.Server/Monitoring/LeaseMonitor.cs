@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Server.Options;
 using Microsoft.Extensions.Options;
@@ -7,15 +8,25 @@ namespace LeaseService.Server.Monitoring;
 /// <summary>
 /// The lease monitor: a thin shell that runs one <see cref="LeaseManager.RunMonitorPass"/> per
 /// tick of a periodic timer on the injected clock, logs and survives any exception, and warns
-/// when a pass spends its whole budget.
+/// when a pass spends its whole budget. Meter <see cref="MeterName"/>: pass duration, budget
+/// overruns and failed passes.
 /// </summary>
 internal sealed partial class LeaseMonitor(
     LeaseManager manager,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
+    IMeterFactory meterFactory,
     ILogger<LeaseMonitor> logger) : BackgroundService
 {
+    /// <summary>The meter of the monitor's instruments.</summary>
+    public const string MeterName = "LeaseService.Server";
+
+    /// <summary>Pass duration buckets in seconds: 10 µs to 1 s, around the default 25 ms budget.</summary>
+    internal static readonly double[] PassDurationBounds =
+        [0.00001, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
     private readonly LeaseOptions _options = options.Value;
+    private readonly Instruments _instruments = new(meterFactory.Create(MeterName));
     private TaskCompletionSource _passCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly TaskCompletionSource _timerStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,11 +56,14 @@ internal sealed partial class LeaseMonitor(
 
     internal void RunPass()
     {
+        var start = timeProvider.GetTimestamp();
         try
         {
             var result = manager.RunMonitorPass(_options.MaxMonitorWorkPerPass);
+            _instruments.PassDuration.Record(timeProvider.GetElapsedTime(start).TotalSeconds);
             if (result.BudgetExhausted)
             {
+                _instruments.BudgetOverruns.Add(1);
                 LogBudgetExhausted(_options.MaxMonitorWorkPerPass.TotalMilliseconds, result.LeasesExamined);
             }
             else if (result.LeasesExamined > 0 || result.RecoveriesRetried > 0)
@@ -59,12 +73,33 @@ internal sealed partial class LeaseMonitor(
         }
         catch (Exception ex)
         {
+            _instruments.PassFailures.Add(1);
             LogPassFailed(ex);
         }
         finally
         {
             Interlocked.Exchange(ref _passCompleted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
+    }
+
+    private sealed class Instruments(Meter meter)
+    {
+        public Histogram<double> PassDuration { get; } = meter.CreateHistogram<double>(
+            "leaseservice.monitor.pass.duration",
+            unit: "s",
+            description: "Duration of one lease monitor pass (expired leases and overdue block recoveries).",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PassDurationBounds });
+
+        public Counter<long> BudgetOverruns { get; } = meter.CreateCounter<long>(
+            "leaseservice.monitor.budget_overruns",
+            "{pass}",
+            "Monitor passes that spent their whole Leases:MaxMonitorWorkPerPass budget and left work for the next pass.");
+
+        public Counter<long> PassFailures { get; } = meter.CreateCounter<long>(
+            "leaseservice.monitor.pass.failures",
+            "{pass}",
+            "Monitor passes that threw; the monitor keeps running.");
     }
 
     [LoggerMessage(2001, LogLevel.Debug, "Monitor pass: {Leases} expired lease(s), {Closed} file(s) closed, {Started} recovery(ies) started, {Retried} retried")]

@@ -14,12 +14,14 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private const string ListeningPrefix = "LeaseService listening on ";
+    private const string MetricsPrefix = "LeaseService metrics on ";
     private const int MaxOutputLines = 4000;
     private const int Sigterm = 15;
 
     private readonly Process _process;
     private readonly List<string> _output = [];
     private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _metrics = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(Process process) => _process = process;
 
@@ -28,6 +30,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>The address it listens on, e.g. http://127.0.0.1:41234.</summary>
     public string Address { get; private set; } = string.Empty;
+
+    /// <summary>The Prometheus endpoint (a free loopback port per process), once the server printed it.</summary>
+    public Task<string> MetricsUrl => _metrics.Task;
 
     public int Id => _process.Id;
 
@@ -70,7 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(url);
 
         // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__"];
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__"];
         foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);
@@ -79,6 +84,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         start.Environment["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning";
+        start.Environment["Metrics__Url"] = "http://127.0.0.1:0"; // Several servers run at once here.
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -168,6 +174,10 @@ public sealed class ServerProcess : IAsyncDisposable
         if (line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
         {
             _listening.TrySetResult(line[ListeningPrefix.Length..].Trim());
+        }
+        else if (line.StartsWith(MetricsPrefix, StringComparison.Ordinal))
+        {
+            _metrics.TrySetResult(line[MetricsPrefix.Length..].Trim());
         }
     }
 

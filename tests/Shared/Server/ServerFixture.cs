@@ -10,7 +10,9 @@ namespace LeaseService.Testing;
 
 /// <summary>
 /// The real server (the same composition Program runs) on a loopback port 0 over real HTTP/2,
-/// with a fake clock for lease time and a LeaseClient pointed at it.
+/// with a fake clock for lease time and a LeaseClient pointed at it. The metrics endpoint is off
+/// unless a test asks for it (<see cref="StartWithMetricsAsync"/>): every server would otherwise
+/// bind the default metrics port.
 /// </summary>
 public sealed class ServerFixture : IAsyncDisposable
 {
@@ -18,11 +20,15 @@ public sealed class ServerFixture : IAsyncDisposable
     public static readonly TimeSpan Hard = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
+    /// <summary>The metrics address tests use: loopback, any free port.</summary>
+    public const string MetricsUrl = "http://127.0.0.1:0";
+
     private ServerFixture(WebApplication app, FakeTimeProvider time)
     {
         App = app;
         Time = time;
         Address = app.ListeningAddresses()[0];
+        MetricsAddress = app.MetricsAddresses() is [var metrics, ..] ? metrics : null;
         Client = LeaseClient.Create(Address);
     }
 
@@ -31,6 +37,9 @@ public sealed class ServerFixture : IAsyncDisposable
     public FakeTimeProvider Time { get; }
 
     public string Address { get; }
+
+    /// <summary>The bound metrics address (e.g. <c>http://127.0.0.1:41234</c>); null when the endpoint is off.</summary>
+    public string? MetricsAddress { get; }
 
     public LeaseClient Client { get; }
 
@@ -49,6 +58,7 @@ public sealed class ServerFixture : IAsyncDisposable
             $"--Leases:HardLimit={Hard}",
             $"--Leases:MonitorInterval={Interval}",
             "--Serilog:MinimumLevel:Default=Warning",
+            "--Metrics:Url=",
             .. settings,
         ];
         var app = LeaseServer.Build(args, builder => builder.Services.AddSingleton<TimeProvider>(time));
@@ -57,6 +67,10 @@ public sealed class ServerFixture : IAsyncDisposable
         await fixture.Monitor.TimerStarted.DefaultTimeout();
         return fixture;
     }
+
+    /// <summary>Starts the server with its metrics endpoint on <see cref="MetricsUrl"/>.</summary>
+    public static Task<ServerFixture> StartWithMetricsAsync(params string[] settings)
+        => StartAsync([$"--Metrics:Url={MetricsUrl}", .. settings]);
 
     /// <summary>Moves the fake clock forward by one monitor interval at a time and waits for each pass.</summary>
     public async Task AdvanceWithMonitorAsync(TimeSpan total)

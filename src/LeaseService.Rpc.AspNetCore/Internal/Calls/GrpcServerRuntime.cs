@@ -1,10 +1,11 @@
+using LeaseService.Rpc.AspNetCore.Internal.Diagnostics;
 using LeaseService.Rpc.AspNetCore.Internal.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LeaseService.Rpc.AspNetCore.Internal.Calls;
 
 /// <summary>What every call needs from the host, resolved once at start-up.</summary>
-internal sealed class GrpcServerRuntime(int maxReceiveMessageSize, TimeProvider timeProvider, ILogger logger, GrpcServerLifetime lifetime)
+internal sealed class GrpcServerRuntime(int maxReceiveMessageSize, TimeProvider timeProvider, ILogger logger, GrpcServerLifetime lifetime, GrpcServerMetrics metrics)
 {
     public int MaxReceiveMessageSize { get; } = maxReceiveMessageSize;
 
@@ -13,4 +14,6 @@ internal sealed class GrpcServerRuntime(int maxReceiveMessageSize, TimeProvider 
     public ILogger Logger { get; } = logger;
 
     public GrpcServerLifetime Lifetime { get; } = lifetime;
+
+    public GrpcServerMetrics Metrics { get; } = metrics;
 }

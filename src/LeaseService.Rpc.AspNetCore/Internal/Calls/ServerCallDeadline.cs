@@ -70,6 +70,7 @@ internal sealed class ServerCallDeadline : IDisposable
         var httpContext = _call.HttpContext;
         var logger = _call.Runtime.Logger;
         ServerLog.DeadlineExceeded(logger, _call.Method, _timeout);
+        _call.RecordEnd(StatusCode.DeadlineExceeded);
         try
         {
             ResponseStatus.Write(_call, StatusCode.DeadlineExceeded, "Deadline Exceeded", includeCustomTrailers: false);

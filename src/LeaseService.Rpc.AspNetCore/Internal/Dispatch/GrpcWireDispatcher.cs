@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using LeaseService.Rpc.AspNetCore.Internal.Calls;
+using LeaseService.Rpc.AspNetCore.Internal.Diagnostics;
 using LeaseService.Rpc.AspNetCore.Internal.Logging;
 using Microsoft.AspNetCore.Http;
 
@@ -51,6 +52,7 @@ internal sealed class GrpcWireDispatcher(FrozenDictionary<string, ServerMethodIn
         {
             ServerLog.MethodNotFound(runtime.Logger, path);
             ResponseStatus.SetStatus(response.Headers, StatusCode.Unimplemented, "Method not found: " + path);
+            runtime.Metrics.Record(MethodLabels.Unknown, StatusCode.Unimplemented, 0);
             return Task.CompletedTask;
         }
 
@@ -58,6 +60,7 @@ internal sealed class GrpcWireDispatcher(FrozenDictionary<string, ServerMethodIn
         {
             ServerLog.RejectedWhileDraining(runtime.Logger, path);
             ResponseStatus.SetStatus(response.Headers, StatusCode.Unavailable, "Server is shutting down");
+            runtime.Metrics.Record(invoker.Labels, StatusCode.Unavailable, 0);
             return Task.CompletedTask;
         }
 

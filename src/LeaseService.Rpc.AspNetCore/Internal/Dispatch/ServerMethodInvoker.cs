@@ -1,4 +1,5 @@
 using LeaseService.Rpc.AspNetCore.Internal.Calls;
+using LeaseService.Rpc.AspNetCore.Internal.Diagnostics;
 using LeaseService.Rpc.AspNetCore.Internal.Framing;
 using LeaseService.Rpc.AspNetCore.Internal.Logging;
 using LeaseService.Rpc.Internal;
@@ -12,12 +13,15 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
 {
     public string Path { get; } = path;
 
+    /// <summary>The method's <c>service</c> and <c>method</c> metric tags.</summary>
+    public MethodLabels Labels { get; } = MethodLabels.FromPath(path);
+
     protected GrpcServerRuntime Runtime { get; } = runtime;
 
     /// <summary>Entry point per call. The dispatcher has checked method, content-type and path.</summary>
     public Task HandleCallAsync(HttpContext httpContext)
     {
-        var call = new ServerCallContext(httpContext, Path, Runtime);
+        var call = new ServerCallContext(httpContext, Path, Labels, Runtime);
         var timeout = httpContext.Request.Headers.GrpcTimeout;
         if (timeout.Count != 0)
         {
@@ -46,6 +50,7 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
             return call.FinishAfterDeadlineAsync();
         }
 
+        var status = StatusCode.Cancelled;
         try
         {
             var httpContext = call.HttpContext;
@@ -57,6 +62,8 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
                     ServerLog.CallAborted(Runtime.Logger, Path);
                     return Task.CompletedTask;
                 }
+
+                status = rpc.StatusCode;
 
                 if (rpc is UnsupportedEncodingException && !httpContext.Response.HasStarted)
                 {
@@ -72,6 +79,7 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
             }
             else
             {
+                status = StatusCode.Unknown;
                 ServerLog.HandlerThrew(Runtime.Logger, Path, exception);
                 ResponseStatus.Write(call, StatusCode.Unknown, "Exception was thrown by handler.");
             }
@@ -79,6 +87,7 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
         finally
         {
             call.ReleaseResources();
+            call.RecordEnd(status);
         }
 
         return Task.CompletedTask;
@@ -94,6 +103,7 @@ internal abstract class ServerMethodInvoker(string path, GrpcServerRuntime runti
         finally
         {
             call.ReleaseResources();
+            call.RecordEnd(StatusCode.OK);
         }
     }
 

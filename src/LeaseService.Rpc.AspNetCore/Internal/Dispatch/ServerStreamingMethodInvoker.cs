@@ -37,6 +37,7 @@ internal sealed class ServerStreamingMethodInvoker<TRequest, TResponse>(
         if (call.HttpContext.RequestAborted.IsCancellationRequested)
         {
             call.ReleaseResources();
+            call.RecordEnd(StatusCode.Cancelled);
             return;
         }
 

@@ -129,6 +129,7 @@ internal sealed class UnaryMethodInvoker<TRequest, TResponse>(
         {
             // The response could not start (the client went away); nothing more can be sent.
             call.ReleaseResources();
+            call.RecordEnd(StatusCode.Cancelled);
         }
     }
 }

@@ -41,6 +41,9 @@ internal static partial class ServerLog
     [LoggerMessage(12, LogLevel.Debug, "Error while completing '{Method}' after its deadline.")]
     public static partial void DeadlineCompletionFailed(ILogger logger, string method, Exception exception);
 
+    [LoggerMessage(30, LogLevel.Debug, "{Method} finished with {Status} in {ElapsedMs} ms for {Peer}")]
+    public static partial void CallFinished(ILogger logger, string method, StatusCode status, double elapsedMs, string peer);
+
     [LoggerMessage(20, LogLevel.Information, "Health status of '{Service}' is now {Status}.")]
     public static partial void HealthStatusChanged(ILogger logger, string service, string status);
 

@@ -32,6 +32,8 @@ public sealed class TestGrpcServer : IAsyncDisposable
 
     public GrpcTestClient Client { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public HealthService Health => _app.Services.GetRequiredService<HealthService>();
 
     public IHostApplicationLifetime Lifetime => _app.Services.GetRequiredService<IHostApplicationLifetime>();

@@ -1,0 +1,56 @@
+using System.Diagnostics.Metrics;
+
+namespace LeaseService.Core;
+
+// Instruments of the "LeaseService.Core" meter. Every instrument is observable: the totals are
+// kept in LeaseCounters under the lock and the gauges read GetStatistics(), so recording costs
+// nothing on RenewLease and no measurement callback ever runs under the lock. The exporter pulls
+// the values at scrape time. Names follow OpenTelemetry conventions; docs/OPERATIONS.md lists
+// them with their Prometheus names.
+public sealed partial class LeaseManager
+{
+    /// <summary>The name of the meter the manager's instruments belong to.</summary>
+    public const string MeterName = "LeaseService.Core";
+
+    private void CreateInstruments(Meter meter)
+    {
+        meter.CreateObservableUpDownCounter("leaseservice.leases", () => GetStatistics().Holders, "{lease}",
+            "Leases: holders with at least one file open for write.");
+        meter.CreateObservableUpDownCounter("leaseservice.files.open", () => GetStatistics().OpenFiles, "{file}",
+            "Files open for write (under construction), each covered by its holder's lease.");
+        meter.CreateObservableUpDownCounter("leaseservice.files", () => GetStatistics().Files, "{file}",
+            "Files in the namespace, open or closed.");
+        meter.CreateObservableUpDownCounter("leaseservice.recoveries.backlog", () => GetStatistics().Recovering, "{file}",
+            "Files whose block recovery has not finished (in flight or waiting for a retry).");
+        meter.CreateObservableGauge("leaseservice.lease.oldest_overdue_age", () => OldestOverdueSeconds(), "s",
+            "How far the oldest lease is past the hard limit (0 when none is). Stays below the monitor interval while the monitor keeps up.");
+
+        meter.CreateObservableCounter("leaseservice.lease.grants", () => Volatile.Read(ref _counters.Grants), "{grant}",
+            "Leases granted on a path by AddLease (new file, append, or after a soft-limit takeover).");
+        meter.CreateObservableCounter("leaseservice.lease.renewals", () => Volatile.Read(ref _counters.Renewals), "{renewal}",
+            "Successful RenewLease calls (each renews every path of the holder).");
+        meter.CreateObservableCounter("leaseservice.lease.releases", () => Volatile.Read(ref _counters.Releases), "{release}",
+            "Files closed by their holder (RemoveLease returned closed), releasing the lease on them.");
+        meter.CreateObservableCounter("leaseservice.lease.expiries", () => Volatile.Read(ref _counters.Expiries), "{file}",
+            "Files whose lease passed the hard limit and that the monitor took into lease recovery.");
+        meter.CreateObservableCounter("leaseservice.lease.takeovers", () => Volatile.Read(ref _counters.Takeovers), "{file}",
+            "Files recovered on another writer's AddLease after the holder passed the soft limit.");
+        meter.CreateObservableCounter("leaseservice.lease.recovery_requests", () => Volatile.Read(ref _counters.RecoveryRequests), "{request}",
+            "RecoverLease calls that started lease recovery (or closed the file) on an open file.");
+
+        meter.CreateObservableCounter("leaseservice.recoveries.started", () => Volatile.Read(ref _counters.RecoveriesStarted), "{recovery}",
+            "Block recoveries started: the first attempt for a file whose last block must be recovered.");
+        meter.CreateObservableCounter("leaseservice.recoveries.retried", () => Volatile.Read(ref _counters.RecoveriesRetried), "{attempt}",
+            "Block-recovery attempts after the first (the previous attempt was older than the recovery timeout).");
+        meter.CreateObservableCounter("leaseservice.recoveries.succeeded", () => Volatile.Read(ref _counters.RecoveriesSucceeded), "{recovery}",
+            "Block recoveries committed by their primary DataNode; the file closed.");
+        meter.CreateObservableCounter("leaseservice.recoveries.failed", () => Volatile.Read(ref _counters.RecoveriesFailed), "{attempt}",
+            "Block-recovery attempts that failed (reported by the primary, primary unreachable, or no live replica); each is retried after the recovery timeout.");
+    }
+
+    private double OldestOverdueSeconds()
+    {
+        var overdue = GetStatistics().OldestLeaseAge - _options.HardLimit;
+        return overdue > TimeSpan.Zero ? overdue.TotalSeconds : 0;
+    }
+}

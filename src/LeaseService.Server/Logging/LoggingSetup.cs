@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Configuration;
+using Serilog.Formatting;
+using Serilog.Formatting.Display;
+using Serilog.Formatting.Json;
+
+namespace LeaseService.Server.Logging;
+
+/// <summary>
+/// Serilog from configuration. The <c>Serilog</c> section (Serilog.Settings.Configuration) sets
+/// levels, overrides, enrichers and sinks; <c>Logging:Format</c> picks the console format:
+/// <c>text</c> (default: the <c>Console</c> sink as the section configures it) or <c>json</c>
+/// (one JSON object per line, Serilog's <see cref="JsonFormatter"/> with the rendered message;
+/// the section's <c>Console</c> sinks are replaced by it, everything else is kept).
+/// </summary>
+internal static class LoggingSetup
+{
+    public const string FormatKey = "Logging:Format";
+
+    /// <summary>The console template when the configuration has no <c>Serilog</c> section.</summary>
+    public const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
+    private const string SerilogSection = "Serilog";
+
+    /// <summary>The console log format.</summary>
+    public enum LogFormat
+    {
+        Text,
+        Json,
+    }
+
+    /// <summary>Reads <c>Logging:Format</c>; anything but text or json stops start-up naming the key.</summary>
+    public static LogFormat ReadFormat(IConfiguration configuration)
+    {
+        var value = configuration[FormatKey];
+        if (string.IsNullOrWhiteSpace(value) || string.Equals(value.Trim(), "text", StringComparison.OrdinalIgnoreCase))
+        {
+            return LogFormat.Text;
+        }
+
+        if (string.Equals(value.Trim(), "json", StringComparison.OrdinalIgnoreCase))
+        {
+            return LogFormat.Json;
+        }
+
+        throw new OptionsValidationException(FormatKey, typeof(LogFormat), [$"{FormatKey} must be 'text' or 'json' (was '{value}')."]);
+    }
+
+    /// <summary>
+    /// Configures <paramref name="logger"/> from <paramref name="configuration"/>.
+    /// <paramref name="console"/> adds a console sink with a formatter (tests capture it);
+    /// by default Serilog's console sink.
+    /// </summary>
+    public static LoggerConfiguration Configure(
+        LoggerConfiguration logger,
+        IConfiguration configuration,
+        Action<LoggerSinkConfiguration, ITextFormatter>? console = null)
+    {
+        var format = ReadFormat(configuration);
+        console ??= static (sinks, formatter) => sinks.Console(formatter);
+        if (!configuration.GetSection(SerilogSection).Exists())
+        {
+            logger.MinimumLevel.Information();
+            console(logger.WriteTo, format == LogFormat.Json ? CreateJsonFormatter() : new MessageTemplateTextFormatter(TextTemplate));
+            return logger;
+        }
+
+        if (format == LogFormat.Text)
+        {
+            return logger.ReadFrom.Configuration(configuration);
+        }
+
+        logger.ReadFrom.Configuration(WithoutConsoleSinks(configuration));
+        console(logger.WriteTo, CreateJsonFormatter());
+        return logger;
+    }
+
+    /// <summary>One JSON object per line: Timestamp, Level, MessageTemplate, RenderedMessage, Properties (EventId, SourceContext, …), Exception.</summary>
+    public static ITextFormatter CreateJsonFormatter() => new JsonFormatter(renderMessage: true);
+
+    /// <summary>A copy of the configuration without the <c>Serilog:WriteTo</c> entries whose <c>Name</c> is <c>Console</c>.</summary>
+    private static IConfiguration WithoutConsoleSinks(IConfiguration configuration)
+    {
+        var consoleSinks = configuration.GetSection(SerilogSection + ":WriteTo").GetChildren()
+            .Where(sink => string.Equals(sink["Name"], "Console", StringComparison.OrdinalIgnoreCase))
+            .Select(sink => sink.Path + ConfigurationPath.KeyDelimiter)
+            .ToArray();
+        var kept = configuration.AsEnumerable()
+            .Where(pair => pair.Value is not null // Sections themselves: rebuilt from their keys.
+                && !consoleSinks.Any(prefix => pair.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)));
+        return new ConfigurationBuilder().AddInMemoryCollection(kept).Build();
+    }
+}

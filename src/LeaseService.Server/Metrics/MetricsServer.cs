@@ -1,0 +1,118 @@
+using System.Text;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
+
+namespace LeaseService.Server.Metrics;
+
+/// <summary>
+/// Serves <c>GET /metrics</c> over HTTP/1.1 on <see cref="MetricsOptions.Url"/> with a Kestrel
+/// server of its own, started and stopped with the host.
+/// </summary>
+/// <remarks>
+/// A second server rather than a second endpoint of the gRPC one: Kestrel ignores <c>--urls</c>
+/// (and <c>ASPNETCORE_URLS</c>, the default address) as soon as any endpoint is configured in code
+/// or in <c>Kestrel:Endpoints</c>, so adding the metrics endpoint there would silently move the
+/// gRPC endpoints. Its own server also keeps the gRPC server's HTTP/2-only defaults and limits
+/// apart, and costs the gRPC requests nothing (no routing by port on their path). The address
+/// is parsed by Kestrel exactly like <c>--urls</c>, port 0 included.
+/// </remarks>
+internal sealed partial class MetricsServer(
+    IOptions<MetricsOptions> options,
+    IServiceProvider services,
+    ILoggerFactory loggerFactory,
+    ILogger<MetricsServer> logger) : IHostedService, IAsyncDisposable
+{
+    private KestrelServer? _server;
+
+    /// <summary>The bound addresses (port 0 resolved); empty until started or when disabled.</summary>
+    public IReadOnlyList<string> Addresses { get; private set; } = [];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var url = options.Value.Url;
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            LogDisabled();
+            return;
+        }
+
+        var exporter = services.GetRequiredService<PrometheusExporter>();
+        var kestrel = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = services };
+        kestrel.ConfigureEndpointDefaults(static listen => listen.Protocols = HttpProtocols.Http1);
+        kestrel.Limits.MaxRequestBodySize = 0;
+        kestrel.Limits.MaxConcurrentConnections = 64;
+        var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
+        var server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(kestrel), transport, loggerFactory);
+        var addresses = server.Features.GetRequiredFeature<IServerAddressesFeature>();
+        addresses.Addresses.Add(url);
+        _server = server;
+        await server.StartAsync(new MetricsApplication(exporter), cancellationToken).ConfigureAwait(false);
+        Addresses = [.. addresses.Addresses];
+        foreach (var address in Addresses)
+        {
+            LogListening(address);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is { } server)
+        {
+            await server.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _server?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(4010, LogLevel.Information, "Metrics served at {Address}/metrics")]
+    private partial void LogListening(string address);
+
+    [LoggerMessage(4011, LogLevel.Information, "Metrics endpoint disabled (Metrics:Url is empty)")]
+    private partial void LogDisabled();
+
+    /// <summary>The request handler: <c>/metrics</c> (GET, HEAD) and nothing else.</summary>
+    private sealed class MetricsApplication(PrometheusExporter exporter) : IHttpApplication<HttpContext>
+    {
+        private static readonly byte[] NotFound = Encoding.UTF8.GetBytes("Not found: metrics are at /metrics\n");
+
+        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+
+        public void DisposeContext(HttpContext context, Exception? exception)
+        {
+        }
+
+        public Task ProcessRequestAsync(HttpContext context)
+        {
+            var request = context.Request;
+            var response = context.Response;
+            if (!string.Equals(request.Path.Value, "/metrics", StringComparison.Ordinal))
+            {
+                response.StatusCode = StatusCodes.Status404NotFound;
+                response.ContentType = "text/plain; charset=utf-8";
+                response.ContentLength = NotFound.Length;
+                return response.Body.WriteAsync(NotFound).AsTask();
+            }
+
+            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+            {
+                response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                response.Headers.Allow = "GET, HEAD";
+                return Task.CompletedTask;
+            }
+
+            var body = Encoding.UTF8.GetBytes(exporter.Collect());
+            response.ContentType = PrometheusText.ContentType;
+            response.ContentLength = body.Length;
+            response.Headers.CacheControl = "no-store";
+            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
+        }
+    }
+}

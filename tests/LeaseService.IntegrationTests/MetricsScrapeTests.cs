@@ -1,0 +1,39 @@
+using System.Net;
+using LeaseService.Client;
+using LeaseService.IntegrationTests.Infrastructure;
+using LeaseService.Testing;
+using Xunit.Abstractions;
+
+namespace LeaseService.IntegrationTests;
+
+/// <summary>A scraper reads the server's Prometheus text over plain HTTP/1.1, as operators' would.</summary>
+public sealed class MetricsScrapeTests(ITestOutputHelper output)
+{
+    [OwnProcessFact]
+    public async Task Metrics_OverHttp11_CountGrantsAndRpcsByMethodAndStatus()
+    {
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string>());
+        try
+        {
+            using var client = LeaseClient.Create(server.Address);
+            await client.AddLeaseAsync("scraped", "/metrics/a").DefaultTimeout();
+            await FluentActions.Awaiting(() => client.RenewLeaseAsync("nobody")).Should().ThrowAsync<LeaseNotFoundException>();
+
+            using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            using var response = await http.GetAsync(await server.MetricsUrl.DefaultTimeout()).DefaultTimeout();
+            var text = await response.Content.ReadAsStringAsync();
+
+            response.Version.Should().Be(HttpVersion.Version11);
+            response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
+            text.Should().Contain("# TYPE leaseservice_lease_grants_total counter");
+            text.Split('\n').Should().Contain(l => l.StartsWith("leaseservice_lease_grants_total", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+            text.Split('\n').Should().Contain(l => l.StartsWith("rpc_server_calls_total{", StringComparison.Ordinal) && l.Contains("method=\"RenewLease\"") && l.Contains("status=\"NotFound\""));
+            text.Should().Contain("leaseservice_files_open 1");
+        }
+        catch
+        {
+            output.WriteLine(server.Output);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using LeaseService.Core;
+using LeaseService.DataNodes;
+using LeaseService.Server.Logging;
+using LeaseService.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+using Serilog.Formatting;
+
+namespace LeaseService.Server.Tests.Logging;
+
+/// <summary>Logging:Format picks the console format; the rest comes from the Serilog section.</summary>
+public sealed class LoggingSetupTests
+{
+    private static readonly Dictionary<string, string?> SerilogSection = new()
+    {
+        ["Serilog:Using:0"] = "Serilog.Sinks.Console",
+        ["Serilog:MinimumLevel:Default"] = "Information",
+        ["Serilog:WriteTo:0:Name"] = "Console",
+        ["Serilog:WriteTo:0:Args:outputTemplate"] = "{Message:lj}{NewLine}",
+    };
+
+    [Fact]
+    public void JsonFormat_LeaseTransitions_AreOneJsonObjectPerLine()
+    {
+        var output = Run(new(SerilogSection) { ["Logging:Format"] = "json" });
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().NotBeEmpty();
+        var events = lines.Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        var granted = events.Single(e => e.GetProperty("Properties").GetProperty("EventId").GetProperty("Id").GetInt32() == 1001);
+        granted.GetProperty("Level").GetString().Should().Be("Information");
+        granted.GetProperty("RenderedMessage").GetString().Should().Contain("granted to \"writer-1\"", "Serilog renders string properties quoted");
+        granted.GetProperty("Properties").GetProperty("Path").GetString().Should().Be("/logs/a");
+        granted.GetProperty("Properties").GetProperty("Holder").GetString().Should().Be("writer-1");
+        granted.GetProperty("Properties").GetProperty("SourceContext").GetString().Should().Be(typeof(LeaseManager).FullName);
+        events.Should().Contain(e => e.GetProperty("Properties").GetProperty("EventId").GetProperty("Id").GetInt32() == 1002, "the close is a transition too");
+    }
+
+    [Fact]
+    public void JsonFormat_KeepsTheSerilogSectionsLevels()
+    {
+        var output = Run(new(SerilogSection) { ["Logging:Format"] = "json", ["Serilog:MinimumLevel:Default"] = "Warning" });
+
+        output.Should().BeEmpty("grants and closes are Information, below the configured Warning");
+    }
+
+    [Fact]
+    public void DefaultFormat_WithoutSerilogSection_IsText()
+    {
+        var output = Run([]);
+
+        output.Should().Contain("INF] LeaseService.Core.LeaseManager: Lease on /logs/a granted to writer-1");
+        output.TrimStart().Should().NotStartWith("{");
+    }
+
+    [Theory]
+    [InlineData("xml")]
+    [InlineData("jsonl")]
+    public void UnknownFormat_StopsStartUp_NamingTheKey(string format)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:Format"] = format }).Build();
+
+        var read = () => LoggingSetup.ReadFormat(configuration);
+
+        read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Logging:Format").And.Contain(format);
+    }
+
+    [Fact]
+    public void UnknownFormat_OnTheCommandLine_FailsTheServerBuild()
+    {
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:Format=yaml", "--Metrics:Url="]);
+
+        build.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Logging:Format");
+    }
+
+    /// <summary>Opens and closes a file with a LeaseManager logging through the configured Serilog; returns the console output.</summary>
+    private static string Run(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var writer = new StringWriter();
+        using (var serilog = LoggingSetup.Configure(new LoggerConfiguration(), configuration, (sinks, formatter) => sinks.Sink(new WriterSink(formatter, writer))).CreateLogger())
+        using (ILoggerFactory factory = new SerilogLoggerFactory(serilog))
+        {
+            var time = new FakeTimeProvider();
+            var cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions(), time, NullLogger<SimulatedDataNodeCluster>.Instance);
+            var manager = new LeaseManager(new LeaseManagerOptions(), cluster, time, factory.CreateLogger<LeaseManager>());
+            manager.AddLease("writer-1", "/logs/a", "host").IsOk.Should().BeTrue();
+            manager.RemoveLeaseAsync("writer-1", "/logs/a").AsTask().Result.Value.Should().BeTrue();
+        }
+
+        return writer.ToString().Replace("\r\n", "\n", StringComparison.Ordinal);
+    }
+
+    private sealed class WriterSink(ITextFormatter formatter, TextWriter writer) : ILogEventSink
+    {
+        public void Emit(LogEvent logEvent)
+        {
+            lock (writer)
+            {
+                formatter.Format(logEvent, writer);
+            }
+        }
+    }
+}
