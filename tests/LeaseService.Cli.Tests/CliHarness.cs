@@ -29,6 +29,7 @@ internal sealed class CliHarness(ServerFixture server)
             {
                 Delays.Add(d);
                 await server.AdvanceWithMonitorAsync(d);
+                await server.Leases.WhenRecoveriesIdleAsync().DefaultTimeout(); // What a real wait lets finish.
             },
             environment: name => Environment.TryGetValue(name, out var value) ? value : null).DefaultTimeout();
         return new CliResult(exit, stdout.ToString(), stderr.ToString());

@@ -152,6 +152,7 @@ public sealed class RealServerTests : IAsyncLifetime
         await writer.DisposeAsync(); // not closed: aborted
         writer.Registration.AbortReason.Should().Be(LeaseAbortReason.Unregistered);
         await AdvanceAsync(ServerFixture.Hard + TimeSpan.FromSeconds(5));
+        await _server.Leases.WhenRecoveriesIdleAsync().DefaultTimeout(); // The monitor's block recovery runs in the background.
 
         var file = await Client.GetFileAsync("/logs/a").DefaultTimeout();
         file.UnderConstruction.Should().BeFalse();
