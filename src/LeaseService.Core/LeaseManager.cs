@@ -77,6 +77,13 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _softLimit = ToTimestampUnits(options.SoftLimit);
         _hardLimit = ToTimestampUnits(options.HardLimit);
         _recoveryTimeout = ToTimestampUnits(options.RecoveryTimeout);
+
+        // Generation stamps (epochs, recovery ids) and block ids never repeat across restarts,
+        // though nothing is persisted yet: each start begins above anything an earlier run can
+        // have issued (wall-clock milliseconds x 2^20; an earlier run would need over a million
+        // grants per millisecond to catch up). A writer from before a restart is therefore fenced.
+        _generationStamp = checked(_time.GetUtcNow().ToUnixTimeMilliseconds() << 20);
+        _lastBlockId = _generationStamp;
         if (meter is not null)
         {
             CreateInstruments(meter);
@@ -263,11 +270,18 @@ public sealed partial class LeaseManager : IAsyncDisposable
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
                 }
 
-                if (tally.Finalized < _options.MinReplication)
+                if (tally.Finalized == 0)
                 {
                     return Outcome<AddBlockResult>.Fail(
                         OutcomeKind.FailedPrecondition,
-                        $"block {last.Id} of {path} is not FINALIZED on {_options.MinReplication} DataNode(s) yet; close its pipeline (finalize) before adding the next");
+                        $"block {last.Id} of {path} is not FINALIZED on any DataNode; close its pipeline (finalize) before adding the next");
+                }
+
+                if (tally.Finalized < _options.MinReplication)
+                {
+                    return Outcome<AddBlockResult>.Fail(
+                        OutcomeKind.Unavailable,
+                        $"block {last.Id} of {path} is FINALIZED on {tally.Finalized} of the {_options.MinReplication} DataNodes it needs; waiting for replicas, retry");
                 }
             }
 

@@ -130,6 +130,8 @@ public sealed class RecoverCommandTests : IAsyncLifetime
     [InlineData("0", "--retries")]
     [InlineData("many", "--retries")]
     [InlineData("soon", "--retry-interval")]
+    [InlineData("1e300s", "--retry-interval")]
+    [InlineData("99999999999999h", "--retry-interval")]
     public async Task Recover_BadArgument_UsageError_Exit2(string value, string option)
     {
         var result = await _cli.RunAsync("recover", "/logs/a", option, value);

@@ -225,4 +225,63 @@ public sealed class RealServerTests : IAsyncLifetime
         (await Client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeFalse();
         _renewer.GetStatus("client-1").Should().BeNull();
     }
+
+    [Fact]
+    public async Task Close_AnswerLost_RetryFindsTheFileClosedAtOurEpoch_Succeeds()
+    {
+        using var handler = new LostRemoveReplyHandler(_server.Time);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = false });
+        var client = new LeaseClient(channel);
+        var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { CloseRetryInitialDelay = TimeSpan.FromSeconds(1) }).DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        var close = writer.CloseAsync();
+        await (await handler.RetryArmed.DefaultTimeout()).DefaultTimeout();
+        _server.Time.Advance(TimeSpan.FromSeconds(2));
+        await close.DefaultTimeout(); // Not LeaseLostException: the retry's NOT_FOUND is our own close.
+
+        handler.RemoveCalls.Should().Be(2);
+        writer.IsClosed.Should().BeTrue();
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).Should().Match<Contracts.V1.FileInfo>(f => !f.UnderConstruction && f.Length == 3);
+    }
+
+    [Fact]
+    public async Task Open_SamePathTwiceInOneProcess_RefusedWithoutClosingTheFirstWritersFile()
+    {
+        await using var first = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+
+        await FluentActions.Awaiting(() => LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a")).Should().ThrowAsync<InvalidOperationException>();
+
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeTrue("the first writer's file stays open");
+        first.Registration.IsHeld.Should().BeTrue();
+        await first.WriteAsync(new byte[] { 1 }, endBlock: true).DefaultTimeout();
+        await first.CloseAsync().DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task Write_WithTheLeaseTokenAsCallerToken_LeaseLostIsReportedAsLeaseLost()
+    {
+        var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        foreach (var dn in new[] { "dn-1", "dn-2", "dn-3" })
+        {
+            await Client.CallAsync(DataNodeSimulatorMethods.PauseDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+        }
+
+        try
+        {
+            var write = writer.WriteAsync(new byte[] { 1 }, endBlock: true, writer.LeaseToken); // Hangs on the paused DataNodes.
+            writer.Abort(); // The lease token trips.
+
+            (await FluentActions.Awaiting(() => write).Should().ThrowAsync<LeaseLostException>()).Which.Reason.Should().Be(LeaseAbortReason.Unregistered);
+        }
+        finally
+        {
+            foreach (var dn in new[] { "dn-1", "dn-2", "dn-3" })
+            {
+                await Client.CallAsync(DataNodeSimulatorMethods.ResumeDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+            }
+
+            await writer.DisposeAsync();
+        }
+    }
 }

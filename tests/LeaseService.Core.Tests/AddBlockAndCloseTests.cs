@@ -101,4 +101,20 @@ public sealed class AddBlockAndCloseTests
         outcome.Kind.Should().BeOneOf(OutcomeKind.NotFound, OutcomeKind.FailedPrecondition);
         _f.File("/a").Length.Should().Be(10);
     }
+
+    [Fact]
+    public async Task AddBlock_PreviousFinalizedOnFewerThanMinReplication_IsUnavailableNotAConflict()
+    {
+        var f = new RecoveryFixture(minReplication: 2);
+        f.Open("w", "/a");
+        var block = await f.AddBlockAsync("w", "/a");
+        await f.WriteAsync(block, 10, finalize: true);
+        f.Cluster.StopDataNode(block.Block.Locations[1]);
+        f.Cluster.StopDataNode(block.Block.Locations[2]);
+
+        var outcome = await f.Manager.AddBlockAsync("w", "/a");
+
+        outcome.Kind.Should().Be(OutcomeKind.Unavailable, "replicas may come back: retry, the lease is still the writer's");
+        f.File("/a").Blocks.Single().State.Should().Be(BlockState.UnderConstruction);
+    }
 }

@@ -100,4 +100,21 @@ public sealed class AddLeaseTests
 
         epochs.Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
     }
+
+    [Fact]
+    public void Epochs_OfALaterRun_AreAboveEverythingAnEarlierRunIssued()
+    {
+        var time = new LeaseService.Testing.FakeTimeProvider();
+        var before = new LeaseManager(new LeaseManagerOptions(), TestDataNodes.None(), time);
+        long last = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            last = before.AddLease($"h{i}", $"/p/{i}", "m").Value!.Epoch;
+        }
+
+        time.Advance(TimeSpan.FromMilliseconds(1)); // A restart a millisecond later.
+        var after = new LeaseManager(new LeaseManagerOptions(), TestDataNodes.None(), time);
+
+        after.AddLease("h0", "/p/0", "m").Value!.Epoch.Should().BeGreaterThan(last);
+    }
 }

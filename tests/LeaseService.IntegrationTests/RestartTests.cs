@@ -52,8 +52,11 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
 
         var again = await client.AddLeaseAsync("writer", "/restart/wal", "host-a").DefaultTimeout();
         again.Holder.Should().Be("writer");
-        again.Epoch.Should().Be(lease.Epoch, "epochs (and block ids, generation stamps) start over: fencing tokens do not span a restart");
-        (await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout()).Block.BlockId.Should().Be(block.Block.BlockId);
+        again.Epoch.Should().BeGreaterThan(lease.Epoch, "epochs never repeat across restarts: the writer from before stays fenced");
+        var newBlock = await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout();
+        newBlock.Block.BlockId.Should().BeGreaterThan(block.Block.BlockId);
+        newBlock.Block.GenerationStamp.Should().BeGreaterThan(block.Block.GenerationStamp);
+        await FluentActions.Awaiting(() => Simulator.WriteAsync(client, block, 8)).Should().ThrowAsync<LeaseServiceException>("the old writer's block is not the new one");
     }
 
     [OwnProcessFact]

@@ -16,7 +16,14 @@ internal static class Durations
                 && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
                 && number >= 0 && !double.IsInfinity(number))
             {
-                value = TimeSpan.FromSeconds(number * scale);
+                // Anything beyond TimeSpan's range is a usage error, not a crash.
+                var seconds = number * scale;
+                if (seconds > TimeSpan.MaxValue.TotalSeconds)
+                {
+                    return false;
+                }
+
+                value = TimeSpan.FromSeconds(seconds);
                 return true;
             }
         }

@@ -293,6 +293,16 @@ public sealed class LeaseRenewer : IAsyncDisposable
     /// For tests: completes when the loop is idle — parked with no wake-up pending (a timer that
     /// fired or a registration signals one), or stopped.
     /// </summary>
+    /// <summary>True when <paramref name="path"/> of <paramref name="holder"/> is registered and not yet aborted here.</summary>
+    internal bool IsRegistered(string holder, string path)
+    {
+        lock (_lock)
+        {
+            return _holders.TryGetValue(holder, out var entry)
+                && entry.Registrations.Exists(r => r.Path == path && !r.Token.IsCancellationRequested);
+        }
+    }
+
     internal Task WhenIdle()
     {
         lock (_lock)
@@ -352,11 +362,11 @@ public sealed class LeaseRenewer : IAsyncDisposable
     }
 
     /// <summary>Marks a path as closing: from now on its absence on the server is expected.</summary>
-    internal void MarkClosing(LeaseRegistration registration)
+    internal void MarkClosing(LeaseRegistration registration, bool closing = true)
     {
         lock (_lock)
         {
-            registration.Closing = true;
+            registration.Closing = closing;
         }
     }
 
@@ -752,6 +762,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
 
         var changes = new List<LeaseStateChange>();
         var aborted = new List<(LeaseRegistration, LeaseAbortReason)>();
+        List<LeaseRegistration> victims;
         lock (_lock)
         {
             if (!_holders.TryGetValue(entry.Name, out var current) || current != entry)
@@ -759,7 +770,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
                 return;
             }
 
-            var victims = entry.Registrations.Where(r => r.Sequence <= sequence && !r.Closing && !held.Contains(r.Path)).ToList();
+            victims = entry.Registrations.Where(r => r.Sequence <= sequence && !r.Closing && !held.Contains(r.Path)).ToList();
             if (victims.Count == 0)
             {
                 return;
@@ -768,7 +779,6 @@ public sealed class LeaseRenewer : IAsyncDisposable
             foreach (var victim in victims)
             {
                 entry.Registrations.Remove(victim);
-                RenewerLog.Revoked(_logger, Name, entry.Name, victim.Path);
             }
 
             if (entry.Registrations.Count == 0)
@@ -782,6 +792,11 @@ public sealed class LeaseRenewer : IAsyncDisposable
 
             changes.Add(Change(entry, entry.State, entry.State, LeaseAbortReason.Revoked, victims.Select(r => r.Path).ToArray(), null));
             aborted.AddRange(victims.Select(r => (r, LeaseAbortReason.Revoked)));
+        }
+
+        foreach (var victim in victims)
+        {
+            RenewerLog.Revoked(_logger, Name, entry.Name, victim.Path); // Logged outside the lock.
         }
 
         Publish(changes, aborted);

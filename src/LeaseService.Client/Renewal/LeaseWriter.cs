@@ -90,6 +90,13 @@ public sealed class LeaseWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(renewer);
         options ??= new LeaseWriterOptions();
 
+        // A second writer for a path this process already writes would look like a retry to the
+        // server (same holder), and giving it back on failure would close the first writer's file.
+        if (renewer.IsRegistered(holder, path))
+        {
+            throw new InvalidOperationException($"'{holder}' already has a writer open on '{path}' in this process; close or abort it first.");
+        }
+
         // The grant counts from before the request was sent, never from the reply.
         var sent = renewer.GetTimestamp();
         var lease = await client.AddLeaseAsync(holder, path, options.ClientMachine, cancellationToken).ConfigureAwait(false);
@@ -126,6 +133,11 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
         catch (LeaseServiceException ex) when (ex is LeaseConflictException or LeaseNotFoundException)
         {
+            if (await StillOursAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw; // Still ours: e.g. the previous block waits for replicas. The caller may retry.
+            }
+
             // Not the holder any more (taken over or recovered): the path is gone for this writer.
             _renewer.Unregister(Registration, LeaseAbortReason.Revoked);
             throw new LeaseLostException(Holder, Path, LeaseAbortReason.Revoked, ex);
@@ -198,6 +210,23 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
 
         _renewer.MarkClosing(Registration);
+        try
+        {
+            await RemoveLeaseRetryingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Still open: renewals must again notice a lost lease for this path.
+            _renewer.MarkClosing(Registration, closing: false);
+            throw;
+        }
+
+        _closed = true;
+        _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
+    }
+
+    private async Task RemoveLeaseRetryingAsync(CancellationToken cancellationToken)
+    {
         var delay = _options.CloseRetryInitialDelay;
         for (var attempt = 1; ; attempt++)
         {
@@ -206,12 +235,16 @@ public sealed class LeaseWriter : IAsyncDisposable
             {
                 if (await _client.RemoveLeaseAsync(Holder, Path, cancellationToken).ConfigureAwait(false))
                 {
-                    break;
+                    return;
                 }
             }
-            catch (LeaseUnavailableException) when (attempt < _options.MaxCloseAttempts)
+            catch (LeaseUnavailableException ex)
             {
                 // Transient: the server is busy, or the last block changed while closing. Retry.
+                if (attempt >= _options.MaxCloseAttempts)
+                {
+                    throw new TimeoutException($"'{Path}' is still not closed after {attempt} attempts; the lease stays renewed.", ex);
+                }
             }
             catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
@@ -219,6 +252,11 @@ public sealed class LeaseWriter : IAsyncDisposable
             }
             catch (LeaseServiceException ex) when (ex is LeaseNotFoundException or LeaseConflictException)
             {
+                if (ex is LeaseNotFoundException && await ClosedByUsAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return; // An earlier attempt closed it and its answer was lost.
+                }
+
                 // The path is no longer ours: recovered or taken over while we were not looking.
                 _renewer.Unregister(Registration, LeaseAbortReason.HolderNotFound);
                 throw new LeaseLostException(Holder, Path, LeaseAbortReason.HolderNotFound, ex);
@@ -232,9 +270,23 @@ public sealed class LeaseWriter : IAsyncDisposable
             await Task.Delay(delay, _renewer.TimeProvider, cancellationToken).ConfigureAwait(false);
             delay = delay * 2 > _options.CloseRetryMaxDelay ? _options.CloseRetryMaxDelay : delay * 2;
         }
+    }
 
-        _closed = true;
-        _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
+    /// <summary>
+    /// True when the file is closed at this writer's epoch: a lease recovery or a new grant would
+    /// have moved the epoch, so only this writer's own close leaves it there.
+    /// </summary>
+    private async Task<bool> ClosedByUsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var file = await _client.GetFileAsync(Path, cancellationToken).ConfigureAwait(false);
+            return !file.UnderConstruction && file.Epoch == Epoch;
+        }
+        catch (LeaseServiceException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -273,6 +325,24 @@ public sealed class LeaseWriter : IAsyncDisposable
     }
 
     /// <summary>Runs a call that the lease token or the caller may cancel, and tells the two apart.</summary>
+    /// <summary>
+    /// After a refusal that may or may not mean the lease is gone (FAILED_PRECONDITION is also
+    /// "finish the previous block first"): true when the server still lists this writer as the
+    /// holder and no recovery runs.
+    /// </summary>
+    private async Task<bool> StillOursAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var lease = await _client.GetLeaseAsync(Path, cancellationToken).ConfigureAwait(false);
+            return lease.Holder == Holder && lease.State != LeaseState.Recovering;
+        }
+        catch (LeaseServiceException ex) when (ex is LeaseNotFoundException)
+        {
+            return false;
+        }
+    }
+
     private async Task<T> GuardAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Registration.Token);
@@ -282,14 +352,16 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException || (ex is LeaseServiceException { StatusCode: StatusCode.Cancelled }))
         {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("The caller cancelled.", ex, cancellationToken);
-            }
-
+            // The lease first: an application that passes the lease token as its own (or links it)
+            // must still learn that the lease was lost, not that it cancelled.
             if (Registration.Token.IsCancellationRequested)
             {
                 throw new LeaseLostException(Holder, Path, Registration.AbortReason, ex);
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The caller cancelled.", ex, cancellationToken);
             }
 
             throw;
