@@ -19,6 +19,9 @@ internal sealed class TestClockRpcService(
     IServiceProvider services,
     IOptions<LeaseOptions> options) : IDisposable
 {
+    /// <summary>The most one Advance call may move the clock.</summary>
+    private static readonly TimeSpan MaxAdvance = TimeSpan.FromDays(2);
+
     /// <summary>How long one monitor pass may take before Advance gives up (real time).</summary>
     private static readonly TimeSpan PassTimeout = TimeSpan.FromSeconds(30);
 
@@ -40,6 +43,12 @@ internal sealed class TestClockRpcService(
         if (by < TimeSpan.Zero)
         {
             throw new RpcException(StatusCode.InvalidArgument, "by must not be negative");
+        }
+
+        // One monitor pass runs per interval crossed: bound the work one call can ask for.
+        if (by > MaxAdvance)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, $"by must not exceed {MaxAdvance} per call; advance in steps");
         }
 
         await _advancing.WaitAsync(context.CancellationToken).ConfigureAwait(false);
