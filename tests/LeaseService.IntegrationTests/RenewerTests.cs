@@ -74,7 +74,8 @@ public sealed class RenewerTests(ITestOutputHelper output) : IAsyncLifetime
                 Assert.Fail($"the lease token tripped ({writer.Registration.AbortReason}) {because}");
             }
 
-            renewer.GetStatus("slow-writer")!.State.Should().Be(LeaseHolderState.Held, because);
+            // Held, or briefly JEOPARDY when a starved reply lands near the bound: never lost.
+            renewer.GetStatus("slow-writer")!.IsHeld.Should().BeTrue(because);
             checks++;
         }
 

@@ -1,3 +1,4 @@
+using LeaseService.Core.Time;
 using Google.Protobuf.WellKnownTypes;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
@@ -14,7 +15,7 @@ namespace LeaseService.Server.Testing;
 /// tests move the server's lease time and wait for the work a move causes.
 /// </summary>
 internal sealed class TestClockRpcService(
-    ManualClock clock,
+    ManualTimeProvider clock,
     LeaseManager leases,
     IServiceProvider services,
     IOptions<LeaseOptions> options) : IDisposable

@@ -1,3 +1,4 @@
+using LeaseService.Core.Time;
 using LeaseService.Rpc.AspNetCore;
 
 namespace LeaseService.Server.Testing;
@@ -5,7 +6,7 @@ namespace LeaseService.Server.Testing;
 /// <summary>
 /// <c>Testing:ManualClock=true</c> (environment <c>Testing__ManualClock=true</c>; default false,
 /// never for production): lease time, the monitor and DataNode timeouts run on a
-/// <see cref="ManualClock"/>, and <c>leases.v1.TestClock</c> is served to move it. gRPC deadlines
+/// <see cref="ManualTimeProvider"/>, and <c>leases.v1.TestClock</c> is served to move it. gRPC deadlines
 /// and Kestrel stay on the real clock. Without the switch nothing here is registered and
 /// TestClock calls get UNIMPLEMENTED.
 /// </summary>
@@ -19,14 +20,14 @@ internal static partial class TestingMode
     {
         if (ManualClockEnabled(configuration))
         {
-            services.AddSingleton(new ManualClock(TimeProvider.System.GetUtcNow()));
+            services.AddSingleton(new ManualTimeProvider(TimeProvider.System.GetUtcNow()));
             services.AddSingleton<TestClockRpcService>();
         }
     }
 
     /// <summary>The clock of lease time, the monitor and the DataNodes: the manual one when enabled.</summary>
     public static TimeProvider LeaseClock(IServiceProvider services)
-        => services.GetService<ManualClock>() ?? services.GetRequiredService<TimeProvider>();
+        => services.GetService<ManualTimeProvider>() ?? services.GetRequiredService<TimeProvider>();
 
     public static void Register(IServiceProvider services, GrpcMethodRegistry registry)
     {
