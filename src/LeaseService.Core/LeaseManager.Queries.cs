@@ -183,7 +183,7 @@ public sealed partial class LeaseManager
             _time.GetUtcNow() - elapsed,
             Remaining(_options.SoftLimit, elapsed),
             Remaining(_options.HardLimit, elapsed),
-            file.Recovery?.RecoveryId ?? 0);
+            file.Recovery is null ? 0 : file.LastBlock!.RecoveryId);
     }
 
     private static TimeSpan Remaining(TimeSpan limit, TimeSpan elapsed) => elapsed >= limit ? TimeSpan.Zero : limit - elapsed;

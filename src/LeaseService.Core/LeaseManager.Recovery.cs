@@ -286,7 +286,7 @@ public sealed partial class LeaseManager
             }
         }
 
-        recovery.RecoveryId = ++_generationStamp;
+        var recoveryId = ++_generationStamp;
         recovery.AttemptStarted = now;
         recovery.Attempts++;
         if (recovery.Attempts == 1)
@@ -297,16 +297,14 @@ public sealed partial class LeaseManager
         {
             _counters.RecoveriesRetried++;
         }
-        recovery.Primary = ChoosePrimary(recovery, locations, nodes);
-        recovery.InFlight = recovery.Primary is not null;
-        recovery.LastFailure = recovery.Primary is null ? "no live DataNode holds a replica" : null;
+        var primary = ChoosePrimary(recovery, locations, nodes);
         last.State = BlockState.UnderRecovery;
-        last.RecoveryId = recovery.RecoveryId;
-        file.Epoch = recovery.RecoveryId;
-        _counters.RecoveriesFailed += recovery.Primary is null ? 1 : 0;
-        return recovery.Primary is null
+        last.RecoveryId = recoveryId;
+        file.Epoch = recoveryId;
+        _counters.RecoveriesFailed += primary is null ? 1 : 0;
+        return primary is null
             ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
-            : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recovery.RecoveryId, recovery.Primary, locations), last.Id, recovery.Attempts);
+            : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts);
     }
 
     private static string? ChoosePrimary(RecoveryState recovery, string[] locations, IReadOnlyList<DataNodeStatus> nodes)
@@ -351,7 +349,7 @@ public sealed partial class LeaseManager
         }
 
         DetachLocked(file);
-        AttachLocked(file, holder, holder.StartsWith(LeaseValidation.RecoveryHolderPrefix, StringComparison.Ordinal), now);
+        AttachLocked(file, holder, now);
         file.ClientMachine = string.Empty;
     }
 
@@ -426,7 +424,6 @@ public sealed partial class LeaseManager
             if (applied)
             {
                 var file = block!.File;
-                file.Recovery!.InFlight = false;
                 switch (result)
                 {
                     case BlockRecoveryCommitted { DeleteBlock: true }:
@@ -443,9 +440,8 @@ public sealed partial class LeaseManager
                         CloseLocked(file);
                         _counters.RecoveriesSucceeded++;
                         break;
-                    case BlockRecoveryFailed failed:
-                        file.Recovery.LastFailure = $"{failed.Reason}: {failed.Message}";
-                        _counters.RecoveriesFailed++;
+                    case BlockRecoveryFailed:
+                        _counters.RecoveriesFailed++; // Logged below; the monitor retries after the recovery timeout.
                         break;
                 }
             }

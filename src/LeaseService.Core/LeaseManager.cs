@@ -453,7 +453,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             DetachLocked(file);
         }
 
-        var lease = AttachLocked(file, holder, isRecoveryHolder: false, now);
+        var lease = AttachLocked(file, holder, now);
         var other = lease.Files.Any!;
         file.ClientMachine = ReferenceEquals(other, file) || other.ClientMachine != machine
             ? machine
@@ -463,12 +463,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
     }
 
     /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>
-    private Lease AttachLocked(FileEntry file, string holder, bool isRecoveryHolder, long now)
+    private Lease AttachLocked(FileEntry file, string holder, long now)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (!_leases.TryGetValue(holder, out var lease))
         {
-            lease = new Lease(holder, isRecoveryHolder);
+            lease = new Lease(holder);
             _leases.Add(holder, lease);
             lease.LastRenewed = now;
             _expiry.AddLast(lease);

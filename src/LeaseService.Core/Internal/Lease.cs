@@ -4,12 +4,9 @@ namespace LeaseService.Core.Internal;
 /// One lease per holder, covering every file the holder has open. Its place in the expiry index
 /// is its renewal order; <see cref="LastRenewed"/> is a monotonic timestamp, never persisted.
 /// </summary>
-internal sealed class Lease(string holder, bool isRecoveryHolder) : IntrusiveNode<Lease>
+internal sealed class Lease(string holder) : IntrusiveNode<Lease>
 {
     public string Holder { get; } = holder;
-
-    /// <summary>True for the service's own rotating recovery holder.</summary>
-    public bool IsRecoveryHolder { get; } = isRecoveryHolder;
 
     public long LastRenewed { get; set; }
 

@@ -12,18 +12,9 @@ internal sealed class RecoveryState(FileEntry file) : IntrusiveNode<RecoveryStat
     /// <summary>Monotonic timestamp when the current attempt started.</summary>
     public long AttemptStarted { get; set; }
 
+    /// <summary>Attempts started so far (the grace for dead replicas counts them).</summary>
     public int Attempts { get; set; }
-
-    /// <summary>The block recovery id of the current attempt (0 before the first).</summary>
-    public long RecoveryId { get; set; }
-
-    public string? Primary { get; set; }
 
     /// <summary>DataNodes already tried as primary; reset when every live replica has been tried.</summary>
     public HashSet<string> ChosenPrimaries { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>True while the current attempt's command is with the DataNodes.</summary>
-    public bool InFlight { get; set; }
-
-    public string? LastFailure { get; set; }
 }
