@@ -35,15 +35,7 @@ public sealed class CancellationTests
     {
         var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var serverAborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await FakeGrpcServer.StartAsync(async context =>
-        {
-            var aborted = Wire.AbortedAsync(context);
-            await Wire.ReadRequestBodyAsync(context);
-            await Wire.StartResponseAsync(context);
-            headersSent.SetResult();
-            await aborted;
-            serverAborted.SetResult();
-        });
+        await using var server = await FakeGrpcServer.StartAsync(context => Wire.HeadersThenAwaitAbortAsync(context, headersSent, serverAborted));
         using var channel = server.CreateChannel();
         using var cts = new CancellationTokenSource();
 

@@ -46,15 +46,7 @@ public sealed class DeadlineTests
         var time = new FakeTimeProvider();
         var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var serverAborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await FakeGrpcServer.StartAsync(async context =>
-        {
-            var aborted = Wire.AbortedAsync(context);
-            await Wire.ReadRequestBodyAsync(context);
-            await Wire.StartResponseAsync(context);
-            headersSent.SetResult();
-            await aborted;
-            serverAborted.SetResult();
-        });
+        await using var server = await FakeGrpcServer.StartAsync(context => Wire.HeadersThenAwaitAbortAsync(context, headersSent, serverAborted));
         using var channel = server.CreateChannel(new GrpcChannelOptions { TimeProvider = time });
         var armed = time.WaitForTimerArmedAsync();
 
@@ -195,14 +187,7 @@ public sealed class DeadlineTests
         var time = new FakeTimeProvider();
         var headersSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var serverAborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await FakeGrpcServer.StartAsync(async context =>
-        {
-            var aborted = Wire.AbortedAsync(context);
-            await Wire.StartResponseAsync(context);
-            headersSent.SetResult();
-            await aborted;
-            serverAborted.SetResult();
-        });
+        await using var server = await FakeGrpcServer.StartAsync(context => Wire.HeadersThenAwaitAbortAsync(context, headersSent, serverAborted, readRequest: false));
         using var channel = server.CreateChannel(new GrpcChannelOptions { TimeProvider = time });
         var armed = time.WaitForTimerArmedAsync();
 

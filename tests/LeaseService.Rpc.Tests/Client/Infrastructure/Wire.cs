@@ -92,4 +92,23 @@ internal static class Wire
         context.RequestAborted.Register(() => aborted.TrySetResult());
         return aborted.Task;
     }
+
+    /// <summary>
+    /// A handler that (optionally after reading the request) sends response headers, signals
+    /// <paramref name="headersSent"/>, then waits for the client to abort and signals
+    /// <paramref name="serverAborted"/>.
+    /// </summary>
+    public static async Task HeadersThenAwaitAbortAsync(HttpContext context, TaskCompletionSource headersSent, TaskCompletionSource serverAborted, bool readRequest = true)
+    {
+        var aborted = AbortedAsync(context);
+        if (readRequest)
+        {
+            await ReadRequestBodyAsync(context);
+        }
+
+        await StartResponseAsync(context);
+        headersSent.SetResult();
+        await aborted;
+        serverAborted.SetResult();
+    }
 }
