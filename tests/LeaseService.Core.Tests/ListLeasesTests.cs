@@ -108,4 +108,15 @@ public sealed class ListLeasesTests
         outcome.Kind.Should().Be(OutcomeKind.InvalidArgument);
         outcome.Message.Should().Contain(field);
     }
+
+    [Theory]
+    [InlineData("relative/")]
+    [InlineData("/nul\0")]
+    public void ListLeases_BadPathPrefix_IsInvalidArgument(string prefix)
+    {
+        var outcome = WithFiles().Manager.ListLeases(null, prefix, 10, null);
+
+        outcome.Kind.Should().Be(OutcomeKind.InvalidArgument);
+        outcome.Message.Should().Contain("path_prefix");
+    }
 }

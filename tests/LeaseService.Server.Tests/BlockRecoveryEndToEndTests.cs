@@ -92,6 +92,10 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
             .Should().ThrowAsync<LeaseArgumentException>();
         await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest { BlockId = 424242 }))
             .Should().ThrowAsync<LeaseNotFoundException>();
+        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.InjectFailure, new InjectFailureRequest { DatanodeId = "dn-1", Step = RecoveryStep.UpdateReplica, Count = -1 }))
+            .Should().ThrowAsync<LeaseArgumentException>();
+        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest { BlockId = 1, StopAfterReplicas = -1 }))
+            .Should().ThrowAsync<LeaseArgumentException>();
     }
 
     [Fact]
