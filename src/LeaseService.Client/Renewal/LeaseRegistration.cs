@@ -28,7 +28,6 @@ public sealed class LeaseRegistration : IDisposable
         Path = path;
         Epoch = epoch;
         Sequence = sequence;
-        GrantBound = grantBound;
         _bound = grantBound;
         RpcTimeout = rpcTimeout;
         _timer = renewer.TimeProvider.CreateTimer(OnTimer, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -76,8 +75,6 @@ public sealed class LeaseRegistration : IDisposable
         ?? (AbortReason is LeaseAbortReason.HolderNotFound or LeaseAbortReason.HardLimitExceeded ? LeaseHolderState.Lost : LeaseHolderState.Held);
 
     internal long Sequence { get; }
-
-    internal long GrantBound { get; }
 
     internal TimeSpan? RpcTimeout { get; }
 
