@@ -15,13 +15,15 @@ public sealed class RealServerTests : IAsyncLifetime
     private ServerFixture _server = null!;
     private LeaseRenewerFactory _factory = null!;
     private LeaseRenewer _renewer = null!;
+    private RenewerTestClock _clock = null!;
 
     private LeaseClient Client => _server.Client;
 
     public async Task InitializeAsync()
     {
         _server = await ServerFixture.StartAsync();
-        _factory = new LeaseRenewerFactory(new LeaseRenewerOptions { TimeProvider = _server.Time, RetryJitter = 0 });
+        _clock = new RenewerTestClock(_server.Time);
+        _factory = new LeaseRenewerFactory(new LeaseRenewerOptions { TimeProvider = _clock, RetryJitter = 0 });
         _renewer = _factory.GetRenewer(Client, "alice");
     }
 
@@ -37,9 +39,9 @@ public sealed class RealServerTests : IAsyncLifetime
         var step = TimeSpan.FromSeconds(1);
         for (var done = TimeSpan.Zero; done < total; done += step)
         {
-            await _renewer.WhenIdle().DefaultTimeout();
+            await _clock.WhenIdleAsync().DefaultTimeout();
             await _server.AdvanceWithMonitorAsync(step);
-            await _renewer.WhenIdle().DefaultTimeout();
+            await _clock.WhenIdleAsync().DefaultTimeout();
         }
     }
 
@@ -194,9 +196,9 @@ public sealed class RealServerTests : IAsyncLifetime
         var step = TimeSpan.FromMilliseconds(250);
         for (var done = TimeSpan.Zero; done < total; done += step)
         {
-            await _renewer.WhenIdle().DefaultTimeout();
+            await _clock.WhenIdleAsync().DefaultTimeout();
             _server.Time.Advance(step);
-            await _renewer.WhenIdle().DefaultTimeout();
+            await _clock.WhenIdleAsync().DefaultTimeout();
         }
     }
 

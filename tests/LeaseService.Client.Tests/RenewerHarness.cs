@@ -13,10 +13,11 @@ internal sealed class RenewerHarness : IAsyncDisposable
     public RenewerHarness(Func<LeaseRenewerOptions, LeaseRenewerOptions>? configure = null)
     {
         Time = new FakeTimeProvider();
+        Clock = new RenewerTestClock(Time);
         Transport = new FakeRenewalTransport(Time);
         var options = new LeaseRenewerOptions
         {
-            TimeProvider = Time,
+            TimeProvider = Clock,
             DriftMargin = Drift,
             RetryJitter = 0,
             Random = new Random(1),
@@ -27,6 +28,9 @@ internal sealed class RenewerHarness : IAsyncDisposable
     }
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>The renewer's view of <see cref="Time"/>: tells when the renewal loop is idle.</summary>
+    public RenewerTestClock Clock { get; }
 
     public FakeRenewalTransport Transport { get; }
 
@@ -54,16 +58,19 @@ internal sealed class RenewerHarness : IAsyncDisposable
     /// <summary>Seconds since <see cref="Start"/> on the fake clock.</summary>
     public double Elapsed => TimeSpan.FromTicks(Time.GetTimestamp() - Start).TotalSeconds;
 
+    /// <summary>Completes when the renewal loop is parked with nothing pending, or stopped.</summary>
+    public Task WhenIdleAsync() => Clock.WhenIdleAsync();
+
     /// <summary>Moves the clock in small steps, letting the renewer finish each pass it starts.</summary>
     public async Task AdvanceAsync(TimeSpan total, TimeSpan? step = null)
     {
         var size = step ?? TimeSpan.FromMilliseconds(100);
-        await Renewer.WhenIdle().DefaultTimeout();
+        await WhenIdleAsync().DefaultTimeout();
         var end = Time.GetTimestamp() + total.Ticks;
         while (Time.GetTimestamp() < end)
         {
             Time.Advance(TimeSpan.FromTicks(Math.Min(size.Ticks, end - Time.GetTimestamp())));
-            await Renewer.WhenIdle().DefaultTimeout();
+            await WhenIdleAsync().DefaultTimeout();
         }
     }
 

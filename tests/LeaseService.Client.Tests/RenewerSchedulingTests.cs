@@ -64,18 +64,19 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
         registration.Dispose();
         registration.Token.IsCancellationRequested.Should().BeTrue();
         registration.AbortReason.Should().Be(LeaseAbortReason.Unregistered);
-        var loop = _h.Renewer.LoopTask!;
+        _h.Clock.LoopRuns.Should().Be(1);
 
         await _h.AdvanceAsync(TimeSpan.FromSeconds(59.9), TimeSpan.FromSeconds(1));
         _h.Renewer.IsRunning.Should().BeTrue("the grace period is 60 s");
         _h.Transport.Calls.Should().BeEmpty("nothing is open, so nothing is renewed");
 
         await _h.AdvanceAsync(TimeSpan.FromSeconds(0.1));
-        await loop.DefaultTimeout();
+        _h.Clock.LoopAlive.Should().BeFalse("the loop's run ended");
         _h.Renewer.IsRunning.Should().BeFalse();
 
         _h.Register("client-a", "/a/2");
         _h.Renewer.IsRunning.Should().BeTrue();
+        _h.Clock.LoopRuns.Should().Be(2);
         await _h.AdvanceAsync(TimeSpan.FromSeconds(5));
         _h.Transport.CallsFor("client-a").Should().Be(1);
     }
@@ -84,12 +85,11 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
     public async Task Renewer_ReopenWithinGracePeriod_KeepsTheSameTask()
     {
         _h.Register("client-a", "/a/1").Dispose();
-        var loop = _h.Renewer.LoopTask;
         await _h.AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
 
         _h.Register("client-a", "/a/2");
 
-        _h.Renewer.LoopTask.Should().BeSameAs(loop);
+        _h.Clock.LoopRuns.Should().Be(1, "the first run is still alive");
         await _h.AdvanceAsync(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1));
         _h.Renewer.IsRunning.Should().BeTrue();
     }
@@ -142,9 +142,8 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
         await held.DefaultTimeout();
         _h.Transport.Behavior = FakeRenewalTransport.Mode.Succeed;
 
-        var round = _h.Renewer.NextRoundCompleted;
         _h.Time.Advance(TimeSpan.FromSeconds(5)); // the renewal timeout (default 5 s)
-        await round.DefaultTimeout();
+        await _h.WhenIdleAsync().DefaultTimeout();
         await _h.AdvanceAsync(TimeSpan.FromSeconds(1));
 
         _h.Transport.CallsFor("client-a").Should().Be(2);
@@ -170,7 +169,7 @@ public sealed class RenewerSchedulingTests : IAsyncLifetime
         second.Holder.Should().Be("client-b");
         second.Succeed();
         _h.Transport.Behavior = FakeRenewalTransport.Mode.Succeed;
-        await _h.Renewer.WhenIdle().DefaultTimeout();
+        await _h.WhenIdleAsync().DefaultTimeout();
         _h.Renewer.GetStatuses().Should().OnlyContain(s => s.State == LeaseHolderState.Held);
     }
 

@@ -37,9 +37,8 @@ public sealed class RenewerStateTests : IAsyncLifetime
         var call = await held.DefaultTimeout();
 
         _h.Time.Advance(TimeSpan.FromSeconds(2.5)); // the reply is slow
-        var round = _h.Renewer.NextRoundCompleted;
         call.Succeed();
-        await round.DefaultTimeout();
+        await _h.WhenIdleAsync().DefaultTimeout();
 
         var sentAt = _h.Start + RenewerHarness.Ticks(5);
         registration.ValidUntilTimestamp.Should().Be(sentAt + RenewerHarness.Ticks(10 - 2), "send time + soft − drift, not reply time");
@@ -61,10 +60,8 @@ public sealed class RenewerStateTests : IAsyncLifetime
         _h.Renewer.GetStatus("client-a")!.State.Should().Be(LeaseHolderState.Jeopardy);
         FluentActions.Invoking(registration.ThrowIfNotHeld).Should().Throw<LeaseLostException>().Which.Reason.Should().Be(LeaseAbortReason.ValidityExpired);
 
-        var round = _h.Renewer.NextRoundCompleted;
         call.Succeed();
-        await round.DefaultTimeout();
-        await _h.Renewer.WhenIdle().DefaultTimeout();
+        await _h.WhenIdleAsync().DefaultTimeout();
 
         _h.Renewer.GetStatus("client-a")!.State.Should().Be(LeaseHolderState.Held);
         registration.IsHeld.Should().BeFalse("a tripped token is final: reopen the path to write again");

@@ -3,12 +3,9 @@ namespace LeaseService.Client.Renewal.Internal;
 /// <summary>What a holder needs now, as a pure function of its entry and the time.</summary>
 internal readonly record struct HolderDecision(LeaseHolderState State, bool RenewNow, long NextWakeAt);
 
-/// <summary>The renewer's settings in timestamp ticks.</summary>
-internal readonly record struct RenewalPolicy(MonotonicTime Mono, long DriftTicks, TimeSpan? MaxPeriod, TimeSpan? JeopardyWindow);
-
 /// <summary>
-/// One holder's renewal state. Mutated only under the renewer's lock; <see cref="Evaluate"/> reads
-/// it and the time and decides, without side effects.
+/// One holder's renewal state. Mutated only by <see cref="HolderTable"/> (under the renewer's lock);
+/// <see cref="Evaluate"/> reads it and the time and decides, without side effects.
 /// </summary>
 internal sealed class HolderEntry(string name, TimeSpan softLimit, TimeSpan hardLimit, long lastSend)
 {
