@@ -161,7 +161,13 @@ public sealed class LeaseRenewer : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<LeaseStateChange> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var channel = _broadcaster.Subscribe();
+        bool disposed;
+        lock (_lock)
+        {
+            disposed = _disposed;
+        }
+
+        var channel = disposed ? null : _broadcaster.Subscribe();
         if (channel is null)
         {
             yield break;
