@@ -1,4 +1,4 @@
-using LeaseService.Rpc.Client;
+using Grpc.Net.Client;
 
 namespace LeaseService.Client;
 
@@ -11,6 +11,9 @@ public sealed record LeaseClientOptions
     /// <summary>Clock for deadlines (tests inject a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
-    /// <summary>Channel settings when the client creates its own channel.</summary>
+    /// <summary>
+    /// Channel settings when the client creates its own channel. When null the client uses
+    /// <see cref="LeaseClient.CreateChannelOptions"/>: HTTP/2 keep-alive pings and the retry policy.
+    /// </summary>
     public GrpcChannelOptions? Channel { get; init; }
 }

@@ -1,53 +1,45 @@
-using LeaseService.Rpc;
+using Grpc.Core;
 
 namespace LeaseService.Client;
 
-/// <summary>A LeaseService call failed; <see cref="RpcException.Status"/> carries the gRPC status.</summary>
-public class LeaseServiceException : RpcException
+/// <summary>
+/// A LeaseService call failed; <see cref="RpcException.Status"/> carries the gRPC status (its
+/// <see cref="Status.DebugException"/> the transport failure, if any) and
+/// <see cref="RpcException.Trailers"/> the server's trailers.
+/// </summary>
+#pragma warning disable CA1032 // RpcException has no parameterless or message-only constructor: a status is always required.
+public class LeaseServiceException(Status status, Metadata? trailers = null) : RpcException(status, trailers ?? Metadata.Empty)
+#pragma warning restore CA1032
 {
-    public LeaseServiceException(Status status, Exception? inner = null)
-        : base(status, inner)
+    /// <summary>Wraps a failed call in the most specific type for its status.</summary>
+    public static LeaseServiceException From(RpcException ex)
     {
+        ArgumentNullException.ThrowIfNull(ex);
+        return ex.StatusCode switch
+        {
+            StatusCode.NotFound => new LeaseNotFoundException(ex.Status, ex.Trailers),
+            StatusCode.FailedPrecondition => new LeaseConflictException(ex.Status, ex.Trailers),
+            StatusCode.Unavailable => new LeaseUnavailableException(ex.Status, ex.Trailers),
+            StatusCode.InvalidArgument => new LeaseArgumentException(ex.Status, ex.Trailers),
+            StatusCode.Aborted => new LeaseFencedException(ex.Status, ex.Trailers),
+            _ => new LeaseServiceException(ex.Status, ex.Trailers),
+        };
     }
-
-    public LeaseServiceException()
-        : base()
-    {
-    }
-
-    public LeaseServiceException(string message)
-        : base(message)
-    {
-    }
-
-    public LeaseServiceException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    /// <summary>Wraps a wire-level failure in the most specific type for its status.</summary>
-    public static LeaseServiceException From(RpcException ex) => ex.StatusCode switch
-    {
-        StatusCode.NotFound => new LeaseNotFoundException(ex.Status, ex),
-        StatusCode.FailedPrecondition => new LeaseConflictException(ex.Status, ex),
-        StatusCode.Unavailable => new LeaseUnavailableException(ex.Status, ex),
-        StatusCode.InvalidArgument => new LeaseArgumentException(ex.Status, ex),
-        StatusCode.Aborted => new LeaseFencedException(ex.Status, ex),
-        _ => new LeaseServiceException(ex.Status, ex),
-    };
 }
 
+#pragma warning disable CA1032
 /// <summary>NOT_FOUND: no such path, holder or block — e.g. a renewal for a holder whose leases are gone.</summary>
-public sealed class LeaseNotFoundException(Status status, Exception? inner = null) : LeaseServiceException(status, inner);
+public sealed class LeaseNotFoundException(Status status, Metadata? trailers = null) : LeaseServiceException(status, trailers);
 
 /// <summary>FAILED_PRECONDITION: held by another writer, not the holder, or recovery forbids it; retrying the same call will not help.</summary>
-public sealed class LeaseConflictException(Status status, Exception? inner = null) : LeaseServiceException(status, inner);
+public sealed class LeaseConflictException(Status status, Metadata? trailers = null) : LeaseServiceException(status, trailers);
 
 /// <summary>UNAVAILABLE: transient (recovery in progress, too few DataNodes, server unreachable or shutting down); retry with backoff.</summary>
-public sealed class LeaseUnavailableException(Status status, Exception? inner = null) : LeaseServiceException(status, inner);
+public sealed class LeaseUnavailableException(Status status, Metadata? trailers = null) : LeaseServiceException(status, trailers);
 
 /// <summary>INVALID_ARGUMENT: the request is malformed whatever the state.</summary>
-public sealed class LeaseArgumentException(Status status, Exception? inner = null) : LeaseServiceException(status, inner);
+public sealed class LeaseArgumentException(Status status, Metadata? trailers = null) : LeaseServiceException(status, trailers);
 
 /// <summary>ABORTED: a fencing conflict — the writer's generation stamp or epoch is stale.</summary>
-public sealed class LeaseFencedException(Status status, Exception? inner = null) : LeaseServiceException(status, inner);
+public sealed class LeaseFencedException(Status status, Metadata? trailers = null) : LeaseServiceException(status, trailers);
+#pragma warning restore CA1032

@@ -2,11 +2,10 @@ using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
-using LeaseService.Rpc;
-using LeaseService.Rpc.AspNetCore;
+using LeaseService.Server.Health;
+using LeaseService.Server.Hosting;
 using LeaseService.Server.Logging;
 using LeaseService.Server.Metrics;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
@@ -14,13 +13,13 @@ using LeaseService.Server.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using Serilog;
 
 namespace LeaseService.Server;
 
 /// <summary>
-/// Composition of the service: the core, the DataNodes, the wire layer and the monitor. Program
-/// runs it; tests build it with their own clock and a loopback port 0.
+/// Composition of the service: the core, the DataNodes, Grpc.AspNetCore, health, reflection,
+/// logging, metrics and the monitor. Program runs it; tests build it with their own clock and a
+/// loopback port 0. No lease logic lives here.
 /// </summary>
 public static class LeaseServer
 {
@@ -41,24 +40,20 @@ public static class LeaseServer
         }
 
         builder.WebHost.UseGrpcKestrelDefaults();
-        ConfigureLogging(builder);
-        ConfigureServices(builder.Services, builder.Configuration);
+        LoggingSetup.UseSerilog(builder);
+        builder.Services.AddGrpcServer(builder.Configuration, builder.Environment);
+        builder.Services.AddLeaseServiceHealthChecks();
+        AddDomain(builder.Services, builder.Configuration);
         TestingMode.AddServices(builder.Services, builder.Configuration);
+        builder.Services.AddLeaseServiceTelemetry(builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        var leases = app.Services.GetRequiredService<LeaseRpcService>();
-        var simulator = app.Services.GetRequiredService<DataNodeSimulatorRpcService>();
-        app.UseGrpcWire(registry =>
-        {
-            leases.Register(registry);
-            simulator.Register(registry);
-            TestingMode.Register(app.Services, registry);
-        });
-
-        var health = app.Services.GetRequiredService<HealthService>();
-        health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, ServingStatus.Serving);
-        health.SetStatus(Contracts.V1.DataNodeSimulatorMethods.ServiceName, ServingStatus.Serving);
+        app.MapGrpcService<LeaseRpcService>();
+        app.MapGrpcService<DataNodeSimulatorRpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        TestingMode.Map(app);
         return app;
     }
 
@@ -69,19 +64,11 @@ public static class LeaseServer
     /// <summary>The metrics endpoint's bound addresses (port 0 resolved); empty when disabled. Valid after start.</summary>
     public static IReadOnlyList<string> MetricsAddresses(this WebApplication app) => app.Services.MetricsAddresses();
 
-    private static void ConfigureLogging(WebApplicationBuilder builder)
-    {
-        var logger = LoggingSetup.Configure(new LoggerConfiguration(), builder.Configuration).CreateLogger();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: true);
-    }
-
-    private static void ConfigureServices(IServiceCollection services, ConfigurationManager configuration)
+    private static void AddDomain(IServiceCollection services, ConfigurationManager configuration)
     {
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>();
-        services.AddGrpcWire(options => configuration.GetSection("Grpc").Bind(options));
 
         services.AddOptions<SimulatedDataNodeClusterOptions>().Bind(configuration.GetSection(DataNodeOptionsValidator.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SimulatedDataNodeClusterOptions>, DataNodeOptionsValidator>();
@@ -111,7 +98,12 @@ public static class LeaseServer
         });
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
-        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));
-        services.AddLeaseServiceMetrics(configuration);
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));
+
+        // On the manual test clock the TestClock service runs the monitor's passes itself.
+        if (!TestingMode.ManualClockEnabled(configuration))
+        {
+            services.AddHostedService<LeaseMonitorService>();
+        }
     }
 }

@@ -1,6 +1,6 @@
 using LeaseService.Server;
+using LeaseService.Server.Hosting;
 using LeaseService.Server.Probe;
-using Microsoft.Extensions.Options;
 
 if (HealthProbe.IsProbe(args))
 {
@@ -8,33 +8,31 @@ if (HealthProbe.IsProbe(args))
     return await HealthProbe.RunAsync(args, Console.Out).ConfigureAwait(false);
 }
 
+WebApplication app;
 try
 {
-    var app = LeaseServer.Build(args);
+    app = LeaseServer.Build(args);
     await app.StartAsync().ConfigureAwait(false);
-    foreach (var address in app.ListeningAddresses())
-    {
-        // Tests and operators read this line to find the port.
-        Console.WriteLine($"LeaseService listening on {address}");
-    }
-
-    foreach (var address in app.MetricsAddresses())
-    {
-        Console.WriteLine($"LeaseService metrics on {address}/metrics");
-    }
-
-    await app.WaitForShutdownAsync().ConfigureAwait(false);
-    await app.DisposeAsync().ConfigureAwait(false);
-    return 0;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } message)
 {
-    await Console.Error.WriteLineAsync($"Invalid configuration: {string.Join(" ", ex.Failures)}").ConfigureAwait(false);
-    return 2;
+    // A cause the user can fix (configuration, an occupied port, a bad URL or certificate):
+    // one line naming it, no stack trace, the exit code of invalid configuration.
+    await Console.Error.WriteLineAsync(message).ConfigureAwait(false);
+    return StartupFailure.ExitCode;
 }
-catch (InvalidOperationException ex) when (ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+
+foreach (var address in app.ListeningAddresses())
 {
-    // Binding errors name the key, e.g. "Failed to convert configuration value at 'Leases:SoftLimit'".
-    await Console.Error.WriteLineAsync($"Invalid configuration: {ex.Message}").ConfigureAwait(false);
-    return 2;
+    // Tests and operators read this line to find the port.
+    Console.WriteLine($"LeaseService listening on {address}");
 }
+
+foreach (var address in app.MetricsAddresses())
+{
+    Console.WriteLine($"LeaseService metrics on {address}/metrics");
+}
+
+await app.WaitForShutdownAsync().ConfigureAwait(false);
+await app.DisposeAsync().ConfigureAwait(false);
+return 0;

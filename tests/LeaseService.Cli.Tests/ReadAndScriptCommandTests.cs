@@ -79,14 +79,14 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     {
         await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();
         var block = await _server.Client.AddBlockAsync("writer-1", "/logs/a").DefaultTimeout();
-        await _server.Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest
+        await _server.Client.CallAsync(o => _server.Client.Simulator.WriteBlockAsync(new WriteBlockRequest
         {
             BlockId = block.Block.BlockId,
             GenerationStamp = block.Block.GenerationStamp,
             Epoch = block.Epoch,
             Data = Google.Protobuf.ByteString.CopyFromUtf8("hello"),
             Finalize = true,
-        }).DefaultTimeout();
+        }, o)).DefaultTimeout();
 
         var text = await _cli.RunAsync("file", "/logs/a");
         var json = await _cli.RunAsync("file", "/logs/a", "--json");

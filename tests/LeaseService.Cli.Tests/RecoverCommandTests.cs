@@ -154,13 +154,13 @@ public sealed class RecoverCommandTests : IAsyncLifetime
     {
         var lease = await _server.Client.AddLeaseAsync("writer-1", path).DefaultTimeout();
         var block = await _server.Client.AddBlockAsync("writer-1", path).DefaultTimeout();
-        await _server.Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest
+        await _server.Client.CallAsync(o => _server.Client.Simulator.WriteBlockAsync(new WriteBlockRequest
         {
             BlockId = block.Block.BlockId,
             GenerationStamp = block.Block.GenerationStamp,
             Epoch = block.Epoch,
             Data = Google.Protobuf.ByteString.CopyFromUtf8("abc"),
-        }).DefaultTimeout();
+        }, o)).DefaultTimeout();
         return lease;
     }
 }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using LeaseService.Client;
 using LeaseService.Client.Renewal.Internal;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 
 namespace LeaseService.Client.Tests;

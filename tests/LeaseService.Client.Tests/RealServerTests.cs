@@ -1,7 +1,7 @@
 using System.Text;
 using LeaseService.Client.Renewal;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc.Client;
+using Grpc.Net.Client;
 using LeaseService.Testing;
 
 namespace LeaseService.Client.Tests;
@@ -206,7 +206,7 @@ public sealed class RealServerTests : IAsyncLifetime
     public async Task Close_NotClosedYet_RetriedWithBackoffUntilClosed_LeaseRenewedMeanwhile()
     {
         using var handler = new NotYetClosedHandler(times: 2, _server.Time);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = false });
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
         var client = new LeaseClient(channel);
         var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { CloseRetryInitialDelay = TimeSpan.FromSeconds(1) }).DefaultTimeout();
         await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
@@ -232,7 +232,7 @@ public sealed class RealServerTests : IAsyncLifetime
     public async Task Close_AnswerLost_RetryFindsTheFileClosedAtOurEpoch_Succeeds()
     {
         using var handler = new LostRemoveReplyHandler(_server.Time);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = false });
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
         var client = new LeaseClient(channel);
         var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a", new LeaseWriterOptions { CloseRetryInitialDelay = TimeSpan.FromSeconds(1) }).DefaultTimeout();
         await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
@@ -266,7 +266,7 @@ public sealed class RealServerTests : IAsyncLifetime
         var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         foreach (var dn in new[] { "dn-1", "dn-2", "dn-3" })
         {
-            await Client.CallAsync(DataNodeSimulatorMethods.PauseDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+            await Client.CallAsync(o => Client.Simulator.PauseDataNodeAsync(new DataNodeRequest { DatanodeId = dn }, o)).DefaultTimeout();
         }
 
         try
@@ -280,7 +280,7 @@ public sealed class RealServerTests : IAsyncLifetime
         {
             foreach (var dn in new[] { "dn-1", "dn-2", "dn-3" })
             {
-                await Client.CallAsync(DataNodeSimulatorMethods.ResumeDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+                await Client.CallAsync(o => Client.Simulator.ResumeDataNodeAsync(new DataNodeRequest { DatanodeId = dn }, o)).DefaultTimeout();
             }
 
             await writer.DisposeAsync();

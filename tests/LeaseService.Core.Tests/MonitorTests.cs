@@ -70,7 +70,7 @@ public sealed class MonitorTests
         f.Time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromSeconds(1));
 
         // Every clock read costs 20 ms, so the 25 ms budget is spent after the first lease.
-        f.Time.AutoAdvance = TimeSpan.FromMilliseconds(20);
+        f.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(20);
         var first = f.Pass();
 
         first.LeasesExamined.Should().Be(1);
@@ -79,7 +79,7 @@ public sealed class MonitorTests
         f.Manager.GetLease("/2").IsOk.Should().BeTrue();
         f.Manager.GetLease("/3").IsOk.Should().BeTrue();
 
-        f.Time.AutoAdvance = TimeSpan.Zero;
+        f.Time.AutoAdvanceAmount = TimeSpan.Zero;
         var second = f.Pass();
 
         second.LeasesExamined.Should().Be(2);
@@ -97,7 +97,7 @@ public sealed class MonitorTests
         f.Manager.RenewLease("h1"); // h1 is now younger than h2.
         f.Time.Advance(LeaseManagerFixture.Hard);
 
-        f.Time.AutoAdvance = TimeSpan.FromMilliseconds(30);
+        f.Time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(30);
         f.Pass().LeasesExamined.Should().Be(1);
 
         f.Manager.GetLease("/2").Kind.Should().Be(OutcomeKind.NotFound);

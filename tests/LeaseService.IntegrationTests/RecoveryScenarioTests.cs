@@ -1,7 +1,7 @@
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
 using LeaseService.IntegrationTests.Infrastructure;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 using Xunit.Abstractions;
 

@@ -1,10 +1,10 @@
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
 using LeaseService.IntegrationTests.Infrastructure;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 using Xunit.Abstractions;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.IntegrationTests;
 
@@ -45,7 +45,7 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
         await FluentActions.Awaiting(() => client.RenewLeaseAsync("writer")).Should().ThrowAsync<LeaseNotFoundException>("the holder must treat its lease as lost");
         await FluentActions.Awaiting(() => client.GetFileAsync("/restart/wal")).Should().ThrowAsync<LeaseNotFoundException>("the namespace is not kept");
         (await client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
-        (await client.CallAsync(DataNodeSimulatorMethods.ListReplicas, new ListReplicasRequest { BlockId = block.Block.BlockId }).DefaultTimeout())
+        (await client.CallAsync(o => client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.Block.BlockId }, o)).DefaultTimeout())
             .Replicas.Should().BeEmpty("the simulated DataNodes start empty too");
         var staleWrite = await FluentActions.Awaiting(() => Simulator.WriteAsync(client, block, 8)).Should().ThrowAsync<LeaseServiceException>();
         staleWrite.Which.StatusCode.Should().Be(StatusCode.NotFound);
@@ -64,7 +64,7 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
     {
         using var client = LeaseClient.Create(_server.Address);
 
-        var act = () => new TestClock(client).NowAsync();
+        var act = () => new Infrastructure.TestClock(client).NowAsync();
 
         (await act.Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Unimplemented, "the manual clock is off unless Testing__ManualClock=true");
         _server.Output.Should().NotContain("TESTING MODE");

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using LeaseService.Client;
 using LeaseService.IntegrationTests.Infrastructure;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 using Xunit.Abstractions;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.IntegrationTests;
 
@@ -38,7 +38,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         var block = await client.AddBlockAsync("writer", "/drain/wal").DefaultTimeout();
         await Simulator.WriteAsync(client, block, 32, finalize: true);
         await Simulator.PauseAsync(client, block.Block.Locations[0]); // Its replica report takes the whole call timeout.
-        using var watch = Health.StartWatch(client.Channel);
+        using var watch = Health.StartWatch(client.CallInvoker);
         (await watch.NextAsync()).Should().Be(ServingStatus.Serving);
 
         var elapsed = Stopwatch.StartNew();

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 
 namespace LeaseService.Server.Tests;
@@ -33,7 +33,7 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
         file.UnderConstruction.Should().BeFalse();
         file.Length.Should().Be(128 + 40);
         file.Blocks.Select(b => b.State).Should().Equal(BlockState.Complete, BlockState.Complete);
-        var replicas = await Client.CallAsync(DataNodeSimulatorMethods.ListReplicas, new ListReplicasRequest { BlockId = second.Block.BlockId }).DefaultTimeout();
+        var replicas = await Client.CallAsync(o => Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = second.Block.BlockId }, o)).DefaultTimeout();
         replicas.Replicas.Should().OnlyContain(r => r.State == ReplicaState.Finalized && r.NumBytes == 40);
     }
 
@@ -81,20 +81,20 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Simulator_ControlCallsAndBadInput()
     {
-        var nodes = await Client.CallAsync(DataNodeSimulatorMethods.ListDataNodes, new ListDataNodesRequest()).DefaultTimeout();
+        var nodes = await Client.CallAsync(o => Client.Simulator.ListDataNodesAsync(new ListDataNodesRequest(), o)).DefaultTimeout();
         nodes.Datanodes.Select(n => n.DatanodeId).Should().Equal("dn-1", "dn-2", "dn-3");
 
-        (await Client.CallAsync(DataNodeSimulatorMethods.StopDataNode, new DataNodeRequest { DatanodeId = "dn-2" }).DefaultTimeout()).Running.Should().BeFalse();
-        (await Client.CallAsync(DataNodeSimulatorMethods.RestartDataNode, new DataNodeRequest { DatanodeId = "dn-2" }).DefaultTimeout()).Running.Should().BeTrue();
-        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.StopDataNode, new DataNodeRequest { DatanodeId = "dn-9" }))
+        (await Client.CallAsync(o => Client.Simulator.StopDataNodeAsync(new DataNodeRequest { DatanodeId = "dn-2" }, o)).DefaultTimeout()).Running.Should().BeFalse();
+        (await Client.CallAsync(o => Client.Simulator.RestartDataNodeAsync(new DataNodeRequest { DatanodeId = "dn-2" }, o)).DefaultTimeout()).Running.Should().BeTrue();
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.StopDataNodeAsync(new DataNodeRequest { DatanodeId = "dn-9" }, o)))
             .Should().ThrowAsync<LeaseNotFoundException>();
-        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.InjectFailure, new InjectFailureRequest { DatanodeId = "dn-1" }))
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1" }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
-        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest { BlockId = 424242 }))
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.WriteBlockAsync(new WriteBlockRequest { BlockId = 424242 }, o)))
             .Should().ThrowAsync<LeaseNotFoundException>();
-        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.InjectFailure, new InjectFailureRequest { DatanodeId = "dn-1", Step = RecoveryStep.UpdateReplica, Count = -1 }))
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1", Step = RecoveryStep.UpdateReplica, Count = -1 }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
-        await FluentActions.Awaiting(() => Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, new WriteBlockRequest { BlockId = 1, StopAfterReplicas = -1 }))
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.WriteBlockAsync(new WriteBlockRequest { BlockId = 1, StopAfterReplicas = -1 }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
     }
 
@@ -106,7 +106,7 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
         await WriteAsync(block, 10);
         foreach (var dn in block.Block.Locations)
         {
-            await Client.CallAsync(DataNodeSimulatorMethods.PauseDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+            await Client.CallAsync(o => Client.Simulator.PauseDataNodeAsync(new DataNodeRequest { DatanodeId = dn }, o)).DefaultTimeout();
         }
 
         (await Client.RecoverLeaseAsync("/wal/4", "writer", force: true).DefaultTimeout()).Closed.Should().BeFalse();
@@ -116,7 +116,7 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
         (await Client.GetFileAsync("/wal/4").DefaultTimeout()).Blocks[0].State.Should().Be(BlockState.UnderRecovery);
         foreach (var dn in block.Block.Locations)
         {
-            await Client.CallAsync(DataNodeSimulatorMethods.ResumeDataNode, new DataNodeRequest { DatanodeId = dn }).DefaultTimeout();
+            await Client.CallAsync(o => Client.Simulator.ResumeDataNodeAsync(new DataNodeRequest { DatanodeId = dn }, o)).DefaultTimeout();
         }
 
         await WaitForRecoveriesAsync();
@@ -136,6 +136,6 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
             Finalize = finalize,
         };
         request.ReplicaLengths.AddRange(lengths ?? []);
-        return Client.CallAsync(DataNodeSimulatorMethods.WriteBlock, request);
+        return Client.CallAsync(o => Client.Simulator.WriteBlockAsync(request, o));
     }
 }

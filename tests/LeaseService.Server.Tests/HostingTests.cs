@@ -1,10 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using LeaseService.Client;
 using LeaseService.Core.DataNodes;
-using LeaseService.Rpc.Client;
+using Grpc.Net.Client;
 using LeaseService.Server.Monitoring;
 using LeaseService.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -51,7 +52,10 @@ public sealed class HostingTests
             {
                 Channel = new GrpcChannelOptions
                 {
-                    SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 c && c.Thumbprint == thumbprint },
+                    HttpHandler = new SocketsHttpHandler
+                    {
+                        SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 c && c.Thumbprint == thumbprint },
+                    },
                 },
             });
             (await client.AddLeaseAsync("tls-writer", "/secure").DefaultTimeout()).Holder.Should().Be("tls-writer");
@@ -109,14 +113,13 @@ public sealed class HostingTests
                 builder.Services.AddSingleton<TimeProvider>(time);
                 builder.Services.AddSingleton<IDataNodeCoordinator>(dataNodes);
             });
+        using var passes = new MonitorPassListener(app.Services.GetRequiredService<IMeterFactory>());
         await app.StartAsync().DefaultTimeout();
-        var monitor = app.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
-        await monitor.TimerStarted.DefaultTimeout();
         using var client = LeaseClient.Create(app.ListeningAddresses()[0]);
         await client.AddLeaseAsync("w", "/a").DefaultTimeout();
         async Task StepAsync()
         {
-            var pass = monitor.NextPassCompleted;
+            var pass = passes.NextPass;
             time.Advance(TimeSpan.FromSeconds(2));
             await pass.DefaultTimeout();
         }

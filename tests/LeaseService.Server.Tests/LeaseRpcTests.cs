@@ -1,6 +1,6 @@
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 
 
@@ -203,8 +203,8 @@ public sealed class LeaseRpcTests : IAsyncLifetime
     [Fact]
     public async Task Health_ServesOverallAndLeaseService()
     {
-        (await Client.CheckHealthAsync().DefaultTimeout()).Should().Be(LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
-        (await Client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        (await Client.CheckHealthAsync().DefaultTimeout()).Should().Be(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        (await Client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
         await FluentActions.Awaiting(() => Client.CheckHealthAsync("nope")).Should().ThrowAsync<LeaseNotFoundException>();
     }
 }

@@ -1,6 +1,6 @@
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Testing;
 
 

@@ -5,7 +5,7 @@ using Google.Protobuf;
 using LeaseService.Cli.Internal;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
+using Grpc.Core;
 
 namespace LeaseService.Cli.Commands;
 
@@ -158,7 +158,7 @@ internal static class ReadCommands
         {
             try
             {
-                var response = await client.CallAsync(DataNodeSimulatorMethods.ListReplicas, new ListReplicasRequest { BlockId = block.BlockId }, cancellationToken).ConfigureAwait(false);
+                var response = await client.CallAsync(options => client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.BlockId }, options), cancellationToken).ConfigureAwait(false);
                 result.Add(new(block.BlockId, response.Replicas));
             }
             catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LeaseService.Cli.Internal;
 using LeaseService.Client;
-using LeaseService.Rpc;
+using Grpc.Core;
 
 namespace LeaseService.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
+using Grpc.Core;
 
 namespace LeaseService.Cli.Internal;
 
@@ -17,9 +17,12 @@ internal sealed class CliContext(
     /// <summary>The environment variable naming the server when <c>--server</c> is not given.</summary>
     public const string ServerVariable = "LEASE_SERVER";
 
+    /// <summary>The server when neither <c>--server</c> nor <see cref="ServerVariable"/> names one: where the server listens by default.</summary>
+    public const string DefaultServer = "http://localhost:5050";
+
     public Option<string?> ServerOption { get; } = new("--server", "-s")
     {
-        Description = $"Server address, e.g. http://localhost:5050 (default: ${ServerVariable})",
+        Description = $"Server address (default: ${ServerVariable}, else {DefaultServer})",
         Recursive = true,
     };
 
@@ -40,8 +43,7 @@ internal sealed class CliContext(
 
         if (string.IsNullOrWhiteSpace(server))
         {
-            Error.WriteLine($"lease {command}: no server: pass --server or set {ServerVariable} (e.g. http://localhost:5050).");
-            return ExitCodes.Usage;
+            server = DefaultServer;
         }
 
         var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
@@ -93,7 +95,7 @@ internal sealed class CliContext(
             return false;
         }
 
-        for (Exception? e = ex.InnerException; e is not null; e = e.InnerException)
+        for (Exception? e = ex.Status.DebugException ?? ex.InnerException; e is not null; e = e.InnerException)
         {
             if (e is HttpRequestException or SocketException or IOException)
             {

@@ -12,7 +12,7 @@ public sealed class LeaseRenewerFactory : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Server, string User), LeaseRenewer> _renewers = [];
     private readonly LeaseRenewerOptions _options;
-    private readonly Func<Uri, IRenewalTransport> _transportFactory;
+    private readonly Func<Uri, IRenewalTransport>? _transportFactory;
     private bool _disposed;
 
     /// <summary>A factory whose renewers each open their own connection to their server.</summary>
@@ -26,24 +26,32 @@ public sealed class LeaseRenewerFactory : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _transportFactory = transportFactory ?? (server => new LeaseClientRenewalTransport(
-            LeaseClient.Create(server.GetLeftPart(UriPartial.Authority), options.ClientOptions),
-            ownsClient: true));
+        _transportFactory = transportFactory;
     }
 
     /// <summary>The process-wide factory with default options.</summary>
     public static LeaseRenewerFactory Shared { get; } = new();
 
-    /// <summary>The renewer of <paramref name="user"/> on the server of <paramref name="client"/>.</summary>
+    /// <summary>
+    /// The renewer of <paramref name="user"/> on the server of <paramref name="client"/>. A new
+    /// renewer renews through <paramref name="client"/> itself — its channel, TLS, handlers and
+    /// interceptors — so that client must outlive the renewer.
+    /// </summary>
+    /// <exception cref="ArgumentException">The client does not know its server's address (built from a bare CallInvoker).</exception>
     public LeaseRenewer GetRenewer(LeaseClient client, string user)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return GetRenewer(client.Address, user);
+        var server = client.Address ?? throw new ArgumentException("The client was built without a server address; build it from an address or a GrpcChannel, or pass the address to its constructor.", nameof(client));
+        return GetRenewer(server, user, _transportFactory ?? (_ => new LeaseClientRenewalTransport(client, ownsClient: false)));
     }
 
-    /// <summary>The renewer of <paramref name="user"/> on <paramref name="server"/>.</summary>
+    /// <summary>The renewer of <paramref name="user"/> on <paramref name="server"/>; a new one opens its own channel.</summary>
     /// <exception cref="ObjectDisposedException">The factory was disposed.</exception>
-    public LeaseRenewer GetRenewer(Uri server, string user)
+    public LeaseRenewer GetRenewer(Uri server, string user) => GetRenewer(server, user, _transportFactory ?? (address => new LeaseClientRenewalTransport(
+        LeaseClient.Create(address.GetLeftPart(UriPartial.Authority), _options.ClientOptions),
+        ownsClient: true)));
+
+    private LeaseRenewer GetRenewer(Uri server, string user, Func<Uri, IRenewalTransport> transportFactory)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentException.ThrowIfNullOrEmpty(user);
@@ -59,7 +67,7 @@ public sealed class LeaseRenewerFactory : IAsyncDisposable
             if (!_renewers.TryGetValue(key, out var renewer))
             {
                 var address = new Uri(key.Item1);
-                renewer = new LeaseRenewer(address, user, _transportFactory(address), _options, Forget);
+                renewer = new LeaseRenewer(address, user, transportFactory(address), _options, Forget);
                 _renewers.Add(key, renewer);
             }
 

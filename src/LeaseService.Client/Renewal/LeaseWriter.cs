@@ -1,6 +1,5 @@
-using Google.Protobuf;
+using Grpc.Core;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
 
 namespace LeaseService.Client.Renewal;
 
@@ -24,6 +23,9 @@ public sealed record LeaseWriterOptions
 
     /// <summary>Close attempts before <see cref="LeaseWriter.CloseAsync"/> gives up with <see cref="TimeoutException"/> (the path stays open and renewed). Default 30.</summary>
     public int MaxCloseAttempts { get; init; } = 30;
+
+    /// <summary>Where block bytes go. Default null: the server's simulated DataNodes (<see cref="SimulatorBlockWriter"/>).</summary>
+    public IBlockWriter? BlockWriter { get; init; }
 }
 
 /// <summary>
@@ -43,6 +45,7 @@ public sealed class LeaseWriter : IAsyncDisposable
     private readonly LeaseClient _client;
     private readonly LeaseRenewer _renewer;
     private readonly LeaseWriterOptions _options;
+    private readonly IBlockWriter _blocks;
     private Block? _block;
     private bool _blockFinalized;
     private bool _closed;
@@ -53,6 +56,7 @@ public sealed class LeaseWriter : IAsyncDisposable
         _client = client;
         _renewer = renewer;
         _options = options;
+        _blocks = options.BlockWriter ?? new SimulatorBlockWriter(client);
         Registration = registration;
         Lease = lease;
         Epoch = lease.Epoch;
@@ -165,18 +169,11 @@ public sealed class LeaseWriter : IAsyncDisposable
             await AddBlockAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var request = new WriteBlockRequest
-        {
-            BlockId = _block!.BlockId,
-            GenerationStamp = _block.GenerationStamp,
-            Epoch = Epoch,
-            Data = ByteString.CopyFrom(data.Span),
-            Finalize = endBlock,
-        };
-        WriteBlockResponse response;
+        var block = _block!;
+        IReadOnlyList<ReplicaInfo> replicas;
         try
         {
-            response = await GuardAsync(ct => _client.CallAsync(DataNodeSimulatorMethods.WriteBlock, request, ct), cancellationToken).ConfigureAwait(false);
+            replicas = await GuardAsync(ct => _blocks.WriteAsync(block, Epoch, data, endBlock, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)
         {
@@ -188,7 +185,7 @@ public sealed class LeaseWriter : IAsyncDisposable
             _blockFinalized = true;
         }
 
-        return response.Replicas;
+        return replicas;
     }
 
     /// <summary>

@@ -30,6 +30,18 @@ internal static class LoggingSetup
         Json,
     }
 
+    /// <summary>
+    /// Serilog as the host's only logger (Serilog.AspNetCore), configured from
+    /// <paramref name="builder"/>'s configuration; an invalid <c>Logging:Format</c> or
+    /// <c>Serilog</c> section stops start-up here.
+    /// </summary>
+    public static void UseSerilog(WebApplicationBuilder builder)
+    {
+        var logger = Configure(new LoggerConfiguration(), builder.Configuration).CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger, dispose: true);
+    }
+
     /// <summary>Reads <c>Logging:Format</c>; anything but text or json stops start-up naming the key.</summary>
     public static LogFormat ReadFormat(IConfiguration configuration)
     {

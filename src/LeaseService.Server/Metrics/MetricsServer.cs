@@ -1,24 +1,25 @@
-using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using LeaseService.Server.Hosting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace LeaseService.Server.Metrics;
 
 /// <summary>
-/// Serves <c>GET /metrics</c> over HTTP/1.1 on <see cref="MetricsOptions.Url"/> with a Kestrel
-/// server of its own, started and stopped with the host.
+/// Serves <c>GET /metrics</c> (OpenTelemetry's Prometheus exporter middleware) over HTTP/1.1 on
+/// <see cref="MetricsOptions.Url"/> with a Kestrel server of its own, started and stopped with the host.
 /// </summary>
 /// <remarks>
 /// A second server rather than a second endpoint of the gRPC one: Kestrel ignores <c>--urls</c>
 /// (and <c>ASPNETCORE_URLS</c>, the default address) as soon as any endpoint is configured in code
 /// or in <c>Kestrel:Endpoints</c>, so adding the metrics endpoint there would silently move the
 /// gRPC endpoints. Its own server also keeps the gRPC server's HTTP/2-only defaults and limits
-/// apart, and costs the gRPC requests nothing (no routing by port on their path). The address
-/// is parsed by Kestrel exactly like <c>--urls</c>, port 0 included.
+/// apart, and costs the gRPC requests nothing. The address is parsed by Kestrel exactly like
+/// <c>--urls</c>, port 0 included.
 /// </remarks>
 internal sealed partial class MetricsServer(
     IOptions<MetricsOptions> options,
@@ -40,7 +41,6 @@ internal sealed partial class MetricsServer(
             return;
         }
 
-        var exporter = services.GetRequiredService<PrometheusExporter>();
         var kestrel = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = services };
         kestrel.ConfigureEndpointDefaults(static listen => listen.Protocols = HttpProtocols.Http1);
         kestrel.Limits.MaxRequestBodySize = 0;
@@ -50,7 +50,17 @@ internal sealed partial class MetricsServer(
         var addresses = server.Features.GetRequiredFeature<IServerAddressesFeature>();
         addresses.Addresses.Add(url);
         _server = server;
-        await server.StartAsync(new MetricsApplication(exporter), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await server.StartAsync(new MetricsApplication(BuildPipeline()), cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            var cause = StartupFailure.IsAddressInUse(ex) ? "the port is in use" : ex.Message;
+            throw new StartupException(
+                $"Cannot serve metrics on {url}: {cause}. Change {MetricsOptions.Section}:Url (Metrics__Url; empty disables the endpoint), or stop what holds the port.",
+                ex);
+        }
         Addresses = [.. addresses.Addresses];
         foreach (var address in Addresses)
         {
@@ -72,47 +82,40 @@ internal sealed partial class MetricsServer(
         return ValueTask.CompletedTask;
     }
 
+    /// <summary><c>/metrics</c> through the exporter's middleware; 404 for anything else.</summary>
+    private RequestDelegate BuildPipeline()
+    {
+        var app = new ApplicationBuilder(services);
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(
+            services.GetRequiredService<MeterProvider>(),
+            predicate: null,
+            path: "/metrics",
+            configureBranchedPipeline: null,
+            optionsName: null);
+        app.Run(static context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            return context.Response.WriteAsync("Not found: metrics are at /metrics\n");
+        });
+        return app.Build();
+    }
+
     [LoggerMessage(4010, LogLevel.Information, "Metrics served at {Address}/metrics")]
     private partial void LogListening(string address);
 
     [LoggerMessage(4011, LogLevel.Information, "Metrics endpoint disabled (Metrics:Url is empty)")]
     private partial void LogDisabled();
 
-    /// <summary>The request handler: <c>/metrics</c> (GET, HEAD) and nothing else.</summary>
-    private sealed class MetricsApplication(PrometheusExporter exporter) : IHttpApplication<HttpContext>
+    /// <summary>Runs the pipeline on Kestrel's feature collection.</summary>
+    private sealed class MetricsApplication(RequestDelegate pipeline) : IHttpApplication<HttpContext>
     {
-        private static readonly byte[] NotFound = Encoding.UTF8.GetBytes("Not found: metrics are at /metrics\n");
-
         public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
         public void DisposeContext(HttpContext context, Exception? exception)
         {
         }
 
-        public Task ProcessRequestAsync(HttpContext context)
-        {
-            var request = context.Request;
-            var response = context.Response;
-            if (!string.Equals(request.Path.Value, "/metrics", StringComparison.Ordinal))
-            {
-                response.StatusCode = StatusCodes.Status404NotFound;
-                response.ContentType = "text/plain; charset=utf-8";
-                response.ContentLength = NotFound.Length;
-                return response.Body.WriteAsync(NotFound).AsTask();
-            }
-
-            if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
-            {
-                response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                response.Headers.Allow = "GET, HEAD";
-                return Task.CompletedTask;
-            }
-
-            var body = Encoding.UTF8.GetBytes(exporter.Collect());
-            response.ContentType = PrometheusText.ContentType;
-            response.ContentLength = body.Length;
-            response.Headers.CacheControl = "no-store";
-            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
-        }
+        public Task ProcessRequestAsync(HttpContext context) => pipeline(context);
     }
 }

@@ -1,38 +1,57 @@
-using System.Diagnostics.Metrics;
 using LeaseService.Core;
-using LeaseService.Rpc.AspNetCore;
 using LeaseService.Server.Monitoring;
+using LeaseService.Server.Rpc;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace LeaseService.Server.Metrics;
 
-/// <summary>Composition of the metrics endpoint.</summary>
+/// <summary>
+/// Metrics and traces through the OpenTelemetry SDK: our meters, ASP.NET Core (Hosting and
+/// Kestrel) and runtime instrumentation, exported as Prometheus text on the metrics endpoint
+/// (<see cref="MetricsServer"/>) and over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set
+/// (metrics and traces; the exporter reads the standard <c>OTEL_*</c> variables).
+/// </summary>
 internal static class MetricsServiceCollectionExtensions
 {
-    /// <summary>Kestrel's meter; only its per-connection instruments are exported (nothing per request).</summary>
-    public const string KestrelMeterName = "Microsoft.AspNetCore.Server.Kestrel";
+    /// <summary>The standard variable that turns the OTLP exporter on.</summary>
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    /// <summary>The runtime's process-wide meter (GC, heap, thread pool, CPU, exceptions).</summary>
-    public const string RuntimeMeterName = "System.Runtime";
+    /// <summary>The service name in exported resources.</summary>
+    public const string ServiceName = "leaseservice";
 
-    private static readonly HashSet<string> KestrelInstruments =
-        new(["kestrel.active_connections", "kestrel.connection.duration", "kestrel.rejected_connections", "kestrel.queued_connections"], StringComparer.Ordinal);
-
-    /// <summary>
-    /// Options <c>Metrics</c> (validated at start-up), the exporter and the metrics server. The
-    /// exporter listens to this host's <c>LeaseService.*</c> meters only and is created when the
-    /// endpoint starts, so a disabled endpoint leaves every instrument without a listener.
-    /// </summary>
-    public static IServiceCollection AddLeaseServiceMetrics(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddLeaseServiceTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
-        services.AddSingleton(sp => new PrometheusExporter(
-            sp.GetRequiredService<IMeterFactory>(),
-            [LeaseManager.MeterName, LeaseMonitor.MeterName, GrpcWireExtensions.MeterName, KestrelMeterName],
-            [RuntimeMeterName],
-            sp.GetRequiredService<ILogger<PrometheusExporter>>(),
-            static instrument => instrument.Meter.Name != KestrelMeterName || KestrelInstruments.Contains(instrument.Name)));
+        var prometheus = configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>()?.Enabled ?? true;
+        var otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
+
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(LeaseManager.MeterName, LeaseMonitor.MeterName, CallInstruments.MeterName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddRuntimeInstrumentation();
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddOtlpExporter());
+        }
+
         services.AddSingleton<MetricsServer>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsServer>());
         return services;

@@ -6,17 +6,17 @@ using Microsoft.Extensions.Options;
 namespace LeaseService.Server.Monitoring;
 
 /// <summary>
-/// The lease monitor: a thin shell that runs one <see cref="LeaseManager.RunMonitorPass"/> per
-/// tick of a periodic timer on the injected clock, logs and survives any exception, and warns
-/// when a pass spends its whole budget. Meter <see cref="MeterName"/>: pass duration, budget
-/// overruns and failed passes.
+/// One monitor pass: <see cref="LeaseManager.RunMonitorPass"/> within its budget, logged, measured,
+/// and never thrown out of (a failed pass is logged and counted). <see cref="LeaseMonitorService"/>
+/// runs it per tick; on the manual test clock the TestClock service does. Meter
+/// <see cref="MeterName"/>: pass duration, budget overruns and failed passes.
 /// </summary>
 internal sealed partial class LeaseMonitor(
     LeaseManager manager,
     IOptions<LeaseOptions> options,
     TimeProvider timeProvider,
     IMeterFactory meterFactory,
-    ILogger<LeaseMonitor> logger) : BackgroundService
+    ILogger<LeaseMonitor> logger)
 {
     /// <summary>The meter of the monitor's instruments.</summary>
     public const string MeterName = "LeaseService.Server";
@@ -27,34 +27,11 @@ internal sealed partial class LeaseMonitor(
 
     private readonly LeaseOptions _options = options.Value;
     private readonly Instruments _instruments = new(meterFactory.Create(MeterName));
-    private TaskCompletionSource _passCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private readonly TaskCompletionSource _timerStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>How often a pass runs.</summary>
+    public TimeSpan Interval => _options.MonitorInterval;
 
-    /// <summary>Completes once the periodic timer exists, so a test's clock advance reaches it.</summary>
-    internal Task TimerStarted => _timerStarted.Task;
-
-    /// <summary>Completes when the next pass ends (tests advance a fake clock, then await this).</summary>
-    internal Task NextPassCompleted => Volatile.Read(ref _passCompleted).Task;
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_options.MonitorInterval, timeProvider);
-        _timerStarted.TrySetResult();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                RunPass();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
-
-    internal void RunPass()
+    public void RunPass()
     {
         var start = timeProvider.GetTimestamp();
         try
@@ -75,10 +52,6 @@ internal sealed partial class LeaseMonitor(
         {
             _instruments.PassFailures.Add(1);
             LogPassFailed(ex);
-        }
-        finally
-        {
-            Interlocked.Exchange(ref _passCompleted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 

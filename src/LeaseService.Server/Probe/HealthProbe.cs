@@ -1,8 +1,8 @@
 using System.Globalization;
-using LeaseService.Rpc;
-using LeaseService.Rpc.Client;
-using LeaseService.Rpc.Health.V1;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.Server.Probe;
 
@@ -19,9 +19,6 @@ internal static class HealthProbe
 {
     public const string Flag = "--probe";
 
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
-        new(MethodType.Unary, "grpc.health.v1.Health", "Check", HealthCheckRequest.Parser, HealthCheckResponse.Parser);
-
     public static bool IsProbe(string[] args) => args.Contains(Flag, StringComparer.Ordinal);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
@@ -33,7 +30,7 @@ internal static class HealthProbe
         {
             var options = ParseArguments(args);
             address = options.GetValueOrDefault("--address") ?? Environment.GetEnvironmentVariable("Probe__Address") ?? DefaultAddress();
-            service = options.GetValueOrDefault("--service") ?? Environment.GetEnvironmentVariable("Probe__Service") ?? Contracts.V1.LeaseServiceMethods.ServiceName;
+            service = options.GetValueOrDefault("--service") ?? Environment.GetEnvironmentVariable("Probe__Service") ?? Health.HealthChecksSetup.LeaseServiceName;
             timeout = ParseTimeout(options.GetValueOrDefault("--timeout") ?? Environment.GetEnvironmentVariable("Probe__Timeout") ?? "3s");
         }
         catch (FormatException ex)
@@ -47,7 +44,7 @@ internal static class HealthProbe
         {
             using var channel = GrpcChannel.ForAddress(address);
             var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
-            var response = await channel.UnaryAsync(Check, new HealthCheckRequest { Service = service }, new CallOptions(deadline)).ConfigureAwait(false);
+            var response = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service }, deadline: deadline).ConfigureAwait(false);
             var healthy = response.Status == ServingStatus.Serving;
             await output.WriteLineAsync($"{label} at {address}: {response.Status}").ConfigureAwait(false);
             return healthy ? 0 : 1;

@@ -1,8 +1,8 @@
+using Grpc.Core;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
 using LeaseService.DataNodes;
-using LeaseService.Rpc;
-using LeaseService.Rpc.AspNetCore;
+using DataNodeSimulatorBase = LeaseService.Contracts.V1.DataNodeSimulator.DataNodeSimulatorBase;
 using CoreReplicaState = LeaseService.Core.DataNodes.ReplicaState;
 
 namespace LeaseService.Server.Rpc;
@@ -11,23 +11,21 @@ namespace LeaseService.Server.Rpc;
 /// <c>leases.v1.DataNodeSimulator</c>: drives the embedded simulated DataNode cluster for tests,
 /// demos and drills. Writes go through the block's pipeline as the NameNode allocated it.
 /// </summary>
-internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, LeaseManager leases)
+internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, LeaseManager leases) : DataNodeSimulatorBase
 {
-    public void Register(GrpcMethodRegistry registry) => registry
-        .AddUnary(DataNodeSimulatorMethods.WriteBlock, WriteBlock)
-        .AddUnary(DataNodeSimulatorMethods.StopDataNode, (request, _) => Control(() => cluster.StopDataNode(request.DatanodeId)))
-        .AddUnary(DataNodeSimulatorMethods.RestartDataNode, (request, _) => Control(() => cluster.RestartDataNode(request.DatanodeId)))
-        .AddUnary(DataNodeSimulatorMethods.PauseDataNode, (request, _) => Control(() => cluster.PauseDataNode(request.DatanodeId)))
-        .AddUnary(DataNodeSimulatorMethods.ResumeDataNode, (request, _) => Control(() => cluster.ResumeDataNode(request.DatanodeId)))
-        .AddUnary(DataNodeSimulatorMethods.InjectFailure, InjectFailure)
-        .AddUnary(DataNodeSimulatorMethods.ListDataNodes, ListDataNodes)
-        .AddUnary(DataNodeSimulatorMethods.ListReplicas, ListReplicas);
+    public override Task<DataNodeInfo> StopDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.StopDataNode(request.DatanodeId));
 
-    private async ValueTask<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
+    public override Task<DataNodeInfo> RestartDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.RestartDataNode(request.DatanodeId));
+
+    public override Task<DataNodeInfo> PauseDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.PauseDataNode(request.DatanodeId));
+
+    public override Task<DataNodeInfo> ResumeDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.ResumeDataNode(request.DatanodeId));
+
+    public override async Task<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
         if (request.StopAfterReplicas < 0)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "stop_after_replicas must not be negative");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "stop_after_replicas must not be negative"));
         }
 
         var hasData = !request.Data.IsEmpty;
@@ -42,7 +40,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         }
         catch (ArgumentException ex)
         {
-            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
 
         var code = result.Status switch
@@ -55,7 +53,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         };
         if (code != StatusCode.OK)
         {
-            throw new RpcException(code, result.Message);
+            throw new RpcException(new Status(code, result.Message));
         }
 
         // Fenced while the bytes were in flight (lease recovery started meanwhile): never
@@ -63,7 +61,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         var after = leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData: false);
         if (!after.IsOk)
         {
-            throw new RpcException(StatusCode.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}");
+            throw new RpcException(new Status(StatusCode.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}"));
         }
 
         var response = new WriteBlockResponse();
@@ -71,50 +69,50 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         return response;
     }
 
-    private ValueTask<DataNodeInfo> InjectFailure(InjectFailureRequest request, ServerCallContext context)
+    public override Task<DataNodeInfo> InjectFailure(InjectFailureRequest request, ServerCallContext context)
     {
         var step = request.Step switch
         {
             Contracts.V1.RecoveryStep.InitReplicaRecovery => DataNodes.RecoveryStep.InitReplicaRecovery,
             Contracts.V1.RecoveryStep.UpdateReplica => DataNodes.RecoveryStep.UpdateReplica,
             Contracts.V1.RecoveryStep.PrimaryCommit => DataNodes.RecoveryStep.PrimaryCommit,
-            _ => throw new RpcException(StatusCode.InvalidArgument, "step must be INIT_REPLICA_RECOVERY, UPDATE_REPLICA or PRIMARY_COMMIT"),
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "step must be INIT_REPLICA_RECOVERY, UPDATE_REPLICA or PRIMARY_COMMIT")),
         };
         if (request.Count < 0)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "count must not be negative");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "count must not be negative"));
         }
 
         return Control(() => cluster.InjectFailure(request.DatanodeId, step, request.Count == 0 ? 1 : request.Count));
     }
 
-    private ValueTask<ListDataNodesResponse> ListDataNodes(ListDataNodesRequest request, ServerCallContext context)
+    public override Task<ListDataNodesResponse> ListDataNodes(ListDataNodesRequest request, ServerCallContext context)
     {
         var response = new ListDataNodesResponse();
         response.Datanodes.AddRange(cluster.ListDataNodes().Select(ToContract));
-        return ValueTask.FromResult(response);
+        return Task.FromResult(response);
     }
 
-    private ValueTask<ListReplicasResponse> ListReplicas(ListReplicasRequest request, ServerCallContext context)
+    public override Task<ListReplicasResponse> ListReplicas(ListReplicasRequest request, ServerCallContext context)
     {
         var response = new ListReplicasResponse();
         response.Replicas.AddRange(cluster.ListReplicas((long)request.BlockId).Select(ToContract));
-        return ValueTask.FromResult(response);
+        return Task.FromResult(response);
     }
 
-    private static ValueTask<DataNodeInfo> Control(Func<SimulatedDataNodeInfo> action)
+    private static Task<DataNodeInfo> Control(Func<SimulatedDataNodeInfo> action)
     {
         try
         {
-            return ValueTask.FromResult(ToContract(action()));
+            return Task.FromResult(ToContract(action()));
         }
         catch (DataNodeNotFoundException ex)
         {
-            throw new RpcException(StatusCode.NotFound, ex.Message);
+            throw new RpcException(new Status(StatusCode.NotFound, ex.Message));
         }
         catch (ArgumentException ex)
         {
-            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
     }
 

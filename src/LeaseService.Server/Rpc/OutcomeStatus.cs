@@ -1,5 +1,5 @@
 using LeaseService.Core;
-using LeaseService.Rpc;
+using Grpc.Core;
 
 namespace LeaseService.Server.Rpc;
 
@@ -13,7 +13,7 @@ internal static class OutcomeStatus
             return outcome.Value;
         }
 
-        throw new RpcException(ToStatusCode(outcome.Kind), outcome.Message);
+        throw new RpcException(new Status(ToStatusCode(outcome.Kind), outcome.Message));
     }
 
     public static StatusCode ToStatusCode(OutcomeKind kind) => kind switch

@@ -1,8 +1,7 @@
-using LeaseService.Rpc;
-using LeaseService.Rpc.Client;
-using LeaseService.Rpc.Health.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
 using LeaseService.Testing;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.IntegrationTests.Infrastructure;
 
@@ -11,22 +10,16 @@ public static class Health
 {
     public const string LeaseServiceName = "leases.v1.LeaseService";
 
-    public static readonly Method<HealthCheckRequest, HealthCheckResponse> Check =
-        new(MethodType.Unary, "grpc.health.v1.Health", "Check", HealthCheckRequest.Parser, HealthCheckResponse.Parser);
-
-    public static readonly Method<HealthCheckRequest, HealthCheckResponse> Watch =
-        new(MethodType.ServerStreaming, "grpc.health.v1.Health", "Watch", HealthCheckRequest.Parser, HealthCheckResponse.Parser);
-
     /// <summary>Opens a Watch on <paramref name="service"/>; the first status arrives at once.</summary>
-    public static HealthWatch StartWatch(GrpcChannel channel, string service = LeaseServiceName)
-        => new(channel.ServerStreaming(Watch, new HealthCheckRequest { Service = service }));
+    public static HealthWatch StartWatch(CallInvoker invoker, string service = LeaseServiceName)
+        => new(new Grpc.Health.V1.Health.HealthClient(invoker).Watch(new HealthCheckRequest { Service = service }));
 
     /// <summary>
     /// Waits until the lease service is SERVING, through a Watch. With <paramref name="retryWhileUnreachable"/>
     /// (a server that may still be starting, e.g. a container), a refused connection is retried a
     /// few times, 250 ms apart, for at most 30 s: only at start-up, never to wait for lease time.
     /// </summary>
-    public static async Task WaitForServingAsync(GrpcChannel channel, bool retryWhileUnreachable)
+    public static async Task WaitForServingAsync(CallInvoker channel, bool retryWhileUnreachable)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         while (true)
@@ -57,7 +50,7 @@ public sealed class HealthWatch : IDisposable
     public HealthWatch(AsyncServerStreamingCall<HealthCheckResponse> call)
     {
         _call = call;
-        _responses = call.ReadAllAsync().GetAsyncEnumerator();
+        _responses = call.ResponseStream.ReadAllAsync().GetAsyncEnumerator();
     }
 
     /// <summary>The next status; throws <see cref="RpcException"/> when the stream ends with an error.</summary>

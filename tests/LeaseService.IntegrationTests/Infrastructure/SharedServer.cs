@@ -1,6 +1,6 @@
 using LeaseService.Client;
-using LeaseService.Rpc;
-using LeaseService.Rpc.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace LeaseService.IntegrationTests.Infrastructure;
 
@@ -30,7 +30,7 @@ public sealed class SharedServer : IAsyncLifetime
 
     public LeaseClient Client { get; private set; } = null!;
 
-    public GrpcChannel Channel => Client.Channel;
+    public CallInvoker Channel => Client.CallInvoker;
 
     public TestClock Clock { get; private set; } = null!;
 

@@ -44,18 +44,18 @@ public static class Simulator
             Finalize = finalize,
         };
         request.ReplicaLengths.AddRange(lengths ?? []);
-        return client.CallAsync(DataNodeSimulatorMethods.WriteBlock, request).DefaultTimeout();
+        return client.CallAsync(o => client.Simulator.WriteBlockAsync(request, o)).DefaultTimeout();
     }
 
     public static Task<DataNodeInfo> PauseAsync(LeaseClient client, string dataNode)
-        => client.CallAsync(DataNodeSimulatorMethods.PauseDataNode, new DataNodeRequest { DatanodeId = dataNode }).DefaultTimeout();
+        => client.CallAsync(o => client.Simulator.PauseDataNodeAsync(new DataNodeRequest { DatanodeId = dataNode }, o)).DefaultTimeout();
 
     public static Task<DataNodeInfo> StopAsync(LeaseClient client, string dataNode)
-        => client.CallAsync(DataNodeSimulatorMethods.StopDataNode, new DataNodeRequest { DatanodeId = dataNode }).DefaultTimeout();
+        => client.CallAsync(o => client.Simulator.StopDataNodeAsync(new DataNodeRequest { DatanodeId = dataNode }, o)).DefaultTimeout();
 
     public static Task<DataNodeInfo> RestartAsync(LeaseClient client, string dataNode)
-        => client.CallAsync(DataNodeSimulatorMethods.RestartDataNode, new DataNodeRequest { DatanodeId = dataNode }).DefaultTimeout();
+        => client.CallAsync(o => client.Simulator.RestartDataNodeAsync(new DataNodeRequest { DatanodeId = dataNode }, o)).DefaultTimeout();
 
     public static Task<ListReplicasResponse> ReplicasAsync(LeaseClient client, ulong blockId)
-        => client.CallAsync(DataNodeSimulatorMethods.ListReplicas, new ListReplicasRequest { BlockId = blockId }).DefaultTimeout();
+        => client.CallAsync(o => client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = blockId }, o)).DefaultTimeout();
 }

@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
-using LeaseService.Rpc;
 using LeaseService.Testing;
 
 namespace LeaseService.IntegrationTests.Infrastructure;
@@ -12,19 +11,14 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class TestClock(LeaseClient client)
 {
-    private const string Service = "leases.v1.TestClock";
-
-    private static readonly Method<AdvanceRequest, ClockTime> AdvanceMethod = new(MethodType.Unary, Service, "Advance", AdvanceRequest.Parser, ClockTime.Parser);
-    private static readonly Method<NowRequest, ClockTime> NowMethod = new(MethodType.Unary, Service, "Now", NowRequest.Parser, ClockTime.Parser);
-    private static readonly Method<WaitForRecoveriesRequest, WaitForRecoveriesResponse> WaitForRecoveriesMethod =
-        new(MethodType.Unary, Service, "WaitForRecoveries", WaitForRecoveriesRequest.Parser, WaitForRecoveriesResponse.Parser);
+    private readonly Contracts.V1.TestClock.TestClockClient _clock = new(client.CallInvoker);
 
     /// <summary>Moves lease time forward; returns after every monitor pass the move caused.</summary>
     public Task<ClockTime> AdvanceAsync(TimeSpan by)
-        => client.CallAsync(AdvanceMethod, new AdvanceRequest { By = Duration.FromTimeSpan(by) }).DefaultTimeout();
+        => client.CallAsync(o => _clock.AdvanceAsync(new AdvanceRequest { By = Duration.FromTimeSpan(by) }, o)).DefaultTimeout();
 
-    public Task<ClockTime> NowAsync() => client.CallAsync(NowMethod, new NowRequest()).DefaultTimeout();
+    public Task<ClockTime> NowAsync() => client.CallAsync(o => _clock.NowAsync(new NowRequest(), o)).DefaultTimeout();
 
     /// <summary>Returns once no block recovery started so far is still running on the server.</summary>
-    public Task WaitForRecoveriesAsync() => client.CallAsync(WaitForRecoveriesMethod, new WaitForRecoveriesRequest()).DefaultTimeout();
+    public Task WaitForRecoveriesAsync() => client.CallAsync(o => _clock.WaitForRecoveriesAsync(new WaitForRecoveriesRequest(), o)).DefaultTimeout();
 }

@@ -84,10 +84,10 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     public async Task MetricsPort_DoesNotServeGrpc()
     {
         using var raw = new RawGrpc(_server.MetricsAddress!);
-        var grpc = () => raw.SendAsync(LeaseServiceMethods.RenewLease.FullName, RawGrpc.Frame(new RenewLeaseRequest { Holder = "x" }));
+        var grpc = () => raw.SendAsync("/leases.v1.LeaseService/RenewLease", RawGrpc.Frame(new RenewLeaseRequest { Holder = "x" }));
         await grpc.Should().ThrowAsync<HttpRequestException>("the metrics port speaks HTTP/1.1 only");
 
-        using var post = await _http.PostAsync(_server.MetricsAddress + LeaseServiceMethods.RenewLease.FullName, new ByteArrayContent([])).DefaultTimeout();
+        using var post = await _http.PostAsync(_server.MetricsAddress + "/leases.v1.LeaseService/RenewLease", new ByteArrayContent([])).DefaultTimeout();
         post.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 

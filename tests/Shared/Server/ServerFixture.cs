@@ -1,6 +1,6 @@
 using LeaseService.Client;
 using LeaseService.Server;
-using LeaseService.Server.Monitoring;
+using System.Diagnostics.Metrics;
 using LeaseService.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,10 +23,11 @@ public sealed class ServerFixture : IAsyncDisposable
     /// <summary>The metrics address tests use: loopback, any free port.</summary>
     public const string MetricsUrl = "http://127.0.0.1:0";
 
-    private ServerFixture(WebApplication app, FakeTimeProvider time)
+    private ServerFixture(WebApplication app, FakeTimeProvider time, MonitorPassListener passes)
     {
         App = app;
         Time = time;
+        Passes = passes;
         Address = app.ListeningAddresses()[0];
         MetricsAddress = app.MetricsAddresses() is [var metrics, ..] ? metrics : null;
         Client = LeaseClient.Create(Address);
@@ -46,7 +47,8 @@ public sealed class ServerFixture : IAsyncDisposable
     /// <summary>The server's lease manager, for waiting on background recoveries.</summary>
     public LeaseService.Core.LeaseManager Leases => App.Services.GetRequiredService<LeaseService.Core.LeaseManager>();
 
-    internal LeaseMonitor Monitor => App.Services.GetServices<IHostedService>().OfType<LeaseMonitor>().Single();
+    /// <summary>Completes a task per monitor pass of this server.</summary>
+    public MonitorPassListener Passes { get; }
 
     public static async Task<ServerFixture> StartAsync(params string[] settings)
     {
@@ -62,10 +64,11 @@ public sealed class ServerFixture : IAsyncDisposable
             .. settings,
         ];
         var app = LeaseServer.Build(args, builder => builder.Services.AddSingleton<TimeProvider>(time));
+        var passes = new MonitorPassListener(app.Services.GetRequiredService<IMeterFactory>());
+
+        // The monitor's periodic timer is created when the host starts: advancing after this reaches it.
         await app.StartAsync().DefaultTimeout();
-        var fixture = new ServerFixture(app, time);
-        await fixture.Monitor.TimerStarted.DefaultTimeout();
-        return fixture;
+        return new ServerFixture(app, time, passes);
     }
 
     /// <summary>Starts the server with its metrics endpoint on <see cref="MetricsUrl"/>.</summary>
@@ -78,7 +81,7 @@ public sealed class ServerFixture : IAsyncDisposable
         var end = Time.GetTimestamp() + total.Ticks;
         while (Time.GetTimestamp() + Interval.Ticks <= end)
         {
-            var pass = Monitor.NextPassCompleted;
+            var pass = Passes.NextPass;
             Time.Advance(Interval);
             await pass.DefaultTimeout();
         }
@@ -89,6 +92,7 @@ public sealed class ServerFixture : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Passes.Dispose();
         await App.StopAsync().DefaultTimeout();
         await App.DisposeAsync();
     }

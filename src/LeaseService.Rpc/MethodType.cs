@@ -1,8 +1,0 @@
-namespace LeaseService.Rpc;
-
-/// <summary>The call shapes this wire layer supports.</summary>
-public enum MethodType
-{
-    Unary,
-    ServerStreaming,
-}
