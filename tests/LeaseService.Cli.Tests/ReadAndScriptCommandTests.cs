@@ -1,3 +1,4 @@
+using LeaseService.Cli.Internal;
 using System.Diagnostics;
 using System.Text.Json;
 using LeaseService.Contracts.V1;
@@ -143,12 +144,11 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Server_Missing_UsageError_Exit2()
+    public void Server_NeitherOptionNorVariable_DefaultsToTheServersDefaultAddress()
     {
-        var result = await _cli.RunRawAsync("ls");
-
-        result.ExitCode.Should().Be(2);
-        result.Error.Should().Be("lease ls: no server: pass --server or set LEASE_SERVER (e.g. http://localhost:5050).\n");
+        CliContext.ResolveServer(null, _ => null).Should().Be("http://localhost:5050", "the server listens there by default");
+        CliContext.ResolveServer(" ", _ => "http://h:1").Should().Be("http://h:1");
+        CliContext.ResolveServer("http://o:2", _ => "http://h:1").Should().Be("http://o:2");
     }
 
     [Fact]

@@ -21,10 +21,11 @@ internal sealed class LostRemoveReplyHandler(FakeTimeProvider time) : Delegating
         var response = await base.SendAsync(request, cancellationToken);
         if (request.RequestUri!.AbsolutePath.EndsWith("/RemoveLease", StringComparison.Ordinal) && Interlocked.Increment(ref _removeCalls) == 1)
         {
-            await response.Content.LoadIntoBufferAsync(cancellationToken); // The server has answered...
+            // The server has answered: Grpc.AspNetCore sends a unary call's headers with its response,
+            // after the handler ran...
             response.Dispose();
             _retryArmed.TrySetResult(time.WaitForTimerArmedAsync());
-            throw new HttpRequestException("The connection was reset before the answer arrived."); // ...but it is lost.
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "The connection was reset before the answer arrived.", new IOException("Connection reset by peer")); // ...but it is lost.
         }
 
         return response;

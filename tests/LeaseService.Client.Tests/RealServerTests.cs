@@ -173,7 +173,7 @@ public sealed class RealServerTests : IAsyncLifetime
         await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(6));
         (await jeopardy.DefaultTimeout()).Should().BeTrue();
         changes.Current.Current.Should().Be(LeaseHolderState.Jeopardy);
-        changes.Current.Error.Should().BeAssignableTo<LeaseUnavailableException>();
+        changes.Current.Error.Should().BeAssignableTo<LeaseUnavailableException>(changes.Current.Error?.ToString());
         writer.Registration.IsHeld.Should().BeTrue("the bound (sent + 10 s − 2 s) has not passed");
 
         await AdvanceRenewerOnlyAsync(TimeSpan.FromSeconds(2));

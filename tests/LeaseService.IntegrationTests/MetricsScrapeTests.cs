@@ -26,9 +26,9 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
             response.Version.Should().Be(HttpVersion.Version11);
             response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
             text.Should().Contain("# TYPE leaseservice_lease_grants_total counter");
-            text.Split('\n').Should().Contain(l => l.StartsWith("leaseservice_lease_grants_total", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
-            text.Split('\n').Should().Contain(l => l.StartsWith("rpc_server_calls_total{", StringComparison.Ordinal) && l.Contains("method=\"RenewLease\"") && l.Contains("status=\"NotFound\""));
-            text.Should().Contain("leaseservice_files_open 1");
+            PrometheusSample.Value(text, "leaseservice_lease_grants_total").Should().Be(1);
+            PrometheusSample.Value(text, "rpc_server_calls_total{rpc_method=\"RenewLease\",rpc_grpc_status_code=\"NotFound\"}").Should().Be(1);
+            PrometheusSample.Value(text, "leaseservice_files_open").Should().Be(1);
         }
         catch
         {

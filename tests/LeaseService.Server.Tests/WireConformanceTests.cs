@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
 using Grpc.Core;
@@ -50,11 +51,13 @@ public sealed class WireConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NonPost_405()
+    public async Task NonPost_404()
     {
+        // Grpc.AspNetCore routes gRPC methods for POST only: any other method matches no endpoint.
         var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", [], method: "PUT").DefaultTimeout();
 
-        response.HttpStatus.Should().Be(405);
+        response.HttpStatus.Should().Be(404);
+        response.GrpcStatus.Should().BeNull();
     }
 
     [Fact]
@@ -76,11 +79,14 @@ public sealed class WireConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MalformedProtobuf_InternalAndServerStaysUp()
+    public async Task MalformedProtobuf_ErrorStatus_NothingChanges_ServerStaysUp()
     {
         var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], 0, 6)).DefaultTimeout();
 
-        response.GrpcStatus.Should().Be("13");
+        // Grpc.AspNetCore reports a request it cannot parse as UNKNOWN, with no internals.
+        response.GrpcStatus.Should().Be("2");
+        response.GrpcMessage.Should().Be("Exception was thrown by handler.");
+        (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
         (await _server.Client.AddLeaseAsync("w", "/still-up").DefaultTimeout()).Holder.Should().Be("w");
     }
 
@@ -98,9 +104,25 @@ public sealed class WireConformanceTests : IAsyncLifetime
         var response = await _raw.SendAsync(
             "/leases.v1.LeaseService/GetLease",
             RawGrpc.Frame(new GetLeaseRequest { Path = "/a" }, flag: 1),
-            headers: ("grpc-encoding", "gzip")).DefaultTimeout();
+            headers: ("grpc-encoding", "snappy")).DefaultTimeout();
 
         response.GrpcStatus.Should().Be("12");
+    }
+
+    [Fact]
+    public async Task GzipCompressedRequest_Served()
+    {
+        await _server.Client.AddLeaseAsync("w", "/gz").DefaultTimeout();
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            new GetLeaseRequest { Path = "/gz" }.WriteTo(gzip);
+        }
+
+        var payload = compressed.ToArray();
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/GetLease", RawGrpc.Frame(payload, 1, (uint)payload.Length), headers: ("grpc-encoding", "gzip")).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("0");
     }
 
     [Fact]

@@ -35,16 +35,7 @@ internal sealed class CliContext(
     /// <summary>Resolves the server, runs <paramref name="action"/> with a client, maps failures to exit codes.</summary>
     public async Task<int> RunAsync(ParseResult parse, string command, Func<LeaseClient, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
     {
-        var server = parse.GetValue(ServerOption);
-        if (string.IsNullOrWhiteSpace(server))
-        {
-            server = environment(ServerVariable);
-        }
-
-        if (string.IsNullOrWhiteSpace(server))
-        {
-            server = DefaultServer;
-        }
+        var server = ResolveServer(parse.GetValue(ServerOption), environment);
 
         var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
         LeaseClient client;
@@ -85,6 +76,18 @@ internal sealed class CliContext(
                 return ExitCodes.Failed;
             }
         }
+    }
+
+    /// <summary><c>--server</c>, else <see cref="ServerVariable"/>, else <see cref="DefaultServer"/>.</summary>
+    public static string ResolveServer(string? option, Func<string, string?> environment)
+    {
+        if (!string.IsNullOrWhiteSpace(option))
+        {
+            return option;
+        }
+
+        var fromEnvironment = environment(ServerVariable);
+        return string.IsNullOrWhiteSpace(fromEnvironment) ? DefaultServer : fromEnvironment;
     }
 
     /// <summary>A failure to connect (refused, reset, DNS), as opposed to an UNAVAILABLE the server sent.</summary>

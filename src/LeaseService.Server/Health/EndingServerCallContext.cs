@@ -5,8 +5,14 @@ namespace LeaseService.Server.Health;
 /// <summary>A call's context whose cancellation also fires on <c>end</c>: how Watch streams are ended on shutdown.</summary>
 internal sealed class EndingServerCallContext(ServerCallContext inner, CancellationTokenSource linked) : ServerCallContext, IDisposable
 {
+    /// <summary>Where <c>GetHttpContext()</c> finds the HttpContext of a context that is not ASP.NET Core's own.</summary>
+    private const string HttpContextKey = "__HttpContext";
+
     public static EndingServerCallContext Create(ServerCallContext inner, CancellationToken end)
-        => new(inner, CancellationTokenSource.CreateLinkedTokenSource(inner.CancellationToken, end));
+    {
+        inner.UserState[HttpContextKey] = inner.GetHttpContext();
+        return new(inner, CancellationTokenSource.CreateLinkedTokenSource(inner.CancellationToken, end));
+    }
 
     protected override string MethodCore => inner.Method;
 

@@ -86,6 +86,18 @@ internal sealed partial class MetricsServer(
     private RequestDelegate BuildPipeline()
     {
         var app = new ApplicationBuilder(services);
+        app.Use(static (context, next) =>
+        {
+            // A scrape is a read: GET or HEAD.
+            if (context.Request.Path == "/metrics" && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                context.Response.Headers.Allow = "GET, HEAD";
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.UseOpenTelemetryPrometheusScrapingEndpoint(
             services.GetRequiredService<MeterProvider>(),
             predicate: null,

@@ -39,7 +39,8 @@ internal static class MetricsServiceCollectionExtensions
                     .AddRuntimeInstrumentation();
                 if (prometheus)
                 {
-                    metrics.AddPrometheusExporter();
+                    // Every scrape reads current values (the exporter caches 300 ms by default).
+                    metrics.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
                 }
 
                 if (otlp)

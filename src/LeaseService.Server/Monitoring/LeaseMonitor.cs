@@ -37,7 +37,6 @@ internal sealed partial class LeaseMonitor(
         try
         {
             var result = manager.RunMonitorPass(_options.MaxMonitorWorkPerPass);
-            _instruments.PassDuration.Record(timeProvider.GetElapsedTime(start).TotalSeconds);
             if (result.BudgetExhausted)
             {
                 _instruments.BudgetOverruns.Add(1);
@@ -53,6 +52,11 @@ internal sealed partial class LeaseMonitor(
             _instruments.PassFailures.Add(1);
             LogPassFailed(ex);
         }
+        finally
+        {
+            // Every pass, failed ones too.
+            _instruments.PassDuration.Record(timeProvider.GetElapsedTime(start).TotalSeconds);
+        }
     }
 
     private sealed class Instruments(Meter meter)
@@ -60,7 +64,7 @@ internal sealed partial class LeaseMonitor(
         public Histogram<double> PassDuration { get; } = meter.CreateHistogram<double>(
             "leaseservice.monitor.pass.duration",
             unit: "s",
-            description: "Duration of one lease monitor pass (expired leases and overdue block recoveries).",
+            description: "Duration of one lease monitor pass (expired leases and overdue block recoveries), failed passes included.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PassDurationBounds });
 
