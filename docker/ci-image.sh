@@ -69,6 +69,9 @@ EOF
   mv "$CONTAINERS_CONF.tmp" "$CONTAINERS_CONF"
 fi
 export CONTAINERS_CONF
+if ! out=$(podman info 2>&1 >/dev/null); then
+  cannot_run "$(printf '%s' "$out" | tail -n 1)"
+fi
 
 # ---- the Debian base: debootstrap (cached as a tar outside the clone), podman import ----
 # The mirror is the one this machine's apt uses, else debootstrap's default.
