@@ -18,9 +18,6 @@ public sealed class ServerContainer : IServerHost
     private const int GrpcPort = 5050;
     private const int MetricsPort = 9464;
     private const string DataPath = "/var/lib/leaseservice";
-    private const string ListeningPrefix = "LeaseService listening on ";
-    private const string MetricsPrefix = "LeaseService metrics on ";
-    private const int MaxOutputLines = 4000;
 
     /// <summary>Longer than the server's 30 s drain, as the compose file's stop_grace_period.</summary>
     private const string StopTimeoutSeconds = "35";
@@ -253,17 +250,17 @@ public sealed class ServerContainer : IServerHost
 
         lock (_output)
         {
-            if (_output.Count < MaxOutputLines)
+            if (_output.Count < ServerProcess.MaxOutputLines)
             {
                 _output.Add(line);
             }
         }
 
-        if (line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+        if (line.StartsWith(ServerProcess.ListeningPrefix, StringComparison.Ordinal))
         {
             _listening.TrySetResult();
         }
-        else if (line.StartsWith(MetricsPrefix, StringComparison.Ordinal))
+        else if (line.StartsWith(ServerProcess.MetricsPrefix, StringComparison.Ordinal))
         {
             _metricsLine.TrySetResult();
         }

@@ -14,9 +14,13 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class ServerProcess : IServerHost
 {
-    private const string ListeningPrefix = "LeaseService listening on ";
-    private const string MetricsPrefix = "LeaseService metrics on ";
-    private const int MaxOutputLines = 4000;
+    /// <summary>What the server prints when it is ready, then where its metrics are (a container's log too).</summary>
+    internal const string ListeningPrefix = "LeaseService listening on ";
+    internal const string MetricsPrefix = "LeaseService metrics on ";
+
+    /// <summary>Output kept for failure messages, at most.</summary>
+    internal const int MaxOutputLines = 4000;
+
     private const int Sigterm = 15;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
@@ -33,6 +37,13 @@ public sealed class ServerProcess : IServerHost
 
     /// <summary>The published server beside the tests (see PublishServerUnderTest in the csproj).</summary>
     public static string ServerDll { get; } = Path.Combine(AppContext.BaseDirectory, "server", "LeaseService.Server.dll");
+
+    /// <summary>Logging settings every server the suite starts gets (warnings and errors only), process or container.</summary>
+    public static IReadOnlyDictionary<string, string> QuietLogging { get; } = new Dictionary<string, string>
+    {
+        ["Serilog__MinimumLevel__Default"] = "Warning",
+        ["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning",
+    };
 
     /// <summary>The address it listens on, e.g. http://127.0.0.1:41234.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -195,13 +206,6 @@ public sealed class ServerProcess : IServerHost
         process.BeginErrorReadLine();
         Address = await listening.Task.DefaultTimeout();
     }
-
-    /// <summary>Logging settings every server the suite starts gets (warnings and errors only), process or container.</summary>
-    public static IReadOnlyDictionary<string, string> QuietLogging { get; } = new Dictionary<string, string>
-    {
-        ["Serilog__MinimumLevel__Default"] = "Warning",
-        ["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning",
-    };
 
     private void OnLine(string? line)
     {
