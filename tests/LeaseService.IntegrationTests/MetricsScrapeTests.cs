@@ -12,7 +12,7 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
     [OwnProcessFact]
     public async Task Metrics_OverHttp11_CountGrantsAndRpcsByMethodAndStatus()
     {
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string>());
+        await using var server = await ServerHost.StartAsync(new Dictionary<string, string>());
         try
         {
             using var client = LeaseClient.Create(server.Address);

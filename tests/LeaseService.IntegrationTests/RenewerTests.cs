@@ -18,9 +18,9 @@ public sealed class RenewerTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Soft = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(200);
-    private ServerProcess _server = null!;
+    private IServerHost _server = null!;
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new Dictionary<string, string>
+    public async Task InitializeAsync() => _server = await ServerHost.StartAsync(new Dictionary<string, string>
     {
         ["Leases__SoftLimit"] = "00:00:03",
         ["Leases__HardLimit"] = "00:00:08",

@@ -9,14 +9,15 @@ using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 namespace LeaseService.IntegrationTests;
 
 /// <summary>
-/// The server is killed and started again on the same port. State is in memory only, so nothing
-/// survives (README, "What survives a restart"); this asserts exactly that.
+/// The server is killed (or restarted gracefully) and started again on the same port; a container
+/// through podman, on the same data volume. State is in memory only, so nothing survives (README,
+/// "What survives a restart"); this asserts exactly that.
 /// </summary>
 public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private ServerProcess _server = null!;
+    private IServerHost _server = null!;
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new Dictionary<string, string>());
+    public async Task InitializeAsync() => _server = await ServerHost.StartAsync(new Dictionary<string, string>());
 
     public async Task DisposeAsync()
     {
@@ -27,16 +28,28 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
     [OwnProcessFact]
     public async Task KilledAndRestarted_NothingSurvives_NewGrantsWork()
     {
+        await RestartAndCheckNothingSurvivesAsync(async () =>
+        {
+            await _server.KillAsync(); // SIGKILL: a crash, no drain (podman kill).
+            await _server.StartAgainAsync(); // A container: a new one on the same volume.
+        });
+    }
+
+    [OwnProcessFact]
+    public async Task RestartedGracefully_NothingSurvives_NewGrantsWork()
+    {
+        await RestartAndCheckNothingSurvivesAsync(_server.RestartAsync); // SIGTERM, exit, start (podman restart).
+    }
+
+    private async Task RestartAndCheckNothingSurvivesAsync(Func<Task> restart)
+    {
         var address = _server.Address;
         using var client = LeaseClient.Create(address);
         var lease = await client.AddLeaseAsync("writer", "/restart/wal", "host-a").DefaultTimeout();
         var block = await client.AddBlockAsync("writer", "/restart/wal").DefaultTimeout();
         await Simulator.WriteAsync(client, block, 32, finalize: true);
 
-        await _server.KillAsync(); // SIGKILL: a crash, no drain.
-        output.WriteLine(_server.Output);
-        await _server.DisposeAsync();
-        _server = await ServerProcess.StartAsync(new Dictionary<string, string>(), address);
+        await restart();
         _server.Address.Should().Be(address);
 
         // The same client, reconnecting to the new process.

@@ -17,9 +17,9 @@ namespace LeaseService.IntegrationTests;
 public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(2);
-    private ServerProcess _server = null!;
+    private IServerHost _server = null!;
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new Dictionary<string, string>
+    public async Task InitializeAsync() => _server = await ServerHost.StartAsync(new Dictionary<string, string>
     {
         ["DataNodes__CallTimeout"] = "00:00:02",
     });

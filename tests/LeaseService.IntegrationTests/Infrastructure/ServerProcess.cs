@@ -9,24 +9,41 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 /// The published server in its own process, started as the container starts it
 /// (<c>dotnet LeaseService.Server.dll</c>, configured through environment variables) on a loopback
 /// port. Ready once it prints <c>LeaseService listening on &lt;address&gt;</c>. Its output is kept
-/// for failure messages; disposing kills it, whatever happened in the test.
+/// for failure messages; disposing kills it, whatever happened in the test. A restart starts a new
+/// process with the same settings on the same address.
 /// </summary>
-public sealed class ServerProcess : IAsyncDisposable
+public sealed class ServerProcess : IServerHost
 {
-    private const string ListeningPrefix = "LeaseService listening on ";
-    private const string MetricsPrefix = "LeaseService metrics on ";
-    private const int MaxOutputLines = 4000;
+    /// <summary>What the server prints when it is ready, then where its metrics are (a container's log too).</summary>
+    internal const string ListeningPrefix = "LeaseService listening on ";
+    internal const string MetricsPrefix = "LeaseService metrics on ";
+
+    /// <summary>Output kept for failure messages, at most.</summary>
+    internal const int MaxOutputLines = 4000;
+
     private const int Sigterm = 15;
 
-    private readonly Process _process;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly List<string> _output = [];
-    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<string> _metrics = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process _process = null!;
+    private TaskCompletionSource<string> _listening = null!;
+    private TaskCompletionSource<string> _metrics = null!;
 
-    private ServerProcess(Process process) => _process = process;
+    private ServerProcess(IReadOnlyDictionary<string, string> environment)
+    {
+        _environment = environment;
+        AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
+    }
 
     /// <summary>The published server beside the tests (see PublishServerUnderTest in the csproj).</summary>
     public static string ServerDll { get; } = Path.Combine(AppContext.BaseDirectory, "server", "LeaseService.Server.dll");
+
+    /// <summary>Logging settings every server the suite starts gets (warnings and errors only), process or container.</summary>
+    public static IReadOnlyDictionary<string, string> QuietLogging { get; } = new Dictionary<string, string>
+    {
+        ["Serilog__MinimumLevel__Default"] = "Warning",
+        ["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning",
+    };
 
     /// <summary>The address it listens on, e.g. http://127.0.0.1:41234.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -61,49 +78,10 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"{ServerDll} is missing: the test build publishes it (target PublishServerUnderTest).");
         }
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(ServerDll)!,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(ServerDll);
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(url);
-
-        // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__"];
-        foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        start.Environment["Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime"] = "Warning";
-        start.Environment["Metrics__Url"] = "http://127.0.0.1:0"; // Several servers run at once here.
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var server = new ServerProcess(process);
-        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
-        process.Exited += (_, _) => server._listening.TrySetException(
-            new InvalidOperationException($"The server exited with code {process.ExitCode} before listening.\n{server.Output}"));
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        AppDomain.CurrentDomain.ProcessExit += server.KillOnRunnerExit;
-
+        var server = new ServerProcess(environment);
         try
         {
-            server.Address = await server._listening.Task.DefaultTimeout();
+            await server.RunAsync(url);
         }
         catch
         {
@@ -141,9 +119,35 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync().DefaultTimeout();
     }
 
+    /// <summary>A new process with the same settings on the same address, once this one exited.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException($"The server process {_process.Id} still runs: stop or kill it first.");
+        }
+
+        OnLine($"--- started again on {Address} ---");
+        _process.Dispose();
+        await RunAsync(Address);
+    }
+
+    /// <summary>SIGTERM, wait for the exit, start again on the same address.</summary>
+    public async Task RestartAsync()
+    {
+        Terminate();
+        await WaitForExitAsync();
+        await StartAgainAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
+        if (_process is null)
+        {
+            return;
+        }
+
         try
         {
             await KillAsync();
@@ -154,6 +158,53 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    private async Task RunAsync(string url)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(ServerDll)!,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(ServerDll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(url);
+
+        // Nothing of the test runner's own ASP.NET settings leaks into the server.
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__"];
+        foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in QuietLogging)
+        {
+            start.Environment[key] = value;
+        }
+
+        start.Environment["Metrics__Url"] = "http://127.0.0.1:0"; // Several servers run at once here.
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        (_process, _listening, _metrics) = (process, listening, new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.Exited += (_, _) => listening.TrySetException(
+            new InvalidOperationException($"The server exited with code {process.ExitCode} before listening.\n{Output}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        Address = await listening.Task.DefaultTimeout();
     }
 
     private void OnLine(string? line)
@@ -185,7 +236,7 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         try
         {
-            _process.Kill(entireProcessTree: true);
+            _process?.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
         {

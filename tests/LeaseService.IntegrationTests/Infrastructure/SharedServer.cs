@@ -6,8 +6,8 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The server most scenarios share: a local process of the published server on the manual clock
-/// with short limits, or the server at LEASE_SERVICE_URL (which must run with the same switch,
-/// as the compose test profile's does). Tests using it run one at a time (one collection) because
+/// with short limits, a container of LEASE_SERVICE_IMAGE configured the same way, or the server at
+/// LEASE_SERVICE_URL (which must run with the same switch, as the compose test profile's does). Tests using it run one at a time (one collection) because
 /// moving lease time moves it for everyone; each uses its own paths and holders.
 /// </summary>
 public sealed class SharedServer : IAsyncLifetime
@@ -24,7 +24,8 @@ public sealed class SharedServer : IAsyncLifetime
         ["DataNodes__RecoveryTimeout"] = "00:00:10",
     };
 
-    public ServerProcess? Process { get; private set; }
+    /// <summary>The server the suite started (process or container); null for LEASE_SERVICE_URL.</summary>
+    public IServerHost? Host { get; private set; }
 
     public string Address { get; private set; } = string.Empty;
 
@@ -43,22 +44,27 @@ public sealed class SharedServer : IAsyncLifetime
     public TimeSpan MonitorInterval { get; private set; }
 
     /// <summary>What the server printed, for failure messages (a remote server's output is in its container log).</summary>
-    public string Output => Process?.Output ?? $"(the server at {Address} runs elsewhere: see its own log, e.g. docker compose logs)";
+    public string Output => Host?.Output ?? $"(the server at {Address} runs elsewhere: see its own log, e.g. docker compose logs)";
 
     public async Task InitializeAsync()
     {
         if (ServerTarget.RemoteUrl is { } url)
         {
+            if (ServerTarget.Image is { } image)
+            {
+                throw new InvalidOperationException($"Both LEASE_SERVICE_URL={url} and LEASE_SERVICE_IMAGE={image} are set: the suite either targets a server or starts its own, not both.");
+            }
+
             Address = url;
         }
         else
         {
-            Process = await ServerProcess.StartAsync(Environment);
-            Address = Process.Address;
+            Host = await ServerHost.StartAsync(Environment);
+            Address = Host.Address;
         }
 
         Client = LeaseClient.Create(Address);
-        await Health.WaitForServingAsync(Channel, retryWhileUnreachable: Process is null);
+        await Health.WaitForServingAsync(Channel, retryWhileUnreachable: Host is null);
         Clock = new TestClock(Client);
         try
         {
@@ -81,9 +87,9 @@ public sealed class SharedServer : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Client?.Dispose();
-        if (Process is not null)
+        if (Host is not null)
         {
-            await Process.DisposeAsync();
+            await Host.DisposeAsync();
         }
     }
 }
