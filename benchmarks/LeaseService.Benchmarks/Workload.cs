@@ -28,7 +28,7 @@ internal static class Workload
         for (var i = 0; i < files; i++)
         {
             var holder = holders[i % holders.Length];
-            var outcome = manager.AddLease(holder, $"/warehouse/part-{i % 1000:D4}/file-{i:D8}.parquet", "worker-17.example.internal");
+            var outcome = manager.AddLeaseAsync(holder, $"/warehouse/part-{i % 1000:D4}/file-{i:D8}.parquet", "worker-17.example.internal").AsTask().GetAwaiter().GetResult();
             if (!outcome.IsOk)
             {
                 throw new InvalidOperationException(outcome.ToString());

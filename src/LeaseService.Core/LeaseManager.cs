@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
+using LeaseService.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -20,21 +22,26 @@ namespace LeaseService.Core;
 public sealed partial class LeaseManager : IAsyncDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, BlockEntry> _blocks = [];
+
+    // The state. Replaced as a whole when it is (re)loaded from the store; otherwise changed only
+    // under the lock.
+    private Dictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
+    private Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+    private Dictionary<long, BlockEntry> _blocks = [];
 
     // Leases in renewal order. Renewal stamps the monotonic "now" under the lock and moves the
     // lease to the tail, so the list is sorted by (last renewal, renewal sequence): the head is
     // always the oldest lease, renew is O(1) and a monitor pass is O(expired).
-    private readonly IntrusiveList<Lease> _expiry = new();
-    private readonly OpenFileIndex _openFiles = new(perHolder: false);
-    private readonly IntrusiveList<RecoveryState> _recoveries = new();
+    private IntrusiveList<Lease> _expiry = new();
+    private OpenFileIndex _openFiles = new(perHolder: false);
+    private IntrusiveList<RecoveryState> _recoveries = new();
 
     private readonly LeaseManagerOptions _options;
     private readonly IDataNodeCoordinator _dataNodes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ILeaseStore _store;
+    private readonly GroupCommitWriter _writer;
     private readonly long _softLimit;
     private readonly long _hardLimit;
     private readonly long _recoveryTimeout;
@@ -49,7 +56,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private long _recoveryHolderSince;
     private int _recoveryHolderSequence;
 
-    /// <summary>Creates an empty lease manager.</summary>
+    /// <summary>Creates a lease manager.</summary>
     /// <param name="options">The limits in force.</param>
     /// <param name="dataNodes">The DataNodes that run block recovery.</param>
     /// <param name="timeProvider">The clock: monotonic timestamps for every limit.</param>
@@ -58,7 +65,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// Where to publish the manager's observable instruments (see <see cref="MeterName"/>); none
     /// when null. The caller owns the meter and disposes it.
     /// </param>
-    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null)
+    /// <param name="store">
+    /// Where state is persisted. With a store, nothing is served until <see cref="LoadAsync"/>
+    /// completes. Without one the manager starts empty, in memory, and serves at once.
+    /// </param>
+    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null, ILeaseStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataNodes);
@@ -78,15 +89,15 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _hardLimit = ToTimestampUnits(options.HardLimit);
         _recoveryTimeout = ToTimestampUnits(options.RecoveryTimeout);
 
-        // Generation stamps (epochs, recovery ids) and block ids never repeat across restarts,
-        // though nothing is persisted yet: each start begins above anything an earlier run can
-        // have issued (wall-clock milliseconds x 2^20; an earlier run would need over a million
-        // grants per millisecond to catch up). A writer from before a restart is therefore fenced.
-        _generationStamp = checked(_time.GetUtcNow().ToUnixTimeMilliseconds() << 20);
-        _lastBlockId = _generationStamp;
+        // Generation stamps (epochs, recovery ids) and block ids continue from the persisted
+        // counters (LoadAsync), so a fencing token is never issued twice, across restarts too.
+        _store = store ?? new InMemoryLeaseStore();
+        _status = store is null ? StorageStatus.Healthy : StorageStatus.Loading;
+        _writer = new GroupCommitWriter(_store, OnStorageFailed, OnBatchWritten);
         if (meter is not null)
         {
             CreateInstruments(meter);
+            CreateStorageInstruments(meter);
         }
     }
 
@@ -98,87 +109,91 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// its lease to <paramref name="holder"/>, renewing the holder's whole lease. Idempotent for
     /// the current holder. Another holder within the soft limit: FailedPrecondition. Past it:
     /// lease recovery starts; the caller gets the lease if the file closes at once, else
-    /// Unavailable (retry later).
+    /// Unavailable (retry later). Answers once the change is durable.
     /// </summary>
-    public Outcome<LeaseView> AddLease(string holder, string path, string? clientMachine)
+    public ValueTask<Outcome<LeaseView>> AddLeaseAsync(string holder, string path, string? clientMachine)
     {
         var invalid = LeaseValidation.CheckHolder(holder) ?? LeaseValidation.CheckPath(path) ?? LeaseValidation.CheckClientMachine(clientMachine);
         if (invalid is not null)
         {
-            return Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
         var machine = clientMachine ?? string.Empty;
         var nodes = _dataNodes.GetDataNodes();
+        var effects = new Effects();
         Outcome<LeaseView> outcome;
-        Attempt? attempt = null;
-        string? previousHolder = null;
-        long closedEpoch = 0;
+        Commit? commit;
         lock (_lock)
         {
-            var now = _time.GetTimestamp();
-            if (!_files.TryGetValue(path, out var file))
-            {
-                file = new FileEntry(path);
-                _files.Add(path, file);
-                Grant(file, holder, machine, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (!file.UnderConstruction)
-            {
-                Grant(file, holder, machine, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (file.Recovery is not null)
-            {
-                outcome = Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
-            }
-            else if (file.Lease!.Holder == holder)
-            {
-                RenewLocked(file.Lease, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (now - file.Lease.LastRenewed <= _softLimit)
-            {
-                outcome = Outcome<LeaseView>.Fail(
-                    OutcomeKind.FailedPrecondition,
-                    $"{path} is currently owned by {file.Lease.Holder} on {Describe(file.ClientMachine)}");
-            }
-            else
-            {
-                // Soft limit passed: recover the path on the new writer's behalf.
-                previousHolder = file.Lease.Holder;
-                _counters.Takeovers++;
-                if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, out attempt) == Release.Closed)
-                {
-                    closedEpoch = file.Epoch;
-                    Grant(file, holder, machine, now);
-                    outcome = Outcome<LeaseView>.Ok(View(file, now));
-                }
-                else
-                {
-                    outcome = Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
-                }
-            }
+            outcome = AddLeaseLocked(holder, path, machine, nodes, effects);
+            commit = SealLocked(effects);
         }
 
-        if (previousHolder is not null)
+        return Complete(commit, effects, outcome);
+    }
+
+    private Outcome<LeaseView> AddLeaseLocked(string holder, string path, string machine, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (BlockedLocked() is { } blocked)
         {
-            LogSoftLimitTakeover(path, previousHolder, holder);
+            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (closedEpoch != 0)
+        var now = _time.GetTimestamp();
+        if (!_files.TryGetValue(path, out var file))
         {
-            LogClosedByRecovery(path, closedEpoch);
+            file = new FileEntry(path);
+            _files.Add(path, file);
+            return Granted(file, holder, machine, now, effects);
         }
 
-        Follow(attempt);
-        if (outcome.IsOk)
+        effects.Observe(file);
+        if (!file.UnderConstruction)
         {
-            LogGranted(path, holder, outcome.Value.Epoch);
+            return Granted(file, holder, machine, now, effects);
         }
 
-        return outcome;
+        if (file.Recovery is not null)
+        {
+            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+        }
+
+        if (file.Lease!.Holder == holder)
+        {
+            RenewLocked(file.Lease, now);
+            var view = View(file, now);
+            effects.After(() => LogGranted(path, holder, view.Epoch));
+            return Outcome<LeaseView>.Ok(view);
+        }
+
+        if (now - file.Lease.LastRenewed <= _softLimit)
+        {
+            return Outcome<LeaseView>.Fail(
+                OutcomeKind.FailedPrecondition,
+                $"{path} is currently owned by {file.Lease.Holder} on {Describe(file.ClientMachine)}");
+        }
+
+        // Soft limit passed: recover the path on the new writer's behalf.
+        var previousHolder = file.Lease.Holder;
+        _counters.Takeovers++;
+        effects.After(() => LogSoftLimitTakeover(path, previousHolder, holder));
+        if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, effects) == Release.Closed)
+        {
+            return Granted(file, holder, machine, now, effects);
+        }
+
+        return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+    }
+
+    private Outcome<LeaseView> Granted(FileEntry file, string holder, string machine, long now, Effects effects)
+    {
+        Grant(file, holder, machine, now);
+        effects.Change(file);
+        var view = View(file, now);
+        effects.After(() => LogGranted(file.Path, holder, view.Epoch));
+        return Outcome<LeaseView>.Ok(view);
     }
 
     /// <summary>Renews every path of <paramref name="holder"/>; NotFound when it holds nothing.</summary>
@@ -193,6 +208,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         lock (_lock)
         {
+            if (BlockedLocked() is { } blocked)
+            {
+                return Outcome<int>.Fail(OutcomeKind.Unavailable, blocked);
+            }
+
             if (!_leases.TryGetValue(holder, out var lease))
             {
                 return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {holder} holds no leases (never granted, released, or recovered)");
@@ -217,8 +237,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        var outcome = await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _) =>
+        return await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _, effects) =>
         {
+            effects.Change(file);
             if (last is not null && tally.Finalized < _options.MinReplication)
             {
                 last.State = BlockState.Committed;
@@ -234,14 +255,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             CloseLocked(file);
             _counters.Releases++;
+            effects.After(() => LogClosed(path, holder));
             return Outcome<bool>.Ok(true);
         }, cancellationToken).ConfigureAwait(false);
-        if (outcome is { IsOk: true, Value: true })
-        {
-            LogClosed(path, holder);
-        }
-
-        return outcome;
     }
 
     /// <summary>
@@ -259,7 +275,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<AddBlockResult>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes) =>
+        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes, effects) =>
         {
             if (last is not null)
             {
@@ -299,6 +315,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 last.NumBytes = tally.FinalizedLength;
             }
 
+            effects.Change(file);
             var block = new BlockEntry(++_lastBlockId, ++_generationStamp, pipeline, file);
             (file.Blocks ??= []).Add(block);
             _blocks.Add(block.Id, block);
@@ -307,12 +324,17 @@ public sealed partial class LeaseManager : IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops background recoveries; in-flight DataNode calls are cancelled.</summary>
+    /// <summary>
+    /// Stops background recoveries (in-flight DataNode calls are cancelled) and the writer (queued
+    /// commits finish). The store is the caller's to dispose.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _recoveryTasks.WhenIdleAsync().ConfigureAwait(false);
+        await _writer.StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        _restoreGate.Dispose();
     }
 
     /// <summary>Completes when no block recovery dispatched so far is still running (tests, shutdown).</summary>
@@ -321,6 +343,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private Outcome<bool> CheckWriter(string holder, string path, string operation, out FileEntry? file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
+        file = null;
+        if (BlockedLocked() is { } blocked)
+        {
+            return Outcome<bool>.Fail(OutcomeKind.Unavailable, blocked);
+        }
+
         if (!_files.TryGetValue(path, out file) || !file.UnderConstruction)
         {
             return Outcome<bool>.Fail(OutcomeKind.NotFound, $"{path} is not open for write");
@@ -351,32 +379,66 @@ public sealed partial class LeaseManager : IAsyncDisposable
         string holder,
         string path,
         string operation,
-        Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Outcome<T>> apply,
+        Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Effects, Outcome<T>> apply,
         CancellationToken cancellationToken)
     {
         BlockEntry? last;
         long stamp;
         BlockState state;
         string[] locations;
+        Commit? refusal = null;
+        var refused = new Effects();
+        Outcome<T> refusedOutcome = default;
         lock (_lock)
         {
             var check = CheckWriter(holder, path, operation, out var file);
             if (!check.IsOk)
             {
-                return check.As<T>();
-            }
+                if (file is not null)
+                {
+                    refused.Observe(file); // The refusal names state: answer once that state is durable.
+                }
 
-            last = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
-            (stamp, state, locations) = last is null ? (0, default, []) : (last.GenerationStamp, last.State, last.Locations);
+                refusedOutcome = check.As<T>();
+                refusal = SealLocked(refused);
+                last = null;
+                (stamp, state, locations) = (0, default, []);
+            }
+            else
+            {
+                last = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
+                (stamp, state, locations) = last is null ? (0, default, []) : (last.GenerationStamp, last.State, last.Locations);
+            }
+        }
+
+        if (!refusedOutcome.IsOk)
+        {
+            return await Complete(refusal, refused, refusedOutcome).ConfigureAwait(false);
         }
 
         var replicas = last is null
             ? []
             : await _dataNodes.GetReplicasAsync(last.Id, locations, cancellationToken).ConfigureAwait(false);
         var nodes = _dataNodes.GetDataNodes();
+        var effects = new Effects();
+        Outcome<T> outcome;
+        Commit? commit;
         lock (_lock)
         {
+            outcome = Apply();
+            commit = SealLocked(effects);
+        }
+
+        return await Complete(commit, effects, outcome).ConfigureAwait(false);
+
+        Outcome<T> Apply()
+        {
             var check = CheckWriter(holder, path, operation, out var file);
+            if (file is not null)
+            {
+                effects.Observe(file);
+            }
+
             if (!check.IsOk)
             {
                 return check.As<T>();
@@ -388,7 +450,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 return Outcome<T>.Fail(OutcomeKind.Unavailable, $"the last block of {path} changed while this call ran; retry");
             }
 
-            return apply(file, last, last is null ? default : Tally(last, replicas), nodes);
+            return apply(file, last, last is null ? default : Tally(last, replicas), nodes, effects);
         }
     }
 

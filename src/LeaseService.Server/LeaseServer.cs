@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
+using LeaseService.Core.Storage;
 using LeaseService.DataNodes;
 using LeaseService.Rpc;
 using LeaseService.Rpc.AspNetCore;
@@ -10,6 +11,7 @@ using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.Servi
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
+using LeaseService.Server.Storage;
 using LeaseService.Server.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -56,8 +58,9 @@ public static class LeaseServer
             TestingMode.Register(app.Services, registry);
         });
 
+        // leases.v1.LeaseService is NOT_SERVING until the state is loaded and while storage fails.
+        app.Services.OpenLeaseStorage();
         var health = app.Services.GetRequiredService<HealthService>();
-        health.SetStatus(Contracts.V1.LeaseServiceMethods.ServiceName, ServingStatus.Serving);
         health.SetStatus(Contracts.V1.DataNodeSimulatorMethods.ServiceName, ServingStatus.Serving);
         return app;
     }
@@ -65,6 +68,9 @@ public static class LeaseServer
     /// <summary>The addresses Kestrel actually bound (port 0 resolved); valid after start.</summary>
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app)
         => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>The storage engine and where its data lives, e.g. "RocksDb at /var/lib/leaseservice".</summary>
+    public static string StorageDescription(this WebApplication app) => app.Services.OpenLeaseStorage();
 
     /// <summary>The metrics endpoint's bound addresses (port 0 resolved); empty when disabled. Valid after start.</summary>
     public static IReadOnlyList<string> MetricsAddresses(this WebApplication app) => app.Services.MetricsAddresses();
@@ -107,8 +113,10 @@ public static class LeaseServer
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 TestingMode.LeaseClock(sp),
                 sp.GetRequiredService<ILogger<LeaseManager>>(),
-                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName));
+                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName),
+                sp.GetRequiredService<ILeaseStore>());
         });
+        services.AddLeaseStorage(configuration); // Before the monitor: its loader must start first.
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));

@@ -1,3 +1,4 @@
+using LeaseService.Core.Storage;
 using LeaseService.Server;
 using LeaseService.Server.Probe;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ if (HealthProbe.IsProbe(args))
 try
 {
     var app = LeaseServer.Build(args);
+    Console.WriteLine($"LeaseService storage: {app.StorageDescription()}");
     await app.StartAsync().ConfigureAwait(false);
     foreach (var address in app.ListeningAddresses())
     {
@@ -26,6 +28,12 @@ try
     await app.WaitForShutdownAsync().ConfigureAwait(false);
     await app.DisposeAsync().ConfigureAwait(false);
     return 0;
+}
+catch (LeaseStoreException ex)
+{
+    // Never start empty over a store it cannot read: name the path and the reason, no stack trace.
+    await Console.Error.WriteLineAsync($"Cannot use the lease store: {ex.Message}").ConfigureAwait(false);
+    return 2;
 }
 catch (OptionsValidationException ex)
 {

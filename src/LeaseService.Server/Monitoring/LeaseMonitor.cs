@@ -45,7 +45,7 @@ internal sealed partial class LeaseMonitor(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                RunPass();
+                await RunPassAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -54,12 +54,12 @@ internal sealed partial class LeaseMonitor(
         }
     }
 
-    internal void RunPass()
+    internal async Task RunPassAsync()
     {
         var start = timeProvider.GetTimestamp();
         try
         {
-            var result = manager.RunMonitorPass(_options.MaxMonitorWorkPerPass);
+            var result = await manager.RunMonitorPassAsync(_options.MaxMonitorWorkPerPass).ConfigureAwait(false);
             _instruments.PassDuration.Record(timeProvider.GetElapsedTime(start).TotalSeconds);
             if (result.BudgetExhausted)
             {

@@ -34,10 +34,10 @@ internal sealed class LeaseRpcService
         .AddUnary(LeaseServiceMethods.AddBlock, AddBlock)
         .AddUnary(LeaseServiceMethods.GetFile, GetFile);
 
-    private ValueTask<AddLeaseResponse> AddLease(AddLeaseRequest request, ServerCallContext context)
+    private async ValueTask<AddLeaseResponse> AddLease(AddLeaseRequest request, ServerCallContext context)
     {
-        var lease = OutcomeStatus.Unwrap(_leases.AddLease(request.Holder, request.Path, request.ClientMachine));
-        return ValueTask.FromResult(new AddLeaseResponse { Lease = lease.ToContract() });
+        var lease = OutcomeStatus.Unwrap(await _leases.AddLeaseAsync(request.Holder, request.Path, request.ClientMachine).ConfigureAwait(false));
+        return new AddLeaseResponse { Lease = lease.ToContract() };
     }
 
     private ValueTask<RenewLeaseResponse> RenewLease(RenewLeaseRequest request, ServerCallContext context)
@@ -52,33 +52,33 @@ internal sealed class LeaseRpcService
         return new RemoveLeaseResponse { Closed = closed };
     }
 
-    private ValueTask<RecoverLeaseResponse> RecoverLease(RecoverLeaseRequest request, ServerCallContext context)
+    private async ValueTask<RecoverLeaseResponse> RecoverLease(RecoverLeaseRequest request, ServerCallContext context)
     {
-        var result = OutcomeStatus.Unwrap(_leases.RecoverLease(request.Path, request.Requester, request.Force));
-        return ValueTask.FromResult(new RecoverLeaseResponse
+        var result = OutcomeStatus.Unwrap(await _leases.RecoverLeaseAsync(request.Path, request.Requester, request.Force).ConfigureAwait(false));
+        return new RecoverLeaseResponse
         {
             Closed = result.Closed,
             Lease = result.Lease?.ToContract(),
             Length = (ulong)result.Length,
-        });
+        };
     }
 
-    private ValueTask<GetLeaseResponse> GetLease(GetLeaseRequest request, ServerCallContext context)
+    private async ValueTask<GetLeaseResponse> GetLease(GetLeaseRequest request, ServerCallContext context)
     {
-        var lease = OutcomeStatus.Unwrap(_leases.GetLease(request.Path));
-        return ValueTask.FromResult(new GetLeaseResponse { Lease = lease.ToContract() });
+        var lease = OutcomeStatus.Unwrap(await _leases.GetLeaseAsync(request.Path).ConfigureAwait(false));
+        return new GetLeaseResponse { Lease = lease.ToContract() };
     }
 
-    private ValueTask<ListLeasesResponse> ListLeases(ListLeasesRequest request, ServerCallContext context)
+    private async ValueTask<ListLeasesResponse> ListLeases(ListLeasesRequest request, ServerCallContext context)
     {
-        var page = OutcomeStatus.Unwrap(_leases.ListLeases(request.Holder, request.PathPrefix, request.PageSize, request.PageToken));
+        var page = OutcomeStatus.Unwrap(await _leases.ListLeasesAsync(request.Holder, request.PathPrefix, request.PageSize, request.PageToken).ConfigureAwait(false));
         var response = new ListLeasesResponse { NextPageToken = page.NextPageToken };
         foreach (var lease in page.Leases)
         {
             response.Leases.Add(lease.ToContract());
         }
 
-        return ValueTask.FromResult(response);
+        return response;
     }
 
     private async ValueTask<AddBlockResponse> AddBlock(AddBlockRequest request, ServerCallContext context)
@@ -87,6 +87,6 @@ internal sealed class LeaseRpcService
         return new AddBlockResponse { Block = result.Block.ToContract(), Epoch = (ulong)result.Epoch };
     }
 
-    private ValueTask<Contracts.V1.FileInfo> GetFile(GetFileRequest request, ServerCallContext context)
-        => ValueTask.FromResult(OutcomeStatus.Unwrap(_leases.GetFile(request.Path)).ToContract());
+    private async ValueTask<Contracts.V1.FileInfo> GetFile(GetFileRequest request, ServerCallContext context)
+        => OutcomeStatus.Unwrap(await _leases.GetFileAsync(request.Path).ConfigureAwait(false)).ToContract();
 }
