@@ -55,6 +55,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private string? _recoveryHolder;
     private long _recoveryHolderSince;
     private int _recoveryHolderSequence;
+    private int _disposed;
 
     /// <summary>Creates a lease manager.</summary>
     /// <param name="options">The limits in force.</param>
@@ -330,6 +331,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // Idempotent: the host may dispose it as several services.
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _recoveryTasks.WhenIdleAsync().ConfigureAwait(false);
         await _writer.StopAsync().ConfigureAwait(false);

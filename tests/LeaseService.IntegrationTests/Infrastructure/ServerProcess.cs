@@ -23,7 +23,29 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _metrics = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private string? _ownDirectory;
+
     private ServerProcess(Process process) => _process = process;
+
+    /// <summary>A new, empty directory under the system temp directory for a server's store.</summary>
+    public static string NewDataDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "leaseservice-it-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>Deletes a directory from <see cref="NewDataDirectory"/>, if it is still there.</summary>
+    public static void DeleteDataDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
 
     /// <summary>The published server beside the tests (see PublishServerUnderTest in the csproj).</summary>
     public static string ServerDll { get; } = Path.Combine(AppContext.BaseDirectory, "server", "LeaseService.Server.dll");
@@ -75,7 +97,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(url);
 
         // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__"];
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__", "Storage__"];
         foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);
@@ -90,8 +112,16 @@ public sealed class ServerProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        // Every process gets its own data directory unless the test names one (a restart reuses it).
+        string? ownDirectory = null;
+        if (!environment.ContainsKey("Storage__Path") && !environment.ContainsKey("Storage__Provider"))
+        {
+            ownDirectory = NewDataDirectory();
+            start.Environment["Storage__Path"] = ownDirectory;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var server = new ServerProcess(process);
+        var server = new ServerProcess(process) { _ownDirectory = ownDirectory };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         process.Exited += (_, _) => server._listening.TrySetException(
@@ -154,6 +184,10 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_ownDirectory is not null)
+        {
+            DeleteDataDirectory(_ownDirectory);
+        }
     }
 
     private void OnLine(string? line)
