@@ -18,6 +18,6 @@ internal sealed partial class StorageLoader(LeaseManager manager, ILogger<Storag
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(3001, LogLevel.Information, "Loading lease state from {Store}")]
+    [LoggerMessage(5001, LogLevel.Information, "Loading lease state from {Store}")]
     private partial void LogLoading(string store);
 }

@@ -43,9 +43,9 @@ internal sealed partial class StorageRestorer(LeaseManager manager, ILogger<Stor
         }
     }
 
-    [LoggerMessage(3002, LogLevel.Warning, "Storage still failing: {Reason}; probing again in a second")]
+    [LoggerMessage(5002, LogLevel.Warning, "Storage still failing: {Reason}; probing again in a second")]
     private partial void LogStillFailing(string reason);
 
-    [LoggerMessage(3003, LogLevel.Error, "Storage restore attempt failed; retrying")]
+    [LoggerMessage(5003, LogLevel.Error, "Storage restore attempt failed; retrying")]
     private partial void LogRestoreFailed(Exception exception);
 }
