@@ -45,7 +45,7 @@ public sealed partial class LeaseManager
 
         return Read(effects =>
         {
-            if (!_files.TryGetValue(path, out var file))
+            if (!_namespace.TryGetFile(path, out var file))
             {
                 return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
             }
@@ -71,7 +71,7 @@ public sealed partial class LeaseManager
 
         return Read(effects =>
         {
-            if (!_files.TryGetValue(path, out var file))
+            if (!_namespace.TryGetFile(path, out var file))
             {
                 return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
             }
@@ -98,7 +98,7 @@ public sealed partial class LeaseManager
     {
         return Read(effects =>
         {
-            if (!_blocks.TryGetValue(blockId, out var block))
+            if (!_namespace.TryGetBlock(blockId, out var block))
             {
                 return Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");
             }
@@ -170,9 +170,9 @@ public sealed partial class LeaseManager
         {
             if (string.IsNullOrEmpty(holder))
             {
-                _openFiles.Collect(after, prefix, size + 1, files);
+                _namespace.CollectOpen(after, prefix, size + 1, files);
             }
-            else if (_leases.TryGetValue(holder, out var lease))
+            else if (_leases.TryGet(holder, out var lease))
             {
                 lease.Files.Collect(after, prefix, size + 1, files);
             }
@@ -194,8 +194,8 @@ public sealed partial class LeaseManager
     {
         lock (_lock)
         {
-            var oldest = _expiry.Head is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
-            return new LeaseStatistics(_leases.Count, _openFiles.Count, _files.Count, _recoveries.Count, oldest);
+            var oldest = _leases.Oldest is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
+            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest);
         }
     }
 

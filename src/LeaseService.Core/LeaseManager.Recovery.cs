@@ -72,7 +72,7 @@ public sealed partial class LeaseManager
         }
 
         var now = _time.GetTimestamp();
-        if (!_files.TryGetValue(path, out var file))
+        if (!_namespace.TryGetFile(path, out var file))
         {
             return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
         }
@@ -126,7 +126,7 @@ public sealed partial class LeaseManager
             lock (_lock)
             {
                 var now = _time.GetTimestamp();
-                var head = _recoveries.Head;
+                var head = _recoveries.Oldest;
                 if (BlockedLocked() is not null || head is null || now - head.AttemptStarted <= _recoveryTimeout)
                 {
                     break;
@@ -149,7 +149,7 @@ public sealed partial class LeaseManager
             lock (_lock)
             {
                 var now = _time.GetTimestamp();
-                var head = _expiry.Head;
+                var head = _leases.Oldest;
                 if (BlockedLocked() is not null || head is null || now - head.LastRenewed <= _hardLimit)
                 {
                     break;
@@ -170,7 +170,7 @@ public sealed partial class LeaseManager
                     {
                         // Never spin on a lease whose file could not move (HDFS-4882): send it to
                         // the back of the index and carry on with the next one.
-                        RenewLocked(head, now);
+                        _leases.Renew(head, now);
                         break;
                     }
                 }
@@ -267,17 +267,7 @@ public sealed partial class LeaseManager
     private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var recovery = file.Recovery;
-        if (recovery is null)
-        {
-            recovery = new RecoveryState(file);
-            file.Recovery = recovery;
-            _recoveries.AddLast(recovery);
-        }
-        else
-        {
-            _recoveries.MoveToLast(recovery);
-        }
+        var recovery = _recoveries.BeginAttempt(file);
 
         var locations = last.Locations;
         if (recovery.Attempts >= _options.DeadReplicaGraceAttempts)
@@ -286,8 +276,7 @@ public sealed partial class LeaseManager
             if (locations.Length == 0)
             {
                 var attempts = recovery.Attempts;
-                file.Blocks!.Remove(last);
-                _blocks.Remove(last.Id);
+                _namespace.RemoveBlock(last);
                 file.Epoch = ++_generationStamp;
                 CloseLocked(file);
                 return new Attempt(file.Path, AttemptNote.DroppedUnreachableBlock, null, last.Id, attempts);
@@ -305,7 +294,7 @@ public sealed partial class LeaseManager
         {
             _counters.RecoveriesRetried++;
         }
-        var primary = ChoosePrimary(recovery, locations, nodes);
+        var primary = RecoveryQueue.ChoosePrimary(recovery, locations, nodes);
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recoveryId;
         file.Epoch = recoveryId;
@@ -313,39 +302,6 @@ public sealed partial class LeaseManager
         return primary is null
             ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
             : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts);
-    }
-
-    private static string? ChoosePrimary(RecoveryState recovery, string[] locations, IReadOnlyList<DataNodeStatus> nodes)
-    {
-        DataNodeStatus? best = null;
-        for (var round = 0; round < 2 && best is null; round++)
-        {
-            if (round == 1)
-            {
-                recovery.ChosenPrimaries.Clear(); // Every live replica was tried: start over.
-            }
-
-            foreach (var node in nodes)
-            {
-                if (!node.IsAlive || recovery.ChosenPrimaries.Contains(node.Id) || Array.IndexOf(locations, node.Id) < 0)
-                {
-                    continue;
-                }
-
-                if (best is null || node.LastHeartbeat > best.LastHeartbeat
-                    || (node.LastHeartbeat == best.LastHeartbeat && string.CompareOrdinal(node.Id, best.Id) < 0))
-                {
-                    best = node;
-                }
-            }
-        }
-
-        if (best is not null)
-        {
-            recovery.ChosenPrimaries.Add(best.Id);
-        }
-
-        return best?.Id;
     }
 
     private void ReassignLocked(FileEntry file, string holder, long now)
@@ -356,8 +312,8 @@ public sealed partial class LeaseManager
             return;
         }
 
-        DetachLocked(file);
-        AttachLocked(file, holder, now);
+        _leases.Detach(file);
+        _leases.Attach(file, holder, now);
         file.ClientMachine = string.Empty;
     }
 
@@ -429,7 +385,7 @@ public sealed partial class LeaseManager
         {
             BlockEntry? block = null;
             applied = BlockedLocked() is null
-                && _blocks.TryGetValue(result.BlockId, out block)
+                && _namespace.TryGetBlock(result.BlockId, out block)
                 && block.File.Recovery is { } recovery
                 && block.State == BlockState.UnderRecovery
                 && block.RecoveryId == result.RecoveryId;
@@ -440,8 +396,7 @@ public sealed partial class LeaseManager
                 switch (result)
                 {
                     case BlockRecoveryCommitted { DeleteBlock: true }:
-                        file.Blocks!.Remove(block);
-                        _blocks.Remove(block.Id);
+                        _namespace.RemoveBlock(block);
                         CloseLocked(file);
                         _counters.RecoveriesSucceeded++;
                         break;

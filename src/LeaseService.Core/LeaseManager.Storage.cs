@@ -146,6 +146,18 @@ public sealed partial class LeaseManager : IStorageHealth
             throw new LeaseStoreException($"{_store.Description}: holds data without a format version; not a LeaseService store");
         }
 
+        var blockIds = new HashSet<long>();
+        foreach (var file in files)
+        {
+            foreach (var block in file.Blocks)
+            {
+                if (!blockIds.Add(block.Id))
+                {
+                    throw new LeaseStoreException($"{_store.Description}: corrupt: block {block.Id} appears twice (last in {file.Path})");
+                }
+            }
+        }
+
         if (format is not null && format < 1)
         {
             throw new LeaseStoreException($"{_store.Description}: format version {format} is not valid");
@@ -162,12 +174,9 @@ public sealed partial class LeaseManager : IStorageHealth
         var nodes = _dataNodes.GetDataNodes();
         lock (_lock)
         {
-            _files = new Dictionary<string, FileEntry>(files.Count, StringComparer.Ordinal);
-            _leases = new Dictionary<string, Lease>(StringComparer.Ordinal);
-            _blocks = [];
-            _expiry = new IntrusiveList<Lease>();
-            _openFiles = new OpenFileIndex(perHolder: false);
-            _recoveries = new IntrusiveList<RecoveryState>();
+            _namespace = new FileNamespace(_lock);
+            _leases = new LeaseTable(_lock);
+            _recoveries = new RecoveryQueue(_lock);
             var now = _time.GetTimestamp();
             var resume = new List<FileEntry>();
             foreach (var stored in files)
@@ -180,24 +189,22 @@ public sealed partial class LeaseManager : IStorageHealth
                     foreach (var b in stored.Blocks)
                     {
                         var block = new BlockEntry(b.Id, b.GenerationStamp, b.Locations, file) { NumBytes = b.NumBytes, State = b.State, RecoveryId = b.RecoveryId };
-                        file.Blocks.Add(block);
-                        _blocks[block.Id] = block;
+                        _namespace.AppendBlock(block);
                         stamp = Math.Max(stamp, Math.Max(b.GenerationStamp, b.RecoveryId));
                         blockId = Math.Max(blockId, b.Id);
                     }
                 }
 
-                _files.Add(file.Path, file);
+                _namespace.Add(file);
                 if (stored.Holder.Length > 0)
                 {
                     // Restart semantics: every restored lease counts as renewed now.
-                    _openFiles.Add(file);
-                    AttachLocked(file, stored.Holder, now);
+                    _namespace.MarkOpen(file);
+                    _leases.Attach(file, stored.Holder, now);
                     file.ClientMachine = stored.ClientMachine;
                     if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
                     {
-                        file.Recovery = new RecoveryState(file) { Attempts = stored.RecoveryAttempts };
-                        _recoveries.AddLast(file.Recovery);
+                        _recoveries.Restore(file, stored.RecoveryAttempts);
                         resume.Add(file);
                     }
                 }

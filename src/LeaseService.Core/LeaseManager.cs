@@ -23,18 +23,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
 {
     private readonly Lock _lock = new();
 
-    // The state. Replaced as a whole when it is (re)loaded from the store; otherwise changed only
-    // under the lock.
-    private Dictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
-    private Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
-    private Dictionary<long, BlockEntry> _blocks = [];
-
-    // Leases in renewal order. Renewal stamps the monotonic "now" under the lock and moves the
-    // lease to the tail, so the list is sorted by (last renewal, renewal sequence): the head is
-    // always the oldest lease, renew is O(1) and a monitor pass is O(expired).
-    private IntrusiveList<Lease> _expiry = new();
-    private OpenFileIndex _openFiles = new(perHolder: false);
-    private IntrusiveList<RecoveryState> _recoveries = new();
+    // The state, by concept, all under the one lock. Replaced as a whole when it is (re)loaded
+    // from the store; otherwise changed only under the lock, and every change a caller can observe
+    // ends in a persisted record (SealLocked).
+    private FileNamespace _namespace;
+    private LeaseTable _leases;
+    private RecoveryQueue _recoveries;
 
     private readonly LeaseManagerOptions _options;
     private readonly IDataNodeCoordinator _dataNodes;
@@ -89,6 +83,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _softLimit = ToTimestampUnits(options.SoftLimit);
         _hardLimit = ToTimestampUnits(options.HardLimit);
         _recoveryTimeout = ToTimestampUnits(options.RecoveryTimeout);
+        _namespace = new FileNamespace(_lock);
+        _leases = new LeaseTable(_lock);
+        _recoveries = new RecoveryQueue(_lock);
 
         // Generation stamps (epochs, recovery ids) and block ids continue from the persisted
         // counters (LoadAsync), so a fencing token is never issued twice, across restarts too.
@@ -143,10 +140,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
         }
 
         var now = _time.GetTimestamp();
-        if (!_files.TryGetValue(path, out var file))
+        if (!_namespace.TryGetFile(path, out var file))
         {
             file = new FileEntry(path);
-            _files.Add(path, file);
+            _namespace.Add(file);
             return Granted(file, holder, machine, now, effects);
         }
 
@@ -163,7 +160,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         if (file.Lease!.Holder == holder)
         {
-            RenewLocked(file.Lease, now);
+            _leases.Renew(file.Lease, now);
             var view = View(file, now);
             effects.After(() => LogGranted(path, holder, view.Epoch));
             return Outcome<LeaseView>.Ok(view);
@@ -214,12 +211,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 return Outcome<int>.Fail(OutcomeKind.Unavailable, blocked);
             }
 
-            if (!_leases.TryGetValue(holder, out var lease))
+            if (!_leases.TryGet(holder, out var lease))
             {
                 return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {holder} holds no leases (never granted, released, or recovered)");
             }
 
-            RenewLocked(lease, _time.GetTimestamp());
+            _leases.Renew(lease, _time.GetTimestamp());
             _counters.Renewals++;
             return Outcome<int>.Ok(lease.Files.Count);
         }
@@ -283,7 +280,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 if (last.State == BlockState.UnderConstruction && tally.AtStamp == 0)
                 {
                     // Nothing written anywhere: this is a retry of the call that allocated it (HDFS-3031).
-                    RenewLocked(file.Lease!, _time.GetTimestamp());
+                    _leases.Renew(file.Lease!, _time.GetTimestamp());
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
                 }
 
@@ -318,9 +315,8 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             effects.Change(file);
             var block = new BlockEntry(++_lastBlockId, ++_generationStamp, pipeline, file);
-            (file.Blocks ??= []).Add(block);
-            _blocks.Add(block.Id, block);
-            RenewLocked(file.Lease!, _time.GetTimestamp());
+            _namespace.AppendBlock(block);
+            _leases.Renew(file.Lease!, _time.GetTimestamp());
             return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(block), file.Epoch));
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -355,7 +351,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (!_files.TryGetValue(path, out file) || !file.UnderConstruction)
+        if (!_namespace.TryGetFile(path, out file) || !file.UnderConstruction)
         {
             return Outcome<bool>.Fail(OutcomeKind.NotFound, $"{path} is not open for write");
         }
@@ -514,14 +510,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (!file.UnderConstruction)
         {
-            _openFiles.Add(file);
+            _namespace.MarkOpen(file);
         }
         else
         {
-            DetachLocked(file);
+            _leases.Detach(file);
         }
 
-        var lease = AttachLocked(file, holder, now);
+        var lease = _leases.Attach(file, holder, now);
         var other = lease.Files.Any!;
         file.ClientMachine = ReferenceEquals(other, file) || other.ClientMachine != machine
             ? machine
@@ -530,59 +526,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _counters.Grants++;
     }
 
-    /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>
-    private Lease AttachLocked(FileEntry file, string holder, long now)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (!_leases.TryGetValue(holder, out var lease))
-        {
-            lease = new Lease(holder);
-            _leases.Add(holder, lease);
-            lease.LastRenewed = now;
-            _expiry.AddLast(lease);
-        }
-        else
-        {
-            RenewLocked(lease, now);
-        }
-
-        lease.Files.Add(file);
-        file.Lease = lease;
-        return lease;
-    }
-
-    /// <summary>Removes the file from its lease; a lease with no files left is deleted.</summary>
-    private void DetachLocked(FileEntry file)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        var lease = file.Lease!;
-        lease.Files.Remove(file);
-        file.Lease = null;
-        if (lease.Files.Count == 0)
-        {
-            _leases.Remove(lease.Holder);
-            _expiry.Remove(lease);
-        }
-    }
-
-    private void RenewLocked(Lease lease, long now)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        Debug.Assert(_expiry.Tail is null || _expiry.Tail.LastRenewed <= now, "The monotonic clock went backwards.");
-        lease.LastRenewed = now;
-        _expiry.MoveToLast(lease);
-    }
-
     private void CloseLocked(FileEntry file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        DetachLocked(file);
-        _openFiles.Remove(file);
-        if (file.Recovery is { } recovery)
-        {
-            _recoveries.Remove(recovery);
-            file.Recovery = null;
-        }
+        _leases.Detach(file);
+        _namespace.MarkClosed(file);
+        _recoveries.End(file);
     }
 
     private long ToTimestampUnits(TimeSpan duration)
