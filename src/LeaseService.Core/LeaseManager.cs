@@ -15,9 +15,13 @@ namespace LeaseService.Core;
 /// at once or drives block recovery through the <see cref="IDataNodeCoordinator"/>.
 /// </summary>
 /// <remarks>
-/// Every state change is one explicit operation (grant, renew, release, reassign, close) applied
-/// under one lock with a short critical section. Calls to DataNodes and logging happen outside it.
-/// Expected failures come back as <see cref="Outcome{T}"/> values, never exceptions.
+/// The state is split by concept — the namespace and block map (<c>FileNamespace</c>), the lease
+/// table (<c>LeaseTable</c>), the recovery queue (<c>RecoveryQueue</c>) — under one lock with short
+/// critical sections. Each call decides and applies its change under the lock, collects what must
+/// happen after it in one <c>Effects</c> (records to persist, logs, DataNode calls), hands the
+/// records to the group-commit writer, and answers once they are durable; the effects run then,
+/// outside the lock. Renewal is not persisted. Expected failures come back as
+/// <see cref="Outcome{T}"/> values, never exceptions.
 /// </remarks>
 public sealed partial class LeaseManager : IAsyncDisposable
 {
