@@ -1,12 +1,25 @@
 using BenchmarkDotNet.Running;
 using LeaseService.Benchmarks;
 
-// `dotnet run -c Release -- memory` checks the heap budget; anything else goes to BenchmarkDotNet
-// (e.g. `-- --filter '*'`).
+// `dotnet run -c Release -- memory` checks the heap budget; `-- durable [concurrency] [seconds]`
+// and `-- restart [files] [holders]` measure the RocksDB-backed core (DurableThroughput); anything
+// else goes to BenchmarkDotNet (e.g. `-- --filter '*'`).
 if (args.Length > 0 && args[0] == "memory")
 {
     return HeapBudget.Run();
 }
 
+if (args.Length > 0 && args[0] == "durable")
+{
+    return await DurableThroughput.RunAddsAsync(Arg(1, 64), Arg(2, 5));
+}
+
+if (args.Length > 0 && args[0] == "restart")
+{
+    return await DurableThroughput.RunRestartAsync(Arg(1, 1_000_000), Arg(2, 100_000));
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(CoreBenchmarks).Assembly).Run(args);
 return 0;
+
+int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;

@@ -1,15 +1,17 @@
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
+using LeaseService.Core.Storage;
 
 namespace LeaseService.Benchmarks;
 
 /// <summary>Builds lease managers filled with a given number of holders and files.</summary>
 internal static class Workload
 {
-    public static LeaseManager Create(TimeSpan? hardLimit = null) => new(
+    public static LeaseManager Create(TimeSpan? hardLimit = null, ILeaseStore? store = null) => new(
         new LeaseManagerOptions { SoftLimit = TimeSpan.FromSeconds(60), HardLimit = hardLimit ?? TimeSpan.FromHours(1) },
         new NoDataNodes(),
-        TimeProvider.System);
+        TimeProvider.System,
+        store: store);
 
     public static string[] Holders(int count)
     {
@@ -28,7 +30,7 @@ internal static class Workload
         for (var i = 0; i < files; i++)
         {
             var holder = holders[i % holders.Length];
-            var outcome = manager.AddLease(holder, $"/warehouse/part-{i % 1000:D4}/file-{i:D8}.parquet", "worker-17.example.internal");
+            var outcome = manager.AddLeaseAsync(holder, $"/warehouse/part-{i % 1000:D4}/file-{i:D8}.parquet", "worker-17.example.internal").AsTask().GetAwaiter().GetResult();
             if (!outcome.IsOk)
             {
                 throw new InvalidOperationException(outcome.ToString());

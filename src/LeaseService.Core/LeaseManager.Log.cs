@@ -41,4 +41,14 @@ public sealed partial class LeaseManager
 
     [LoggerMessage(1013, LogLevel.Debug, "Ignored a stale or duplicate recovery result for {Path}: block {BlockId}, recovery id {RecoveryId}")]
     private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
+
+    // Event ids 1100-1109: storage.
+    [LoggerMessage(1100, LogLevel.Information, "State loaded from {Store}: {Files} file(s), generation stamp {GenerationStamp}, last block id {BlockId}; every open file's lease counts as renewed now")]
+    private partial void LogStorageLoaded(string store, int files, long generationStamp, long blockId);
+
+    [LoggerMessage(1101, LogLevel.Error, "Storage write failed: {Reason}; state-changing calls answer UNAVAILABLE until a write succeeds and the state is reloaded")]
+    private partial void LogStorageFailed(string reason);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Storage writes succeed again; reloading {Files} file(s) from the store")]
+    private partial void LogStorageRestored(int files);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using LeaseService.Core.Storage;
 
 namespace LeaseService.Core;
 
@@ -11,6 +12,8 @@ public sealed partial class LeaseManager
 {
     /// <summary>The name of the meter the manager's instruments belong to.</summary>
     public const string MeterName = "LeaseService.Core";
+
+    private Histogram<double>? _batchDuration;
 
     private void CreateInstruments(Meter meter)
     {
@@ -46,6 +49,22 @@ public sealed partial class LeaseManager
             "Block recoveries committed by their primary DataNode; the file closed.");
         meter.CreateObservableCounter("leaseservice.recoveries.failed", () => Volatile.Read(ref _counters.RecoveriesFailed), "{attempt}",
             "Block-recovery attempts that failed (reported by the primary, primary unreachable, or no live replica); each is retried after the recovery timeout.");
+    }
+
+    private void CreateStorageInstruments(Meter meter)
+    {
+        meter.CreateObservableCounter("leaseservice.storage.batches", () => Volatile.Read(ref _counters.StorageBatches), "{batch}",
+            "Synced batches written to the store by the group-commit writer.");
+        meter.CreateObservableCounter("leaseservice.storage.records", () => Volatile.Read(ref _counters.StorageRecords), "{record}",
+            "Records written to the store (file and counter records); records per batch = records / batches.");
+        _batchDuration = meter.CreateHistogram<double>(
+            "leaseservice.storage.batch.duration",
+            unit: "s",
+            description: "Duration of one synced batch write (group commit) to the store.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
+        meter.CreateObservableGauge("leaseservice.storage.healthy", () => StorageStatus == StorageStatus.Healthy ? 1 : 0, "{state}",
+            "1 while the state is loaded and every write so far is durable; 0 while loading or after a failed write.");
     }
 
     private double OldestOverdueSeconds()

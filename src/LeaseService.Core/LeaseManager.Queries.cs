@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Text;
 using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
 
 namespace LeaseService.Core;
 
@@ -9,42 +10,73 @@ public sealed partial class LeaseManager
 {
     private const string PageTokenPrefix = "p1.";
 
+    /// <summary>
+    /// Reads never answer with state that is not durable yet: a read of a file whose last change
+    /// is still queued waits for that commit (a barrier), so no reply or fencing token gets
+    /// ahead of its record. Usually nothing is queued and the answer is immediate.
+    /// </summary>
+    private ValueTask<Outcome<T>> Read<T>(Func<Effects, Outcome<T>> readLocked)
+    {
+        var effects = new Effects();
+        Outcome<T> outcome;
+        Commit? barrier;
+        lock (_lock)
+        {
+            if (BlockedLocked() is { } blocked)
+            {
+                return ValueTask.FromResult(Outcome<T>.Fail(OutcomeKind.Unavailable, blocked));
+            }
+
+            outcome = readLocked(effects);
+            barrier = SealLocked(effects);
+        }
+
+        return Complete(barrier, effects, outcome);
+    }
+
     /// <summary>The lease of an open file; NotFound for a missing or closed file.</summary>
-    public Outcome<LeaseView> GetLease(string path)
+    public ValueTask<Outcome<LeaseView>> GetLeaseAsync(string path)
     {
         var invalid = LeaseValidation.CheckPath(path);
         if (invalid is not null)
         {
-            return Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
-        lock (_lock)
+        return Read(effects =>
         {
-            if (!_files.TryGetValue(path, out var file) || !file.UnderConstruction)
+            if (!_namespace.TryGetFile(path, out var file))
+            {
+                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
+            }
+
+            effects.Observe(file);
+            if (!file.UnderConstruction)
             {
                 return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
             }
 
             return Outcome<LeaseView>.Ok(View(file, _time.GetTimestamp()));
-        }
+        });
     }
 
     /// <summary>A file with its blocks; NotFound when it does not exist.</summary>
-    public Outcome<FileView> GetFile(string path)
+    public ValueTask<Outcome<FileView>> GetFileAsync(string path)
     {
         var invalid = LeaseValidation.CheckPath(path);
         if (invalid is not null)
         {
-            return Outcome<FileView>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<FileView>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
-        lock (_lock)
+        return Read(effects =>
         {
-            if (!_files.TryGetValue(path, out var file))
+            if (!_namespace.TryGetFile(path, out var file))
             {
                 return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
             }
 
+            effects.Observe(file);
             var blocks = new BlockView[file.Blocks?.Count ?? 0];
             for (var i = 0; i < blocks.Length; i++)
             {
@@ -52,7 +84,7 @@ public sealed partial class LeaseManager
             }
 
             return Outcome<FileView>.Ok(new FileView(file.Path, file.UnderConstruction, file.Length, file.Lease?.Holder ?? string.Empty, file.Epoch, blocks));
-        }
+        });
     }
 
     /// <summary>
@@ -62,16 +94,17 @@ public sealed partial class LeaseManager
     /// current epoch. A block the holder committed by closing takes only the pipeline close (a
     /// write with no data; FailedPrecondition otherwise).
     /// </summary>
-    public Outcome<BlockView> CheckWrite(long blockId, long generationStamp, long epoch, bool hasData)
+    public ValueTask<Outcome<BlockView>> CheckWriteAsync(long blockId, long generationStamp, long epoch, bool hasData)
     {
-        lock (_lock)
+        return Read(effects =>
         {
-            if (!_blocks.TryGetValue(blockId, out var block))
+            if (!_namespace.TryGetBlock(blockId, out var block))
             {
                 return Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");
             }
 
             var file = block.File;
+            effects.Observe(file);
             if (epoch != 0 && epoch != file.Epoch)
             {
                 return Outcome<BlockView>.Fail(
@@ -101,7 +134,7 @@ public sealed partial class LeaseManager
             }
 
             return Outcome<BlockView>.Ok(ToView(block));
-        }
+        });
     }
 
     /// <summary>
@@ -109,37 +142,37 @@ public sealed partial class LeaseManager
     /// token is opaque to callers; it names the last path served, so paging is stable while
     /// files open and close.
     /// </summary>
-    public Outcome<LeasePage> ListLeases(string? holder, string? pathPrefix, int pageSize, string? pageToken)
+    public ValueTask<Outcome<LeasePage>> ListLeasesAsync(string? holder, string? pathPrefix, int pageSize, string? pageToken)
     {
         if (pageSize < 0)
         {
-            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_size must not be negative");
+            return ValueTask.FromResult(Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_size must not be negative"));
         }
 
         var invalid = (string.IsNullOrEmpty(holder) ? null : LeaseValidation.CheckHolderFilter(holder))
             ?? LeaseValidation.CheckPathPrefix(pathPrefix);
         if (invalid is not null)
         {
-            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
         string? after = null;
         if (!string.IsNullOrEmpty(pageToken) && !TryDecodePageToken(pageToken, out after))
         {
-            return Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_token is not a token this service issued");
+            return ValueTask.FromResult(Outcome<LeasePage>.Fail(OutcomeKind.InvalidArgument, "page_token is not a token this service issued"));
         }
 
         var size = pageSize == 0 ? LeaseValidation.DefaultPageSize : Math.Min(pageSize, LeaseValidation.MaxPageSize);
         var prefix = pathPrefix ?? string.Empty;
         var files = new List<FileEntry>(Math.Min(size + 1, 64));
         var views = new List<LeaseView>(Math.Min(size, 64));
-        lock (_lock)
+        return Read(effects =>
         {
             if (string.IsNullOrEmpty(holder))
             {
-                _openFiles.Collect(after, prefix, size + 1, files);
+                _namespace.CollectOpen(after, prefix, size + 1, files);
             }
-            else if (_leases.TryGetValue(holder, out var lease))
+            else if (_leases.TryGet(holder, out var lease))
             {
                 lease.Files.Collect(after, prefix, size + 1, files);
             }
@@ -147,12 +180,13 @@ public sealed partial class LeaseManager
             var now = _time.GetTimestamp();
             for (var i = 0; i < files.Count && i < size; i++)
             {
+                effects.Observe(files[i]);
                 views.Add(View(files[i], now));
             }
-        }
 
-        var next = files.Count > size ? EncodePageToken(views[^1].Path) : string.Empty;
-        return Outcome<LeasePage>.Ok(new LeasePage(views, next));
+            var next = files.Count > size ? EncodePageToken(views[^1].Path) : string.Empty;
+            return Outcome<LeasePage>.Ok(new LeasePage(views, next));
+        });
     }
 
     /// <summary>Counts for metrics; O(1).</summary>
@@ -160,8 +194,8 @@ public sealed partial class LeaseManager
     {
         lock (_lock)
         {
-            var oldest = _expiry.Head is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
-            return new LeaseStatistics(_leases.Count, _openFiles.Count, _files.Count, _recoveries.Count, oldest);
+            var oldest = _leases.Oldest is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
+            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
 
 namespace LeaseService.Core;
 
@@ -41,118 +42,115 @@ public sealed partial class LeaseManager
     /// increases, and the file closes now if nothing is left to recover; else closed=false and
     /// the caller polls. Repeated calls never start a second concurrent recovery.
     /// </summary>
-    public Outcome<RecoverResult> RecoverLease(string path, string? requester, bool force)
+    public ValueTask<Outcome<RecoverResult>> RecoverLeaseAsync(string path, string? requester, bool force)
     {
         var invalid = LeaseValidation.CheckPath(path) ?? (string.IsNullOrEmpty(requester) ? null : LeaseValidation.CheckHolder(requester, "requester"));
         if (invalid is not null)
         {
-            return Outcome<RecoverResult>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<RecoverResult>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
         var nodes = _dataNodes.GetDataNodes();
-        Attempt? attempt;
-        string? from = null;
-        long closedEpoch = 0;
+        var effects = new Effects();
         Outcome<RecoverResult> outcome;
+        Commit? commit;
         lock (_lock)
         {
-            var now = _time.GetTimestamp();
-            if (!_files.TryGetValue(path, out var file))
-            {
-                return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
-            }
-
-            if (!file.UnderConstruction)
-            {
-                return Outcome<RecoverResult>.Ok(new RecoverResult(true, null, file.Length));
-            }
-
-            if (file.Recovery is null && !force && now - file.Lease!.LastRenewed <= _softLimit)
-            {
-                return Outcome<RecoverResult>.Fail(
-                    OutcomeKind.FailedPrecondition,
-                    $"{path} is held by {file.Lease.Holder} on {Describe(file.ClientMachine)} within the soft limit; wait for it to expire or use force");
-            }
-
-            from = file.Lease!.Holder;
-            var release = ReleaseLocked(file, string.IsNullOrEmpty(requester) ? null : requester, now, nodes, fromMonitor: false, out attempt);
-            outcome = Outcome<RecoverResult>.Ok(release == Release.Closed
-                ? new RecoverResult(true, null, file.Length)
-                : new RecoverResult(false, View(file, now), file.Length));
-            if (release == Release.InProgress)
-            {
-                from = null;
-            }
-            else
-            {
-                _counters.RecoveryRequests++;
-            }
-
-            if (release == Release.Closed)
-            {
-                closedEpoch = file.Epoch;
-            }
+            outcome = RecoverLeaseLocked(path, string.IsNullOrEmpty(requester) ? null : requester, force, nodes, effects);
+            commit = SealLocked(effects);
         }
 
-        if (from is not null)
+        return Complete(commit, effects, outcome);
+    }
+
+    private Outcome<RecoverResult> RecoverLeaseLocked(string path, string? requester, bool force, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (BlockedLocked() is { } blocked)
         {
-            LogRecoverLease(path, from, string.IsNullOrEmpty(requester) ? "(service)" : requester, force);
+            return Outcome<RecoverResult>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (closedEpoch != 0)
+        var now = _time.GetTimestamp();
+        if (!_namespace.TryGetFile(path, out var file))
         {
-            LogClosedByRecovery(path, closedEpoch);
+            return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
         }
 
-        Follow(attempt);
-        return outcome;
+        effects.Observe(file);
+        if (!file.UnderConstruction)
+        {
+            return Outcome<RecoverResult>.Ok(new RecoverResult(true, null, file.Length));
+        }
+
+        if (file.Recovery is null && !force && now - file.Lease!.LastRenewed <= _softLimit)
+        {
+            return Outcome<RecoverResult>.Fail(
+                OutcomeKind.FailedPrecondition,
+                $"{path} is held by {file.Lease.Holder} on {Describe(file.ClientMachine)} within the soft limit; wait for it to expire or use force");
+        }
+
+        var from = file.Lease!.Holder;
+        var mark = effects.AfterCount;
+        var release = ReleaseLocked(file, requester, now, nodes, fromMonitor: false, effects);
+        if (release != Release.InProgress)
+        {
+            _counters.RecoveryRequests++;
+            effects.AfterInsert(mark, () => LogRecoverLease(path, from, requester ?? "(service)", force));
+        }
+
+        return Outcome<RecoverResult>.Ok(release == Release.Closed
+            ? new RecoverResult(true, null, file.Length)
+            : new RecoverResult(false, View(file, now), file.Length));
     }
 
     /// <summary>
     /// One monitor pass: retries block recoveries older than the recovery timeout (a new recovery
     /// id and the next primary), then releases leases past the hard limit, oldest first, through
     /// lease recovery. Stops when <paramref name="budget"/> is spent; the rest waits for the next
-    /// pass. O(work done).
+    /// pass. O(work done). Completes once its changes are durable and their DataNode calls sent.
     /// </summary>
-    public MonitorPassResult RunMonitorPass(TimeSpan budget)
+    public async Task<MonitorPassResult> RunMonitorPassAsync(TimeSpan budget)
     {
         var start = _time.GetTimestamp();
         var nodes = _dataNodes.GetDataNodes();
         int examined = 0, closed = 0, started = 0, retried = 0;
-        var attempts = new List<Attempt>();
-        var expired = new List<(string Path, string Holder, long ClosedEpoch)>();
         var exhausted = false;
 
         // Retries first: they are few (one per file under recovery per timeout) and must not
         // starve behind a mass expiry.
         while (!exhausted)
         {
+            var effects = new Effects();
+            Commit? commit;
             lock (_lock)
             {
                 var now = _time.GetTimestamp();
-                var head = _recoveries.Head;
-                if (head is null || now - head.AttemptStarted <= _recoveryTimeout)
+                var head = _recoveries.Oldest;
+                if (BlockedLocked() is not null || head is null || now - head.AttemptStarted <= _recoveryTimeout)
                 {
                     break;
                 }
 
-                var attempt = StartAttemptLocked(head.File, head.File.LastBlock!, now, nodes);
+                var attempt = StartAttemptLocked(head.File, head.File.LastBlock!, now, nodes, effects);
                 retried++;
                 closed += attempt.Note == AttemptNote.DroppedUnreachableBlock ? 1 : 0;
-                attempts.Add(attempt);
+                commit = SealLocked(effects);
             }
 
-            exhausted = Flush(attempts, expired, start, budget);
+            exhausted = await FlushAsync(commit, effects, start, budget).ConfigureAwait(false);
         }
 
         // Leases past the hard limit, oldest first, a batch of files per lock hold.
         while (!exhausted)
         {
+            var effects = new Effects();
+            Commit? commit;
             lock (_lock)
             {
                 var now = _time.GetTimestamp();
-                var head = _expiry.Head;
-                if (head is null || now - head.LastRenewed <= _hardLimit)
+                var head = _leases.Oldest;
+                if (BlockedLocked() is not null || head is null || now - head.LastRenewed <= _hardLimit)
                 {
                     break;
                 }
@@ -163,50 +161,38 @@ public sealed partial class LeaseManager
                 while (batch-- > 0 && head.Files.Any is { } file)
                 {
                     _counters.Expiries++;
-                    var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, out var attempt);
-                    expired.Add((file.Path, head.Holder, release == Release.Closed && attempt is null ? file.Epoch : 0));
+                    var (path, holder) = (file.Path, head.Holder);
+                    effects.After(() => LogHardLimitExpired(path, holder));
+                    var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, effects);
                     closed += release == Release.Closed ? 1 : 0;
                     started += release == Release.RecoveryStarted ? 1 : 0;
-                    if (attempt is { } a)
-                    {
-                        attempts.Add(a);
-                    }
-
                     if (ReferenceEquals(file.Lease, head))
                     {
                         // Never spin on a lease whose file could not move (HDFS-4882): send it to
                         // the back of the index and carry on with the next one.
-                        RenewLocked(head, now);
+                        _leases.Renew(head, now);
                         break;
                     }
                 }
+
+                commit = SealLocked(effects);
             }
 
-            exhausted = Flush(attempts, expired, start, budget);
+            exhausted = await FlushAsync(commit, effects, start, budget).ConfigureAwait(false);
         }
 
         return new MonitorPassResult(examined, closed, started, retried, exhausted);
     }
 
-    /// <summary>Logs and dispatches what a locked step produced; true when the budget is spent.</summary>
-    private bool Flush(List<Attempt> attempts, List<(string Path, string Holder, long ClosedEpoch)> expired, long start, TimeSpan budget)
+    /// <summary>Waits for a locked step's records, then logs and dispatches; true when the budget is spent.</summary>
+    private async ValueTask<bool> FlushAsync(Commit? commit, Effects effects, long start, TimeSpan budget)
     {
-        foreach (var (path, holder, closedEpoch) in expired)
+        if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
         {
-            LogHardLimitExpired(path, holder);
-            if (closedEpoch != 0)
-            {
-                LogClosedByRecovery(path, closedEpoch);
-            }
+            return true; // The store failed: the state reloads once it works again; stop this pass.
         }
 
-        foreach (var attempt in attempts)
-        {
-            Follow(attempt);
-        }
-
-        expired.Clear();
-        attempts.Clear();
+        effects.RunAfter();
         return _time.GetElapsedTime(start) > budget;
     }
 
@@ -214,10 +200,10 @@ public sealed partial class LeaseManager
     /// HDFS internalReleaseLease: close the file at once if nothing is left to recover, else start
     /// (or keep) block recovery of its last block with the lease on a recovery holder.
     /// </summary>
-    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, out Attempt? attempt)
+    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        attempt = null;
+        effects.Change(file);
         var holder = recoveryHolder ?? RecoveryHolderLocked(now);
 
         if (file.Recovery is { } running && now - running.AttemptStarted <= _recoveryTimeout)
@@ -240,12 +226,25 @@ public sealed partial class LeaseManager
         {
             file.Epoch = ++_generationStamp;
             CloseLocked(file);
+            var (path, epoch) = (file.Path, file.Epoch);
+            effects.After(() => LogClosedByRecovery(path, epoch));
             return Release.Closed;
         }
 
         ReassignLocked(file, holder, now);
-        attempt = StartAttemptLocked(file, last, now, nodes);
-        return attempt.Value.Note == AttemptNote.DroppedUnreachableBlock ? Release.Closed : Release.RecoveryStarted;
+        var attempt = StartAttemptLocked(file, last, now, nodes, effects);
+        if (attempt.Note != AttemptNote.DroppedUnreachableBlock)
+        {
+            return Release.RecoveryStarted;
+        }
+
+        if (!fromMonitor)
+        {
+            var (droppedPath, droppedEpoch) = (file.Path, file.Epoch);
+            effects.After(() => LogClosedByRecovery(droppedPath, droppedEpoch));
+        }
+
+        return Release.Closed;
     }
 
     /// <summary>
@@ -256,20 +255,19 @@ public sealed partial class LeaseManager
     /// for; later attempts leave out DataNodes that are down, and when none of the locations is
     /// up the last block is dropped and the file closed: bounded, never looping forever.
     /// </summary>
-    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        var recovery = file.Recovery;
-        if (recovery is null)
-        {
-            recovery = new RecoveryState(file);
-            file.Recovery = recovery;
-            _recoveries.AddLast(recovery);
-        }
-        else
-        {
-            _recoveries.MoveToLast(recovery);
-        }
+        effects.Change(file);
+        var attempt = NextAttemptLocked(file, last, now, nodes);
+        effects.After(() => Follow(attempt));
+        return attempt;
+    }
+
+    private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var recovery = _recoveries.BeginAttempt(file);
 
         var locations = last.Locations;
         if (recovery.Attempts >= _options.DeadReplicaGraceAttempts)
@@ -278,8 +276,7 @@ public sealed partial class LeaseManager
             if (locations.Length == 0)
             {
                 var attempts = recovery.Attempts;
-                file.Blocks!.Remove(last);
-                _blocks.Remove(last.Id);
+                _namespace.RemoveBlock(last);
                 file.Epoch = ++_generationStamp;
                 CloseLocked(file);
                 return new Attempt(file.Path, AttemptNote.DroppedUnreachableBlock, null, last.Id, attempts);
@@ -297,7 +294,7 @@ public sealed partial class LeaseManager
         {
             _counters.RecoveriesRetried++;
         }
-        var primary = ChoosePrimary(recovery, locations, nodes);
+        var primary = RecoveryQueue.ChoosePrimary(recovery, locations, nodes);
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recoveryId;
         file.Epoch = recoveryId;
@@ -305,39 +302,6 @@ public sealed partial class LeaseManager
         return primary is null
             ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
             : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts);
-    }
-
-    private static string? ChoosePrimary(RecoveryState recovery, string[] locations, IReadOnlyList<DataNodeStatus> nodes)
-    {
-        DataNodeStatus? best = null;
-        for (var round = 0; round < 2 && best is null; round++)
-        {
-            if (round == 1)
-            {
-                recovery.ChosenPrimaries.Clear(); // Every live replica was tried: start over.
-            }
-
-            foreach (var node in nodes)
-            {
-                if (!node.IsAlive || recovery.ChosenPrimaries.Contains(node.Id) || Array.IndexOf(locations, node.Id) < 0)
-                {
-                    continue;
-                }
-
-                if (best is null || node.LastHeartbeat > best.LastHeartbeat
-                    || (node.LastHeartbeat == best.LastHeartbeat && string.CompareOrdinal(node.Id, best.Id) < 0))
-                {
-                    best = node;
-                }
-            }
-        }
-
-        if (best is not null)
-        {
-            recovery.ChosenPrimaries.Add(best.Id);
-        }
-
-        return best?.Id;
     }
 
     private void ReassignLocked(FileEntry file, string holder, long now)
@@ -348,8 +312,8 @@ public sealed partial class LeaseManager
             return;
         }
 
-        DetachLocked(file);
-        AttachLocked(file, holder, now);
+        _leases.Detach(file);
+        _leases.Attach(file, holder, now);
         file.ClientMachine = string.Empty;
     }
 
@@ -375,7 +339,7 @@ public sealed partial class LeaseManager
     /// After the lock: sends an attempt's command to its primary in the background (the answer is
     /// applied when it comes), or logs why there is none.
     /// </summary>
-    private void Follow(Attempt? attempt)
+    private void Follow(Attempt attempt)
     {
         switch (attempt)
         {
@@ -405,30 +369,34 @@ public sealed partial class LeaseManager
             result = new BlockRecoveryFailed(command.BlockId, command.RecoveryId, BlockRecoveryFailure.PrimaryUnavailable, ex.Message, [command.PrimaryDataNodeId]);
         }
 
-        ApplyRecoveryResult(result, path);
+        await ApplyRecoveryResultAsync(result, path).ConfigureAwait(false);
     }
 
     /// <summary>
     /// HDFS commitBlockSynchronization: a commit whose recovery id is current updates the block
     /// (or removes it) and closes the file; a stale or duplicate one changes nothing.
     /// </summary>
-    internal void ApplyRecoveryResult(BlockRecoveryResult result, string path)
+    internal async Task ApplyRecoveryResultAsync(BlockRecoveryResult result, string path)
     {
         bool applied;
+        Commit? commit;
+        var effects = new Effects();
         lock (_lock)
         {
-            applied = _blocks.TryGetValue(result.BlockId, out var block)
+            BlockEntry? block = null;
+            applied = BlockedLocked() is null
+                && _namespace.TryGetBlock(result.BlockId, out block)
                 && block.File.Recovery is { } recovery
                 && block.State == BlockState.UnderRecovery
                 && block.RecoveryId == result.RecoveryId;
             if (applied)
             {
                 var file = block!.File;
+                effects.Change(file);
                 switch (result)
                 {
                     case BlockRecoveryCommitted { DeleteBlock: true }:
-                        file.Blocks!.Remove(block);
-                        _blocks.Remove(block.Id);
+                        _namespace.RemoveBlock(block);
                         CloseLocked(file);
                         _counters.RecoveriesSucceeded++;
                         break;
@@ -445,6 +413,13 @@ public sealed partial class LeaseManager
                         break;
                 }
             }
+
+            commit = SealLocked(effects);
+        }
+
+        if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
+        {
+            return; // Not durable: the reload after the store recovers resumes this recovery anew.
         }
 
         switch (result)

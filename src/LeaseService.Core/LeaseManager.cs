@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
+using LeaseService.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -13,28 +15,31 @@ namespace LeaseService.Core;
 /// at once or drives block recovery through the <see cref="IDataNodeCoordinator"/>.
 /// </summary>
 /// <remarks>
-/// Every state change is one explicit operation (grant, renew, release, reassign, close) applied
-/// under one lock with a short critical section. Calls to DataNodes and logging happen outside it.
-/// Expected failures come back as <see cref="Outcome{T}"/> values, never exceptions.
+/// The state is split by concept — the namespace and block map (<c>FileNamespace</c>), the lease
+/// table (<c>LeaseTable</c>), the recovery queue (<c>RecoveryQueue</c>) — under one lock with short
+/// critical sections. Each call decides and applies its change under the lock, collects what must
+/// happen after it in one <c>Effects</c> (records to persist, logs, DataNode calls), hands the
+/// records to the group-commit writer, and answers once they are durable; the effects run then,
+/// outside the lock. Renewal is not persisted. Expected failures come back as
+/// <see cref="Outcome{T}"/> values, never exceptions.
 /// </remarks>
 public sealed partial class LeaseManager : IAsyncDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, BlockEntry> _blocks = [];
 
-    // Leases in renewal order. Renewal stamps the monotonic "now" under the lock and moves the
-    // lease to the tail, so the list is sorted by (last renewal, renewal sequence): the head is
-    // always the oldest lease, renew is O(1) and a monitor pass is O(expired).
-    private readonly IntrusiveList<Lease> _expiry = new();
-    private readonly OpenFileIndex _openFiles = new(perHolder: false);
-    private readonly IntrusiveList<RecoveryState> _recoveries = new();
+    // The state, by concept, all under the one lock. Replaced as a whole when it is (re)loaded
+    // from the store; otherwise changed only under the lock, and every change a caller can observe
+    // ends in a persisted record (SealLocked).
+    private FileNamespace _namespace;
+    private LeaseTable _leases;
+    private RecoveryQueue _recoveries;
 
     private readonly LeaseManagerOptions _options;
     private readonly IDataNodeCoordinator _dataNodes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ILeaseStore _store;
+    private readonly GroupCommitWriter _writer;
     private readonly long _softLimit;
     private readonly long _hardLimit;
     private readonly long _recoveryTimeout;
@@ -48,8 +53,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private string? _recoveryHolder;
     private long _recoveryHolderSince;
     private int _recoveryHolderSequence;
+    private int _disposed;
 
-    /// <summary>Creates an empty lease manager.</summary>
+    /// <summary>Creates a lease manager.</summary>
     /// <param name="options">The limits in force.</param>
     /// <param name="dataNodes">The DataNodes that run block recovery.</param>
     /// <param name="timeProvider">The clock: monotonic timestamps for every limit.</param>
@@ -58,7 +64,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// Where to publish the manager's observable instruments (see <see cref="MeterName"/>); none
     /// when null. The caller owns the meter and disposes it.
     /// </param>
-    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null)
+    /// <param name="store">
+    /// Where state is persisted. With a store, nothing is served until <see cref="LoadAsync"/>
+    /// completes. Without one the manager starts empty, in memory, and serves at once.
+    /// </param>
+    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null, ILeaseStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataNodes);
@@ -77,16 +87,19 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _softLimit = ToTimestampUnits(options.SoftLimit);
         _hardLimit = ToTimestampUnits(options.HardLimit);
         _recoveryTimeout = ToTimestampUnits(options.RecoveryTimeout);
+        _namespace = new FileNamespace(_lock);
+        _leases = new LeaseTable(_lock);
+        _recoveries = new RecoveryQueue(_lock);
 
-        // Generation stamps (epochs, recovery ids) and block ids never repeat across restarts,
-        // though nothing is persisted yet: each start begins above anything an earlier run can
-        // have issued (wall-clock milliseconds x 2^20; an earlier run would need over a million
-        // grants per millisecond to catch up). A writer from before a restart is therefore fenced.
-        _generationStamp = checked(_time.GetUtcNow().ToUnixTimeMilliseconds() << 20);
-        _lastBlockId = _generationStamp;
+        // Generation stamps (epochs, recovery ids) and block ids continue from the persisted
+        // counters (LoadAsync), so a fencing token is never issued twice, across restarts too.
+        _store = store ?? new InMemoryLeaseStore();
+        _status = store is null ? StorageStatus.Healthy : StorageStatus.Loading;
+        _writer = new GroupCommitWriter(_store, OnStorageFailed, OnBatchWritten);
         if (meter is not null)
         {
             CreateInstruments(meter);
+            CreateStorageInstruments(meter);
         }
     }
 
@@ -98,87 +111,91 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// its lease to <paramref name="holder"/>, renewing the holder's whole lease. Idempotent for
     /// the current holder. Another holder within the soft limit: FailedPrecondition. Past it:
     /// lease recovery starts; the caller gets the lease if the file closes at once, else
-    /// Unavailable (retry later).
+    /// Unavailable (retry later). Answers once the change is durable.
     /// </summary>
-    public Outcome<LeaseView> AddLease(string holder, string path, string? clientMachine)
+    public ValueTask<Outcome<LeaseView>> AddLeaseAsync(string holder, string path, string? clientMachine)
     {
         var invalid = LeaseValidation.CheckHolder(holder) ?? LeaseValidation.CheckPath(path) ?? LeaseValidation.CheckClientMachine(clientMachine);
         if (invalid is not null)
         {
-            return Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<LeaseView>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
         var machine = clientMachine ?? string.Empty;
         var nodes = _dataNodes.GetDataNodes();
+        var effects = new Effects();
         Outcome<LeaseView> outcome;
-        Attempt? attempt = null;
-        string? previousHolder = null;
-        long closedEpoch = 0;
+        Commit? commit;
         lock (_lock)
         {
-            var now = _time.GetTimestamp();
-            if (!_files.TryGetValue(path, out var file))
-            {
-                file = new FileEntry(path);
-                _files.Add(path, file);
-                Grant(file, holder, machine, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (!file.UnderConstruction)
-            {
-                Grant(file, holder, machine, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (file.Recovery is not null)
-            {
-                outcome = Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
-            }
-            else if (file.Lease!.Holder == holder)
-            {
-                RenewLocked(file.Lease, now);
-                outcome = Outcome<LeaseView>.Ok(View(file, now));
-            }
-            else if (now - file.Lease.LastRenewed <= _softLimit)
-            {
-                outcome = Outcome<LeaseView>.Fail(
-                    OutcomeKind.FailedPrecondition,
-                    $"{path} is currently owned by {file.Lease.Holder} on {Describe(file.ClientMachine)}");
-            }
-            else
-            {
-                // Soft limit passed: recover the path on the new writer's behalf.
-                previousHolder = file.Lease.Holder;
-                _counters.Takeovers++;
-                if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, out attempt) == Release.Closed)
-                {
-                    closedEpoch = file.Epoch;
-                    Grant(file, holder, machine, now);
-                    outcome = Outcome<LeaseView>.Ok(View(file, now));
-                }
-                else
-                {
-                    outcome = Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
-                }
-            }
+            outcome = AddLeaseLocked(holder, path, machine, nodes, effects);
+            commit = SealLocked(effects);
         }
 
-        if (previousHolder is not null)
+        return Complete(commit, effects, outcome);
+    }
+
+    private Outcome<LeaseView> AddLeaseLocked(string holder, string path, string machine, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (BlockedLocked() is { } blocked)
         {
-            LogSoftLimitTakeover(path, previousHolder, holder);
+            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (closedEpoch != 0)
+        var now = _time.GetTimestamp();
+        if (!_namespace.TryGetFile(path, out var file))
         {
-            LogClosedByRecovery(path, closedEpoch);
+            file = new FileEntry(path);
+            _namespace.Add(file);
+            return Granted(file, holder, machine, now, effects);
         }
 
-        Follow(attempt);
-        if (outcome.IsOk)
+        effects.Observe(file);
+        if (!file.UnderConstruction)
         {
-            LogGranted(path, holder, outcome.Value.Epoch);
+            return Granted(file, holder, machine, now, effects);
         }
 
-        return outcome;
+        if (file.Recovery is not null)
+        {
+            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+        }
+
+        if (file.Lease!.Holder == holder)
+        {
+            _leases.Renew(file.Lease, now);
+            var view = View(file, now);
+            effects.After(() => LogGranted(path, holder, view.Epoch));
+            return Outcome<LeaseView>.Ok(view);
+        }
+
+        if (now - file.Lease.LastRenewed <= _softLimit)
+        {
+            return Outcome<LeaseView>.Fail(
+                OutcomeKind.FailedPrecondition,
+                $"{path} is currently owned by {file.Lease.Holder} on {Describe(file.ClientMachine)}");
+        }
+
+        // Soft limit passed: recover the path on the new writer's behalf.
+        var previousHolder = file.Lease.Holder;
+        _counters.Takeovers++;
+        effects.After(() => LogSoftLimitTakeover(path, previousHolder, holder));
+        if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, effects) == Release.Closed)
+        {
+            return Granted(file, holder, machine, now, effects);
+        }
+
+        return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+    }
+
+    private Outcome<LeaseView> Granted(FileEntry file, string holder, string machine, long now, Effects effects)
+    {
+        Grant(file, holder, machine, now);
+        effects.Change(file);
+        var view = View(file, now);
+        effects.After(() => LogGranted(file.Path, holder, view.Epoch));
+        return Outcome<LeaseView>.Ok(view);
     }
 
     /// <summary>Renews every path of <paramref name="holder"/>; NotFound when it holds nothing.</summary>
@@ -193,12 +210,17 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         lock (_lock)
         {
-            if (!_leases.TryGetValue(holder, out var lease))
+            if (BlockedLocked() is { } blocked)
+            {
+                return Outcome<int>.Fail(OutcomeKind.Unavailable, blocked);
+            }
+
+            if (!_leases.TryGet(holder, out var lease))
             {
                 return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {holder} holds no leases (never granted, released, or recovered)");
             }
 
-            RenewLocked(lease, _time.GetTimestamp());
+            _leases.Renew(lease, _time.GetTimestamp());
             _counters.Renewals++;
             return Outcome<int>.Ok(lease.Files.Count);
         }
@@ -217,8 +239,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        var outcome = await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _) =>
+        return await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _, effects) =>
         {
+            effects.Change(file);
             if (last is not null && tally.Finalized < _options.MinReplication)
             {
                 last.State = BlockState.Committed;
@@ -234,14 +257,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             CloseLocked(file);
             _counters.Releases++;
+            effects.After(() => LogClosed(path, holder));
             return Outcome<bool>.Ok(true);
         }, cancellationToken).ConfigureAwait(false);
-        if (outcome is { IsOk: true, Value: true })
-        {
-            LogClosed(path, holder);
-        }
-
-        return outcome;
     }
 
     /// <summary>
@@ -259,14 +277,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<AddBlockResult>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes) =>
+        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes, effects) =>
         {
             if (last is not null)
             {
                 if (last.State == BlockState.UnderConstruction && tally.AtStamp == 0)
                 {
                     // Nothing written anywhere: this is a retry of the call that allocated it (HDFS-3031).
-                    RenewLocked(file.Lease!, _time.GetTimestamp());
+                    _leases.Renew(file.Lease!, _time.GetTimestamp());
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
                 }
 
@@ -299,20 +317,30 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 last.NumBytes = tally.FinalizedLength;
             }
 
+            effects.Change(file);
             var block = new BlockEntry(++_lastBlockId, ++_generationStamp, pipeline, file);
-            (file.Blocks ??= []).Add(block);
-            _blocks.Add(block.Id, block);
-            RenewLocked(file.Lease!, _time.GetTimestamp());
+            _namespace.AppendBlock(block);
+            _leases.Renew(file.Lease!, _time.GetTimestamp());
             return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(block), file.Epoch));
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops background recoveries; in-flight DataNode calls are cancelled.</summary>
+    /// <summary>
+    /// Stops background recoveries (in-flight DataNode calls are cancelled) and the writer (queued
+    /// commits finish). The store is the caller's to dispose.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // Idempotent: the host may dispose it as several services.
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _recoveryTasks.WhenIdleAsync().ConfigureAwait(false);
+        await _writer.StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        _restoreGate.Dispose();
     }
 
     /// <summary>Completes when no block recovery dispatched so far is still running (tests, shutdown).</summary>
@@ -321,7 +349,13 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private Outcome<bool> CheckWriter(string holder, string path, string operation, out FileEntry? file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (!_files.TryGetValue(path, out file) || !file.UnderConstruction)
+        file = null;
+        if (BlockedLocked() is { } blocked)
+        {
+            return Outcome<bool>.Fail(OutcomeKind.Unavailable, blocked);
+        }
+
+        if (!_namespace.TryGetFile(path, out file) || !file.UnderConstruction)
         {
             return Outcome<bool>.Fail(OutcomeKind.NotFound, $"{path} is not open for write");
         }
@@ -351,32 +385,66 @@ public sealed partial class LeaseManager : IAsyncDisposable
         string holder,
         string path,
         string operation,
-        Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Outcome<T>> apply,
+        Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Effects, Outcome<T>> apply,
         CancellationToken cancellationToken)
     {
         BlockEntry? last;
         long stamp;
         BlockState state;
         string[] locations;
+        Commit? refusal = null;
+        var refused = new Effects();
+        Outcome<T> refusedOutcome = default;
         lock (_lock)
         {
             var check = CheckWriter(holder, path, operation, out var file);
             if (!check.IsOk)
             {
-                return check.As<T>();
-            }
+                if (file is not null)
+                {
+                    refused.Observe(file); // The refusal names state: answer once that state is durable.
+                }
 
-            last = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
-            (stamp, state, locations) = last is null ? (0, default, []) : (last.GenerationStamp, last.State, last.Locations);
+                refusedOutcome = check.As<T>();
+                refusal = SealLocked(refused);
+                last = null;
+                (stamp, state, locations) = (0, default, []);
+            }
+            else
+            {
+                last = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
+                (stamp, state, locations) = last is null ? (0, default, []) : (last.GenerationStamp, last.State, last.Locations);
+            }
+        }
+
+        if (!refusedOutcome.IsOk)
+        {
+            return await Complete(refusal, refused, refusedOutcome).ConfigureAwait(false);
         }
 
         var replicas = last is null
             ? []
             : await _dataNodes.GetReplicasAsync(last.Id, locations, cancellationToken).ConfigureAwait(false);
         var nodes = _dataNodes.GetDataNodes();
+        var effects = new Effects();
+        Outcome<T> outcome;
+        Commit? commit;
         lock (_lock)
         {
+            outcome = Apply();
+            commit = SealLocked(effects);
+        }
+
+        return await Complete(commit, effects, outcome).ConfigureAwait(false);
+
+        Outcome<T> Apply()
+        {
             var check = CheckWriter(holder, path, operation, out var file);
+            if (file is not null)
+            {
+                effects.Observe(file);
+            }
+
             if (!check.IsOk)
             {
                 return check.As<T>();
@@ -388,7 +456,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 return Outcome<T>.Fail(OutcomeKind.Unavailable, $"the last block of {path} changed while this call ran; retry");
             }
 
-            return apply(file, last, last is null ? default : Tally(last, replicas), nodes);
+            return apply(file, last, last is null ? default : Tally(last, replicas), nodes, effects);
         }
     }
 
@@ -446,14 +514,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (!file.UnderConstruction)
         {
-            _openFiles.Add(file);
+            _namespace.MarkOpen(file);
         }
         else
         {
-            DetachLocked(file);
+            _leases.Detach(file);
         }
 
-        var lease = AttachLocked(file, holder, now);
+        var lease = _leases.Attach(file, holder, now);
         var other = lease.Files.Any!;
         file.ClientMachine = ReferenceEquals(other, file) || other.ClientMachine != machine
             ? machine
@@ -462,59 +530,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _counters.Grants++;
     }
 
-    /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>
-    private Lease AttachLocked(FileEntry file, string holder, long now)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        if (!_leases.TryGetValue(holder, out var lease))
-        {
-            lease = new Lease(holder);
-            _leases.Add(holder, lease);
-            lease.LastRenewed = now;
-            _expiry.AddLast(lease);
-        }
-        else
-        {
-            RenewLocked(lease, now);
-        }
-
-        lease.Files.Add(file);
-        file.Lease = lease;
-        return lease;
-    }
-
-    /// <summary>Removes the file from its lease; a lease with no files left is deleted.</summary>
-    private void DetachLocked(FileEntry file)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        var lease = file.Lease!;
-        lease.Files.Remove(file);
-        file.Lease = null;
-        if (lease.Files.Count == 0)
-        {
-            _leases.Remove(lease.Holder);
-            _expiry.Remove(lease);
-        }
-    }
-
-    private void RenewLocked(Lease lease, long now)
-    {
-        Debug.Assert(_lock.IsHeldByCurrentThread);
-        Debug.Assert(_expiry.Tail is null || _expiry.Tail.LastRenewed <= now, "The monotonic clock went backwards.");
-        lease.LastRenewed = now;
-        _expiry.MoveToLast(lease);
-    }
-
     private void CloseLocked(FileEntry file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        DetachLocked(file);
-        _openFiles.Remove(file);
-        if (file.Recovery is { } recovery)
-        {
-            _recoveries.Remove(recovery);
-            file.Recovery = null;
-        }
+        _leases.Detach(file);
+        _namespace.MarkClosed(file);
+        _recoveries.End(file);
     }
 
     private long ToTimestampUnits(TimeSpan duration)

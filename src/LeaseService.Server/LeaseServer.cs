@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LeaseService.Core;
 using LeaseService.Core.DataNodes;
+using LeaseService.Core.Storage;
 using LeaseService.DataNodes;
 using LeaseService.Server.Health;
 using LeaseService.Server.Hosting;
@@ -9,6 +10,7 @@ using LeaseService.Server.Metrics;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
+using LeaseService.Server.Storage;
 using LeaseService.Server.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -54,12 +56,18 @@ public static class LeaseServer
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         TestingMode.Map(app);
+
+        // leases.v1.LeaseService is NOT_SERVING until the state is loaded and while storage fails (StorageHealthCheck).
+        app.Services.OpenLeaseStorage();
         return app;
     }
 
     /// <summary>The addresses Kestrel actually bound (port 0 resolved); valid after start.</summary>
     public static IReadOnlyList<string> ListeningAddresses(this WebApplication app)
         => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>The storage engine and where its data lives, e.g. "RocksDb at /var/lib/leaseservice".</summary>
+    public static string StorageDescription(this WebApplication app) => app.Services.OpenLeaseStorage();
 
     /// <summary>The metrics endpoint's bound addresses (port 0 resolved); empty when disabled. Valid after start.</summary>
     public static IReadOnlyList<string> MetricsAddresses(this WebApplication app) => app.Services.MetricsAddresses();
@@ -94,8 +102,10 @@ public static class LeaseServer
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 TestingMode.LeaseClock(sp),
                 sp.GetRequiredService<ILogger<LeaseManager>>(),
-                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName));
+                sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName),
+                sp.GetRequiredService<ILeaseStore>());
         });
+        services.AddLeaseStorage(configuration); // Before the monitor: its loader must start first.
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));

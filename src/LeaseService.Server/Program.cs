@@ -12,6 +12,7 @@ WebApplication app;
 try
 {
     app = LeaseServer.Build(args);
+    Console.WriteLine($"LeaseService storage: {app.StorageDescription()}");
     await app.StartAsync().ConfigureAwait(false);
 }
 catch (Exception ex) when (StartupFailure.Describe(ex) is { } message)

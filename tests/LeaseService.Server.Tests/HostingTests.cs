@@ -43,6 +43,7 @@ public sealed class HostingTests
                 $"--Kestrel:Endpoints:Tls:Certificate:Path={pfx}",
                 "--Kestrel:Endpoints:Tls:Certificate:Password=secret",
                 "--Serilog:MinimumLevel:Default=Warning",
+                "--Storage:Provider=InMemory",
             ]);
             await app.StartAsync().DefaultTimeout();
             var address = app.ListeningAddresses().Single();
@@ -107,7 +108,7 @@ public sealed class HostingTests
         var dataNodes = new FlakyDataNodes();
         var time = new FakeTimeProvider();
         await using var app = LeaseServer.Build(
-            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Leases:HardLimit=00:01:00", "--Leases:SoftLimit=00:00:30"],
+            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Leases:HardLimit=00:01:00", "--Leases:SoftLimit=00:00:30", "--Storage:Provider=InMemory"],
             builder =>
             {
                 builder.Services.AddSingleton<TimeProvider>(time);
@@ -141,7 +142,7 @@ public sealed class HostingTests
 
     private static async Task BuildAndStartAsync(string setting)
     {
-        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", setting]);
+        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Storage:Provider=InMemory", setting]);
         await app.StartAsync();
         await app.StopAsync();
     }

@@ -24,6 +24,9 @@ internal sealed class FileEntry(string path)
     /// <summary>Non-null while lease recovery of this file is under way.</summary>
     public RecoveryState? Recovery { get; set; }
 
+    /// <summary>The commit that last wrote this file's record; replies wait until it is durable.</summary>
+    public long PendingSequence { get; set; }
+
     public BlockEntry? LastBlock => Blocks is { Count: > 0 } blocks ? blocks[^1] : null;
 
     public long Length

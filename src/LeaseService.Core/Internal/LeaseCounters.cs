@@ -17,4 +17,6 @@ internal struct LeaseCounters
     public long RecoveriesRetried;
     public long RecoveriesSucceeded;
     public long RecoveriesFailed;
+    public long StorageBatches;
+    public long StorageRecords;
 }

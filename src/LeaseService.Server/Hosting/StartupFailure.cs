@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using LeaseService.Core.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
@@ -20,6 +21,7 @@ internal static class StartupFailure
     public static string? Describe(Exception exception) => exception switch
     {
         StartupException e => e.Message,
+        LeaseStoreException e => $"Cannot use the lease store: {e.Message}",
         OptionsValidationException e => $"Invalid configuration: {string.Join(" ", e.Failures)}",
         IOException e when IsAddressInUse(e) => $"Cannot listen: {e.Message} Stop what holds the port or change {UrlsKeys}.",
         IOException e when e.InnerException is SocketException s =>

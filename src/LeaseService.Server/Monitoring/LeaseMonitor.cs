@@ -31,12 +31,12 @@ internal sealed partial class LeaseMonitor(
     /// <summary>How often a pass runs.</summary>
     public TimeSpan Interval => _options.MonitorInterval;
 
-    public void RunPass()
+    public async Task RunPassAsync()
     {
         var start = timeProvider.GetTimestamp();
         try
         {
-            var result = manager.RunMonitorPass(_options.MaxMonitorWorkPerPass);
+            var result = await manager.RunMonitorPassAsync(_options.MaxMonitorWorkPerPass).ConfigureAwait(false);
             if (result.BudgetExhausted)
             {
                 _instruments.BudgetOverruns.Add(1);

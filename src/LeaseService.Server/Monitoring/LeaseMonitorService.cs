@@ -1,7 +1,7 @@
 namespace LeaseService.Server.Monitoring;
 
 /// <summary>
-/// The monitor's hosted loop, a thin shell: one <see cref="LeaseMonitor.RunPass"/> per tick of a
+/// The monitor's hosted loop, a thin shell: one <see cref="LeaseMonitor.RunPassAsync"/> per tick of a
 /// periodic timer on the lease clock. The timer is created when the host starts, so the first
 /// tick is one interval after start-up whichever thread runs the loop.
 /// </summary>
@@ -22,7 +22,7 @@ internal sealed class LeaseMonitorService(LeaseMonitor monitor, TimeProvider tim
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                monitor.RunPass();
+                await monitor.RunPassAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

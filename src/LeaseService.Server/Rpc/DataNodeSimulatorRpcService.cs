@@ -29,7 +29,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         }
 
         var hasData = !request.Data.IsEmpty;
-        var block = OutcomeStatus.Unwrap(leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData));
+        var block = OutcomeStatus.Unwrap(await leases.CheckWriteAsync((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData).ConfigureAwait(false));
         long[]? lengths = request.ReplicaLengths.Count == 0 ? null : request.ReplicaLengths.Select(l => (long)l).ToArray();
         SimulatedWriteResult result;
         try
@@ -58,7 +58,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
 
         // Fenced while the bytes were in flight (lease recovery started meanwhile): never
         // acknowledge. Recovery decides whether those bytes are part of the file.
-        var after = leases.CheckWrite((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData: false);
+        var after = await leases.CheckWriteAsync((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData: false).ConfigureAwait(false);
         if (!after.IsOk)
         {
             throw new RpcException(new Status(StatusCode.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}"));

@@ -8,7 +8,8 @@ namespace LeaseService.Server.Rpc;
 
 /// <summary>
 /// <c>leases.v1.LeaseService</c>: translates messages to <see cref="LeaseManager"/> calls and
-/// outcomes back (<see cref="OutcomeStatus"/>). No lease logic lives here.
+/// outcomes back (<see cref="OutcomeStatus"/>). No lease logic lives here. Changes answer once
+/// their records are durable; RenewLease is never persisted and answers at once.
 /// </summary>
 internal sealed class LeaseRpcService : LeaseServiceBase
 {
@@ -25,10 +26,10 @@ internal sealed class LeaseRpcService : LeaseServiceBase
         _hardLimit = Duration.FromTimeSpan(leases.Options.HardLimit);
     }
 
-    public override Task<AddLeaseResponse> AddLease(AddLeaseRequest request, ServerCallContext context)
+    public override async Task<AddLeaseResponse> AddLease(AddLeaseRequest request, ServerCallContext context)
     {
-        var lease = OutcomeStatus.Unwrap(_leases.AddLease(request.Holder, request.Path, request.ClientMachine));
-        return Task.FromResult(new AddLeaseResponse { Lease = lease.ToContract() });
+        var lease = OutcomeStatus.Unwrap(await _leases.AddLeaseAsync(request.Holder, request.Path, request.ClientMachine).ConfigureAwait(false));
+        return new AddLeaseResponse { Lease = lease.ToContract() };
     }
 
     public override Task<RenewLeaseResponse> RenewLease(RenewLeaseRequest request, ServerCallContext context)
@@ -43,33 +44,33 @@ internal sealed class LeaseRpcService : LeaseServiceBase
         return new RemoveLeaseResponse { Closed = closed };
     }
 
-    public override Task<RecoverLeaseResponse> RecoverLease(RecoverLeaseRequest request, ServerCallContext context)
+    public override async Task<RecoverLeaseResponse> RecoverLease(RecoverLeaseRequest request, ServerCallContext context)
     {
-        var result = OutcomeStatus.Unwrap(_leases.RecoverLease(request.Path, request.Requester, request.Force));
-        return Task.FromResult(new RecoverLeaseResponse
+        var result = OutcomeStatus.Unwrap(await _leases.RecoverLeaseAsync(request.Path, request.Requester, request.Force).ConfigureAwait(false));
+        return new RecoverLeaseResponse
         {
             Closed = result.Closed,
             Lease = result.Lease?.ToContract(),
             Length = (ulong)result.Length,
-        });
+        };
     }
 
-    public override Task<GetLeaseResponse> GetLease(GetLeaseRequest request, ServerCallContext context)
+    public override async Task<GetLeaseResponse> GetLease(GetLeaseRequest request, ServerCallContext context)
     {
-        var lease = OutcomeStatus.Unwrap(_leases.GetLease(request.Path));
-        return Task.FromResult(new GetLeaseResponse { Lease = lease.ToContract() });
+        var lease = OutcomeStatus.Unwrap(await _leases.GetLeaseAsync(request.Path).ConfigureAwait(false));
+        return new GetLeaseResponse { Lease = lease.ToContract() };
     }
 
-    public override Task<ListLeasesResponse> ListLeases(ListLeasesRequest request, ServerCallContext context)
+    public override async Task<ListLeasesResponse> ListLeases(ListLeasesRequest request, ServerCallContext context)
     {
-        var page = OutcomeStatus.Unwrap(_leases.ListLeases(request.Holder, request.PathPrefix, request.PageSize, request.PageToken));
+        var page = OutcomeStatus.Unwrap(await _leases.ListLeasesAsync(request.Holder, request.PathPrefix, request.PageSize, request.PageToken).ConfigureAwait(false));
         var response = new ListLeasesResponse { NextPageToken = page.NextPageToken };
         foreach (var lease in page.Leases)
         {
             response.Leases.Add(lease.ToContract());
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
     public override async Task<AddBlockResponse> AddBlock(AddBlockRequest request, ServerCallContext context)
@@ -78,6 +79,6 @@ internal sealed class LeaseRpcService : LeaseServiceBase
         return new AddBlockResponse { Block = result.Block.ToContract(), Epoch = (ulong)result.Epoch };
     }
 
-    public override Task<Contracts.V1.FileInfo> GetFile(GetFileRequest request, ServerCallContext context)
-        => Task.FromResult(OutcomeStatus.Unwrap(_leases.GetFile(request.Path)).ToContract());
+    public override async Task<Contracts.V1.FileInfo> GetFile(GetFileRequest request, ServerCallContext context)
+        => OutcomeStatus.Unwrap(await _leases.GetFileAsync(request.Path).ConfigureAwait(false)).ToContract();
 }

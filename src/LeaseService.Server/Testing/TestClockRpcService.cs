@@ -54,7 +54,7 @@ internal sealed class TestClockRpcService(ManualClock clock, LeaseMonitor monito
                 }
 
                 MoveTo(nextTick);
-                monitor.RunPass();
+                await monitor.RunPassAsync().ConfigureAwait(false);
                 passes++;
                 Interlocked.Increment(ref _passes);
             }

@@ -29,10 +29,40 @@ public sealed class ServerProcess : IServerHost
     private TaskCompletionSource<string> _listening = null!;
     private TaskCompletionSource<string> _metrics = null!;
 
+    private readonly string? _ownDirectory;
+
     private ServerProcess(IReadOnlyDictionary<string, string> environment)
     {
+        // Every server gets its own data directory unless the test names one; starting again
+        // (a restart) reuses it, and disposing deletes it.
+        if (!environment.ContainsKey("Storage__Path") && !environment.ContainsKey("Storage__Provider"))
+        {
+            _ownDirectory = NewDataDirectory();
+            environment = new Dictionary<string, string>(environment) { ["Storage__Path"] = _ownDirectory };
+        }
+
         _environment = environment;
         AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
+    }
+
+    /// <summary>A new, empty directory under the system temp directory for a server's store.</summary>
+    public static string NewDataDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "leaseservice-it-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>Deletes a directory from <see cref="NewDataDirectory"/>, if it is still there.</summary>
+    public static void DeleteDataDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
     }
 
     /// <summary>The published server beside the tests (see PublishServerUnderTest in the csproj).</summary>
@@ -158,6 +188,10 @@ public sealed class ServerProcess : IServerHost
         }
 
         _process.Dispose();
+        if (_ownDirectory is not null)
+        {
+            DeleteDataDirectory(_ownDirectory);
+        }
     }
 
     private async Task RunAsync(string url)
@@ -176,7 +210,7 @@ public sealed class ServerProcess : IServerHost
         start.ArgumentList.Add(url);
 
         // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__"];
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__", "Storage__"];
         foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);

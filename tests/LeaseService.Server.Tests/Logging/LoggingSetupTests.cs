@@ -75,7 +75,7 @@ public sealed class LoggingSetupTests
     [Fact]
     public void UnknownFormat_OnTheCommandLine_FailsTheServerBuild()
     {
-        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:Format=yaml", "--Metrics:Url="]);
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:Format=yaml", "--Metrics:Url=", "--Storage:Provider=InMemory"]);
 
         build.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Logging:Format");
     }
@@ -91,7 +91,7 @@ public sealed class LoggingSetupTests
             var time = new FakeTimeProvider();
             var cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions(), time, NullLogger<SimulatedDataNodeCluster>.Instance);
             var manager = new LeaseManager(new LeaseManagerOptions(), cluster, time, factory.CreateLogger<LeaseManager>());
-            manager.AddLease("writer-1", "/logs/a", "host").IsOk.Should().BeTrue();
+            manager.AddLeaseAsync("writer-1", "/logs/a", "host").AsTask().Result.IsOk.Should().BeTrue();
             manager.RemoveLeaseAsync("writer-1", "/logs/a").AsTask().Result.Value.Should().BeTrue();
         }
 

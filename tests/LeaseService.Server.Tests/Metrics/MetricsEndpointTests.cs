@@ -135,7 +135,7 @@ public sealed class MetricsConfigurationTests
     [InlineData("localhost")]
     public async Task InvalidMetricsUrl_StopsStartUp_NamingTheKey(string url)
     {
-        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", $"--Metrics:Url={url}", "--Serilog:MinimumLevel:Default=Warning"]);
+        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", $"--Metrics:Url={url}", "--Serilog:MinimumLevel:Default=Warning", "--Storage:Provider=InMemory"]);
 
         var start = () => app.StartAsync();
 

@@ -61,6 +61,7 @@ public sealed class ServerFixture : IAsyncDisposable
             $"--Leases:MonitorInterval={Interval}",
             "--Serilog:MinimumLevel:Default=Warning",
             "--Metrics:Url=",
+            "--Storage:Provider=InMemory", // In-process servers never touch a data directory.
             .. settings,
         ];
         var app = LeaseServer.Build(args, builder => builder.Services.AddSingleton<TimeProvider>(time));

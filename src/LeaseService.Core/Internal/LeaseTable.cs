@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace LeaseService.Core.Internal;
+
+/// <summary>
+/// The lease table: one lease per holder covering its open files, and the expiry index (leases in
+/// renewal order). Renewal stamps the monotonic "now" and moves the lease to the tail, so the list
+/// is sorted by (last renewal, renewal sequence): the head is always the oldest lease, renew is
+/// O(1) and a monitor pass O(expired). Shares the manager's lock; every member assumes it is held.
+/// Not persisted as such: a file's record names its holder, and loading rebuilds the table.
+/// </summary>
+internal sealed class LeaseTable(Lock gate)
+{
+    private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+    private readonly IntrusiveList<Lease> _expiry = new();
+
+    public int Count => _leases.Count;
+
+    /// <summary>The lease renewed longest ago, or null.</summary>
+    public Lease? Oldest => _expiry.Head;
+
+    public bool TryGet(string holder, out Lease lease)
+    {
+        Debug.Assert(gate.IsHeldByCurrentThread);
+        return _leases.TryGetValue(holder, out lease!);
+    }
+
+    /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>
+    public Lease Attach(FileEntry file, string holder, long now)
+    {
+        Debug.Assert(gate.IsHeldByCurrentThread);
+        if (!_leases.TryGetValue(holder, out var lease))
+        {
+            lease = new Lease(holder);
+            _leases.Add(holder, lease);
+            lease.LastRenewed = now;
+            _expiry.AddLast(lease);
+        }
+        else
+        {
+            Renew(lease, now);
+        }
+
+        lease.Files.Add(file);
+        file.Lease = lease;
+        return lease;
+    }
+
+    /// <summary>Removes the file from its lease; a lease with no files left is deleted.</summary>
+    public void Detach(FileEntry file)
+    {
+        Debug.Assert(gate.IsHeldByCurrentThread);
+        var lease = file.Lease!;
+        lease.Files.Remove(file);
+        file.Lease = null;
+        if (lease.Files.Count == 0)
+        {
+            _leases.Remove(lease.Holder);
+            _expiry.Remove(lease);
+        }
+    }
+
+    public void Renew(Lease lease, long now)
+    {
+        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_expiry.Tail is null || _expiry.Tail.LastRenewed <= now, "The monotonic clock went backwards.");
+        lease.LastRenewed = now;
+        _expiry.MoveToLast(lease);
+    }
+}

@@ -1,0 +1,55 @@
+namespace LeaseService.Core.Internal.Storage;
+
+/// <summary>
+/// What one locked step leaves for after the lock: the files it changed (their records are
+/// persisted), the highest unsynced change it read (its reply waits for that), and the actions
+/// to run once everything is durable (logs, DataNode calls). One per call; not thread-safe: it
+/// is filled under the manager's lock and drained by the same call after it.
+/// </summary>
+internal sealed class Effects
+{
+    private List<Action>? _after;
+
+    /// <summary>Files whose state changed, once each.</summary>
+    public List<FileEntry> Changed { get; } = [];
+
+    /// <summary>The highest commit sequence among the files this step read or changed.</summary>
+    public long Observed { get; private set; }
+
+    /// <summary>Records that <paramref name="file"/> changed (its record is written at the end of the step).</summary>
+    public void Change(FileEntry file)
+    {
+        if (!Changed.Contains(file))
+        {
+            Changed.Add(file);
+        }
+    }
+
+    /// <summary>Records that the reply depends on <paramref name="file"/>'s state.</summary>
+    public void Observe(FileEntry file) => Observed = Math.Max(Observed, file.PendingSequence);
+
+    /// <summary>Runs <paramref name="action"/> once the step's records are durable (never if they fail).</summary>
+    public void After(Action action) => (_after ??= []).Add(action);
+
+    /// <summary>How many deferred actions there are so far (a mark for <see cref="AfterInsert"/>).</summary>
+    public int AfterCount => _after?.Count ?? 0;
+
+    /// <summary>Inserts a deferred action at <paramref name="index"/> (an earlier <see cref="AfterCount"/>).</summary>
+    public void AfterInsert(int index, Action action) => (_after ??= []).Insert(index, action);
+
+    /// <summary>Runs the deferred actions, in order. Called outside the lock.</summary>
+    public void RunAfter()
+    {
+        if (_after is null)
+        {
+            return;
+        }
+
+        foreach (var action in _after)
+        {
+            action();
+        }
+
+        _after = null;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LeaseService.Core.Storage;
+
+namespace LeaseService.Core.Internal.Storage;
+
+/// <summary>
+/// A unit handed to the writer: the records of one locked step (possibly none: a barrier that
+/// only waits for everything queued before it), completed once they are durable or failed.
+/// </summary>
+internal sealed class Commit(List<StoreWrite>? writes, long sequence, bool probe = false)
+{
+    private readonly TaskCompletionSource<string?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public List<StoreWrite>? Writes { get; } = writes;
+
+    public long Sequence { get; } = sequence;
+
+    /// <summary>A write that tests whether a failed store works again.</summary>
+    public bool IsProbe { get; } = probe;
+
+    /// <summary>Null once durable; the failure reason otherwise.</summary>
+    public Task<string?> Durable => _done.Task;
+
+    public void Complete(string? failure) => _done.TrySetResult(failure);
+}
+
+/// <summary>
+/// Group commit (HDFS FSEditLog.logSync): commits are queued in the order they were decided
+/// (under the manager's lock), and one writer persists everything queued as one synced batch, in
+/// that order, then completes each commit. After a failed batch every later commit fails at once
+/// (its records may depend on the failed ones) until a probe succeeds.
+/// </summary>
+internal sealed class GroupCommitWriter
+{
+    /// <summary>At most this many commits per batch, so one batch stays a bounded write.</summary>
+    public const int MaxCommitsPerBatch = 4096;
+
+    private readonly ILeaseStore _store;
+    private readonly Action<string> _onFailure;
+    private readonly Action<int, TimeSpan> _onBatch;
+    private readonly Channel<Commit> _queue = Channel.CreateUnbounded<Commit>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+    private long _durableSequence;
+    private bool _failed;
+
+    /// <param name="store">The engine.</param>
+    /// <param name="onFailure">Told the reason when a batch fails (before any commit of it completes).</param>
+    /// <param name="onBatch">Told each durable batch's record count and duration (metrics).</param>
+    public GroupCommitWriter(ILeaseStore store, Action<string> onFailure, Action<int, TimeSpan> onBatch)
+    {
+        _store = store;
+        _onFailure = onFailure;
+        _onBatch = onBatch;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>The sequence of the last commit known durable.</summary>
+    public long DurableSequence => Volatile.Read(ref _durableSequence);
+
+    /// <summary>Queues a commit. Called under the manager's lock, so queue order is decision order.</summary>
+    public void Enqueue(Commit commit)
+    {
+        if (!_queue.Writer.TryWrite(commit))
+        {
+            commit.Complete("the store is closed");
+        }
+    }
+
+    /// <summary>Stops accepting commits and waits for the queued ones to finish.</summary>
+    public async Task StopAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Commit>();
+        var writes = new List<StoreWrite>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxCommitsPerBatch && _queue.Reader.TryRead(out var commit))
+            {
+                if (commit.IsProbe)
+                {
+                    await FlushAsync(batch, writes).ConfigureAwait(false);
+                    await ProbeAsync(commit).ConfigureAwait(false);
+                    continue;
+                }
+
+                batch.Add(commit);
+            }
+
+            await FlushAsync(batch, writes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushAsync(List<Commit> batch, List<StoreWrite> writes)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        string? failure = null;
+        if (_failed)
+        {
+            failure = "an earlier write failed";
+        }
+        else
+        {
+            foreach (var commit in batch)
+            {
+                if (commit.Writes is not null)
+                {
+                    writes.AddRange(commit.Writes);
+                }
+            }
+
+            if (writes.Count > 0)
+            {
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    await _store.WriteAsync(writes).ConfigureAwait(false);
+                    _onBatch(writes.Count, Stopwatch.GetElapsedTime(start));
+                }
+                catch (Exception ex)
+                {
+                    failure = ex.Message;
+                    _failed = true;
+                    _onFailure(failure);
+                }
+            }
+        }
+
+        if (failure is null)
+        {
+            Volatile.Write(ref _durableSequence, batch[^1].Sequence);
+        }
+
+        foreach (var commit in batch)
+        {
+            commit.Complete(failure);
+        }
+
+        batch.Clear();
+        writes.Clear();
+    }
+
+    private async Task ProbeAsync(Commit probe)
+    {
+        try
+        {
+            await _store.WriteAsync(probe.Writes!).ConfigureAwait(false);
+            _failed = false;
+            Volatile.Write(ref _durableSequence, probe.Sequence);
+            probe.Complete(null);
+        }
+        catch (Exception ex)
+        {
+            probe.Complete(ex.Message);
+        }
+    }
+}

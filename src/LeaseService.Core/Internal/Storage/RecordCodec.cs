@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.Text;
+using LeaseService.Core.Storage;
+
+namespace LeaseService.Core.Internal.Storage;
+
+/// <summary>
+/// The schema of the store (format version <see cref="FormatVersion"/>). Three kinds of key:
+/// <list type="bullet">
+/// <item><c>meta/format</c>: the format version, a 32-bit little-endian integer.</item>
+/// <item><c>meta/counters</c>: the highest generation stamp (epochs, recovery ids) and block id issued.</item>
+/// <item><c>file/&lt;path&gt;</c>: one file's whole state: holder (empty when closed), client machine,
+/// epoch, recovery attempts (-1 when no recovery runs), and its blocks with id, generation stamp,
+/// length, state, recovery id and locations.</item>
+/// </list>
+/// Every record is the whole state of its key, so applying one twice changes nothing.
+/// </summary>
+internal static class RecordCodec
+{
+    public const int FormatVersion = 1;
+    public const string FormatKey = "meta/format";
+    public const string CountersKey = "meta/counters";
+    public const string FilePrefix = "file/";
+
+    private const byte RecordVersion = 1;
+
+    public static byte[] EncodeFormat()
+    {
+        var bytes = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, FormatVersion);
+        return bytes;
+    }
+
+    public static int DecodeFormat(ReadOnlySpan<byte> value)
+        => value.Length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(value) : throw new FormatException($"{FormatKey} has {value.Length} bytes, expected 4");
+
+    public static byte[] EncodeCounters(long generationStamp, long lastBlockId)
+    {
+        var bytes = new byte[17];
+        bytes[0] = RecordVersion;
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(1), generationStamp);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(9), lastBlockId);
+        return bytes;
+    }
+
+    public static (long GenerationStamp, long LastBlockId) DecodeCounters(ReadOnlySpan<byte> value)
+    {
+        if (value.Length != 17 || value[0] != RecordVersion)
+        {
+            throw new FormatException($"{CountersKey} is malformed ({value.Length} bytes)");
+        }
+
+        return (BinaryPrimitives.ReadInt64LittleEndian(value[1..]), BinaryPrimitives.ReadInt64LittleEndian(value[9..]));
+    }
+
+    public static string FileKey(string path) => FilePrefix + path;
+
+    /// <summary>Encodes the file's whole state. Called under the manager's lock (CPU only, no I/O).</summary>
+    public static byte[] EncodeFile(FileEntry file)
+    {
+        using var stream = new MemoryStream(64 + (file.Blocks?.Count ?? 0) * 48);
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(RecordVersion);
+            writer.Write(file.Lease?.Holder ?? string.Empty);
+            writer.Write(file.ClientMachine);
+            writer.Write(file.Epoch);
+            writer.Write(file.Recovery?.Attempts ?? -1);
+            var blocks = file.Blocks;
+            writer.Write(blocks?.Count ?? 0);
+            if (blocks is not null)
+            {
+                foreach (var block in blocks)
+                {
+                    writer.Write(block.Id);
+                    writer.Write(block.GenerationStamp);
+                    writer.Write(block.NumBytes);
+                    writer.Write((byte)block.State);
+                    writer.Write(block.RecoveryId);
+                    writer.Write(block.Locations.Length);
+                    foreach (var location in block.Locations)
+                    {
+                        writer.Write(location);
+                    }
+                }
+            }
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Decodes a file record; <see cref="FormatException"/> when it is malformed.</summary>
+    public static StoredFile DecodeFile(string path, ReadOnlyMemory<byte> value)
+    {
+        try
+        {
+            using var stream = new MemoryStream(value.ToArray(), writable: false);
+            using var reader = new BinaryReader(stream, new UTF8Encoding(false, true));
+            if (reader.ReadByte() != RecordVersion)
+            {
+                throw new FormatException("unknown record version");
+            }
+
+            var holder = reader.ReadString();
+            var machine = reader.ReadString();
+            var epoch = reader.ReadInt64();
+            var attempts = reader.ReadInt32();
+            var count = reader.ReadInt32();
+            if (count < 0 || count > stream.Length)
+            {
+                throw new FormatException("bad block count");
+            }
+
+            var blocks = new StoredBlock[count];
+            for (var i = 0; i < count; i++)
+            {
+                var id = reader.ReadInt64();
+                var stamp = reader.ReadInt64();
+                var bytes = reader.ReadInt64();
+                var state = (BlockState)reader.ReadByte();
+                if (!Enum.IsDefined(state))
+                {
+                    throw new FormatException("bad block state");
+                }
+
+                var recoveryId = reader.ReadInt64();
+                var locationCount = reader.ReadInt32();
+                if (locationCount < 0 || locationCount > stream.Length)
+                {
+                    throw new FormatException("bad location count");
+                }
+
+                var locations = new string[locationCount];
+                for (var j = 0; j < locationCount; j++)
+                {
+                    locations[j] = reader.ReadString();
+                }
+
+                blocks[i] = new StoredBlock(id, stamp, bytes, state, recoveryId, locations);
+            }
+
+            if (stream.Position != stream.Length)
+            {
+                throw new FormatException("trailing bytes");
+            }
+
+            return new StoredFile(path, holder, machine, epoch, attempts, blocks);
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or DecoderFallbackException or IOException)
+        {
+            throw new FormatException(ex.Message, ex);
+        }
+    }
+}
+
+/// <summary>A file as read from the store.</summary>
+internal sealed record StoredFile(string Path, string Holder, string ClientMachine, long Epoch, int RecoveryAttempts, StoredBlock[] Blocks);
+
+/// <summary>A block as read from the store.</summary>
+internal sealed record StoredBlock(long Id, long GenerationStamp, long NumBytes, BlockState State, long RecoveryId, string[] Locations);

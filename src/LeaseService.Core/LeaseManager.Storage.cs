@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
+using LeaseService.Core.Storage;
+
+namespace LeaseService.Core;
+
+// Persistence: every locked step ends in SealLocked, which turns the files it changed into
+// records and queues them for the group-commit writer; the call answers once they are durable.
+public sealed partial class LeaseManager : IStorageHealth
+{
+    private readonly SemaphoreSlim _restoreGate = new(1, 1);
+    private StorageStatus _status;
+    private string? _storageFailure;
+    private long _sequence;
+    private long _persistedStamp;
+    private long _persistedBlockId;
+
+    /// <inheritdoc/>
+    public StorageStatus StorageStatus => (StorageStatus)Volatile.Read(ref Unsafe.As<StorageStatus, int>(ref _status));
+
+    /// <inheritdoc/>
+    public string? StorageFailure => Volatile.Read(ref _storageFailure);
+
+    /// <inheritdoc/>
+    public event Action<StorageStatus>? StorageStatusChanged;
+
+    /// <summary>The store this manager persists to.</summary>
+    public ILeaseStore Store => _store;
+
+    /// <summary>
+    /// Reads the store and installs its state with restart semantics: every open file's lease
+    /// counts as renewed now; counters continue above anything stored; recoveries that were in
+    /// flight resume with a new recovery id. Until it completes every call answers Unavailable.
+    /// Throws <see cref="LeaseStoreException"/> for a store it must not start over (corrupt,
+    /// unreadable, a newer format version).
+    /// </summary>
+    public async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var (files, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+        if (fresh)
+        {
+            await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
+        }
+
+        await InstallAsync(files, stamp, blockId).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// After a failed write: probes the store with a write and, when it succeeds, reloads the state
+    /// from the store (which lacks every failed batch) with restart semantics and serves again.
+    /// False while the store still fails. The host calls it periodically while Failed.
+    /// </summary>
+    public async Task<bool> TryRestoreStorageAsync(CancellationToken cancellationToken = default)
+    {
+        await _restoreGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Commit probe;
+            lock (_lock)
+            {
+                if (_status != StorageStatus.Failed)
+                {
+                    return _status == StorageStatus.Healthy;
+                }
+
+                probe = new Commit([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat())], ++_sequence, probe: true);
+                _writer.Enqueue(probe);
+            }
+
+            var failure = await probe.Durable.ConfigureAwait(false);
+            if (failure is not null)
+            {
+                Volatile.Write(ref _storageFailure, failure);
+                return false;
+            }
+
+            List<StoredFile> files;
+            long stamp, blockId;
+            try
+            {
+                (files, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (LeaseStoreException ex)
+            {
+                Volatile.Write(ref _storageFailure, ex.Message);
+                return false;
+            }
+
+            LogStorageRestored(files.Count);
+            await InstallAsync(files, stamp, blockId).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _restoreGate.Release();
+        }
+    }
+
+    private async Task<(List<StoredFile> Files, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
+    {
+        var files = new List<StoredFile>();
+        int? format = null;
+        long stamp = 0, blockId = 0;
+        var others = 0;
+        try
+        {
+            await foreach (var entry in _store.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (entry.Key == RecordCodec.FormatKey)
+                {
+                    format = RecordCodec.DecodeFormat(entry.Value.Span);
+                    if (format > RecordCodec.FormatVersion)
+                    {
+                        throw new LeaseStoreException($"{_store.Description}: format version {format} is newer than this server's ({RecordCodec.FormatVersion}); use a newer server");
+                    }
+                }
+                else if (entry.Key == RecordCodec.CountersKey)
+                {
+                    (stamp, blockId) = RecordCodec.DecodeCounters(entry.Value.Span);
+                }
+                else if (entry.Key.StartsWith(RecordCodec.FilePrefix, StringComparison.Ordinal))
+                {
+                    var path = entry.Key[RecordCodec.FilePrefix.Length..];
+                    if (LeaseValidation.CheckPath(path) is { } invalid)
+                    {
+                        throw new FormatException($"record {entry.Key}: {invalid}");
+                    }
+
+                    files.Add(RecordCodec.DecodeFile(path, entry.Value));
+                }
+                else
+                {
+                    others++;
+                }
+            }
+        }
+        catch (FormatException ex)
+        {
+            throw new LeaseStoreException($"{_store.Description}: corrupt record: {ex.Message}", ex);
+        }
+
+        if (format is null && (files.Count > 0 || others > 0 || stamp != 0))
+        {
+            throw new LeaseStoreException($"{_store.Description}: holds data without a format version; not a LeaseService store");
+        }
+
+        var blockIds = new HashSet<long>();
+        foreach (var file in files)
+        {
+            foreach (var block in file.Blocks)
+            {
+                if (!blockIds.Add(block.Id))
+                {
+                    throw new LeaseStoreException($"{_store.Description}: corrupt: block {block.Id} appears twice (last in {file.Path})");
+                }
+            }
+        }
+
+        if (format is not null && format < 1)
+        {
+            throw new LeaseStoreException($"{_store.Description}: format version {format} is not valid");
+        }
+
+        return (files, stamp, blockId, format is null);
+    }
+
+    /// <summary>Replaces the whole state with <paramref name="files"/>, then resumes their recoveries.</summary>
+    private async Task InstallAsync(List<StoredFile> files, long stamp, long blockId)
+    {
+        var effects = new Effects();
+        Commit? commit;
+        var nodes = _dataNodes.GetDataNodes();
+        lock (_lock)
+        {
+            _namespace = new FileNamespace(_lock);
+            _leases = new LeaseTable(_lock);
+            _recoveries = new RecoveryQueue(_lock);
+            var now = _time.GetTimestamp();
+            var resume = new List<FileEntry>();
+            foreach (var stored in files)
+            {
+                var file = new FileEntry(stored.Path) { Epoch = stored.Epoch };
+                stamp = Math.Max(stamp, stored.Epoch);
+                if (stored.Blocks.Length > 0)
+                {
+                    file.Blocks = new List<BlockEntry>(stored.Blocks.Length);
+                    foreach (var b in stored.Blocks)
+                    {
+                        var block = new BlockEntry(b.Id, b.GenerationStamp, b.Locations, file) { NumBytes = b.NumBytes, State = b.State, RecoveryId = b.RecoveryId };
+                        _namespace.AppendBlock(block);
+                        stamp = Math.Max(stamp, Math.Max(b.GenerationStamp, b.RecoveryId));
+                        blockId = Math.Max(blockId, b.Id);
+                    }
+                }
+
+                _namespace.Add(file);
+                if (stored.Holder.Length > 0)
+                {
+                    // Restart semantics: every restored lease counts as renewed now.
+                    _namespace.MarkOpen(file);
+                    _leases.Attach(file, stored.Holder, now);
+                    file.ClientMachine = stored.ClientMachine;
+                    if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
+                    {
+                        _recoveries.Restore(file, stored.RecoveryAttempts);
+                        resume.Add(file);
+                    }
+                }
+            }
+
+            _generationStamp = stamp;
+            _lastBlockId = blockId;
+            _persistedStamp = stamp;
+            _persistedBlockId = blockId;
+
+            // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
+            foreach (var file in resume)
+            {
+                StartAttemptLocked(file, file.LastBlock!, now, nodes, effects);
+            }
+
+            commit = SealLocked(effects);
+            _status = StorageStatus.Healthy;
+            _storageFailure = null;
+        }
+
+        LogStorageLoaded(_store.Description, files.Count, stamp, blockId);
+        StorageStatusChanged?.Invoke(StorageStatus.Healthy);
+        if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
+        {
+            return; // The writer reported the failure; the next restore resumes them again.
+        }
+
+        effects.RunAfter();
+    }
+
+    /// <summary>Null when state-changing calls may run; else why not (Unavailable).</summary>
+    private string? BlockedLocked()
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        return _status switch
+        {
+            StorageStatus.Healthy => null,
+            StorageStatus.Loading => "storage unavailable: the service is loading its state; retry",
+            _ => $"storage unavailable: {_storageFailure}",
+        };
+    }
+
+    /// <summary>
+    /// Ends a locked step: queues the records of every file it changed (and the counters when
+    /// they moved) as one commit, or a barrier when the reply depends on a change not yet
+    /// durable. Null when the reply may go at once.
+    /// </summary>
+    private Commit? SealLocked(Effects effects)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        List<StoreWrite>? writes = null;
+        if (effects.Changed.Count > 0 || _generationStamp != _persistedStamp || _lastBlockId != _persistedBlockId)
+        {
+            writes = new List<StoreWrite>(effects.Changed.Count + 1);
+            foreach (var file in effects.Changed)
+            {
+                writes.Add(new StoreWrite(RecordCodec.FileKey(file.Path), RecordCodec.EncodeFile(file)));
+            }
+
+            if (_generationStamp != _persistedStamp || _lastBlockId != _persistedBlockId)
+            {
+                writes.Add(new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(_generationStamp, _lastBlockId)));
+                _persistedStamp = _generationStamp;
+                _persistedBlockId = _lastBlockId;
+            }
+        }
+        else if (effects.Observed <= _writer.DurableSequence)
+        {
+            return null;
+        }
+
+        var commit = new Commit(writes, ++_sequence);
+        foreach (var file in effects.Changed)
+        {
+            file.PendingSequence = commit.Sequence;
+        }
+
+        _writer.Enqueue(commit);
+        return commit;
+    }
+
+    /// <summary>After the lock: waits until the step is durable, then runs its effects and answers.</summary>
+    private static async ValueTask<Outcome<T>> CompleteAsync<T>(Commit commit, Effects effects, Outcome<T> outcome)
+    {
+        var failure = await commit.Durable.ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return Outcome<T>.Fail(OutcomeKind.Unavailable, $"storage unavailable: {failure}");
+        }
+
+        effects.RunAfter();
+        return outcome;
+    }
+
+    /// <summary>Answers now when nothing waits for durability, else after it.</summary>
+    private static ValueTask<Outcome<T>> Complete<T>(Commit? commit, Effects effects, Outcome<T> outcome)
+    {
+        if (commit is null)
+        {
+            effects.RunAfter();
+            return ValueTask.FromResult(outcome);
+        }
+
+        return CompleteAsync(commit, effects, outcome);
+    }
+
+    /// <summary>The writer's failure callback: refuse every call until a restore reloads the state.</summary>
+    private void OnStorageFailed(string reason)
+    {
+        bool changed;
+        lock (_lock)
+        {
+            changed = _status == StorageStatus.Healthy;
+            _status = StorageStatus.Failed;
+            _storageFailure = reason;
+        }
+
+        LogStorageFailed(reason);
+        if (changed)
+        {
+            StorageStatusChanged?.Invoke(StorageStatus.Failed);
+        }
+    }
+
+    private void OnBatchWritten(int records, TimeSpan duration)
+    {
+        Interlocked.Increment(ref _counters.StorageBatches);
+        Interlocked.Add(ref _counters.StorageRecords, records);
+        _batchDuration?.Record(duration.TotalSeconds);
+    }
+}

@@ -1,0 +1,37 @@
+namespace LeaseService.Core.Storage;
+
+/// <summary>
+/// Where the lease manager keeps its state durably: a key-value store with ordered, atomic,
+/// durable batches. The manager owns the schema (keys and record encoding, see
+/// docs/SEMANTICS.md "Persistence"); an engine only stores bytes under string keys. Engines:
+/// <see cref="InMemoryLeaseStore"/>, RocksDB (<c>LeaseService.Storage.RocksDb</c>), etcd next.
+/// </summary>
+/// <remarks>
+/// Every record is a full state record (the whole file, the whole counters), so writing one
+/// twice, or replaying a batch, is harmless. Batches are written by one writer at a time, in
+/// order; an engine need not be thread-safe for concurrent writes.
+/// </remarks>
+public interface ILeaseStore : IAsyncDisposable
+{
+    /// <summary>For people: the engine and where its data lives, e.g. "RocksDb at /var/lib/x".</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// Every record, in ordinal key order. Throws <see cref="LeaseStoreException"/> when the
+    /// store cannot be read.
+    /// </summary>
+    IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies <paramref name="batch"/> atomically and in order (a later write of a key wins), and
+    /// completes only once it is durable (synced). Throws when it could not be made durable; then
+    /// none of it may be visible to a later <see cref="ReadAllAsync"/>.
+    /// </summary>
+    ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One stored record.</summary>
+public readonly record struct StoreEntry(string Key, ReadOnlyMemory<byte> Value);
+
+/// <summary>Put <see cref="Value"/> under <see cref="Key"/>, or delete the key when it is null.</summary>
+public readonly record struct StoreWrite(string Key, byte[]? Value);

@@ -1,0 +1,23 @@
+using LeaseService.Core;
+
+namespace LeaseService.Server.Storage;
+
+/// <summary>
+/// Loads the lease state from the store before anything is served. Hosted services start in
+/// registration order and before Kestrel listens, and this one is registered before the monitor,
+/// so the monitor (and every takeover) starts only after loading. A store it must not start over
+/// stops start-up (<see cref="Core.Storage.LeaseStoreException"/>, exit code 2).
+/// </summary>
+internal sealed partial class StorageLoader(LeaseManager manager, ILogger<StorageLoader> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogLoading(manager.Store.Description);
+        await manager.LoadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(5001, LogLevel.Information, "Loading lease state from {Store}")]
+    private partial void LogLoading(string store);
+}

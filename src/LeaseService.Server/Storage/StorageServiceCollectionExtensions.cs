@@ -1,0 +1,36 @@
+using LeaseService.Core;
+using LeaseService.Core.Storage;
+using LeaseService.Storage.RocksDb;
+using Microsoft.Extensions.Options;
+
+namespace LeaseService.Server.Storage;
+
+/// <summary>Composition of storage: options, the engine, loading before serving, health.</summary>
+internal static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Options <c>Storage</c> (validated at start-up), the <see cref="ILeaseStore"/> of the
+    /// configured provider (opened when first resolved), the loader (register before the monitor:
+    /// hosted services start in order) and the restorer after storage failures.
+    /// </summary>
+    public static IServiceCollection AddLeaseStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddSingleton<ILeaseStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return options.ParsedProvider == StorageProvider.InMemory
+                ? new InMemoryLeaseStore()
+                : RocksDbLeaseStore.Open(options.FullPath);
+        });
+        services.AddSingleton<IStorageHealth>(sp => sp.GetRequiredService<LeaseManager>());
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [Health.HealthChecksSetup.LeaseServiceName]);
+        services.AddHostedService<StorageLoader>();
+        services.AddHostedService<StorageRestorer>();
+        return services;
+    }
+
+    /// <summary>Opens the store (a store it cannot use throws <see cref="LeaseStoreException"/>); call before starting. Returns the store's description.</summary>
+    public static string OpenLeaseStorage(this IServiceProvider services) => services.GetRequiredService<ILeaseStore>().Description;
+}

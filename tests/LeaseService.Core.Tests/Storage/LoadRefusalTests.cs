@@ -1,0 +1,42 @@
+using LeaseService.Core.Storage;
+
+namespace LeaseService.Core.Tests.Storage;
+
+/// <summary>Never start empty over data that cannot be read.</summary>
+public sealed class LoadRefusalTests
+{
+    [Fact]
+    public async Task Load_FutureFormatVersion_IsRefusedNamingTheStoreAndVersion()
+    {
+        var store = new ControllableStore();
+        await store.WriteAsync([new StoreWrite("meta/format", [2, 0, 0, 0])]);
+
+        var load = () => new DurableManager(store).LoadAsync();
+
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain("test store").And.Contain("format version 2 is newer");
+    }
+
+    [Fact]
+    public async Task Load_CorruptFileRecord_IsRefused()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        (await d.Manager.AddLeaseAsync("w", "/a", "m")).IsOk.Should().BeTrue();
+        await d.Store.WriteAsync([new StoreWrite("file//a", [1, 5, 0xFF])]);
+
+        var load = () => d.Create().LoadAsync();
+
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain("corrupt record");
+    }
+
+    [Fact]
+    public async Task Load_DataWithoutFormatVersion_IsRefused()
+    {
+        var store = new ControllableStore();
+        await store.WriteAsync([new StoreWrite("something/else", [1])]);
+
+        var load = () => new DurableManager(store).LoadAsync();
+
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain("without a format version");
+    }
+}

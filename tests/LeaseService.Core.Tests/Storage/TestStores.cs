@@ -1,0 +1,45 @@
+using LeaseService.Core.Storage;
+
+namespace LeaseService.Core.Tests.Storage;
+
+/// <summary>
+/// An in-memory store whose writes can be made to fail (as a full or broken disk does) or to wait
+/// until the test releases them, to observe what callers see before their records are durable.
+/// </summary>
+internal sealed class ControllableStore : ILeaseStore
+{
+    private readonly InMemoryLeaseStore _inner = new();
+    private TaskCompletionSource? _gate;
+
+    /// <summary>When set, every write throws with this reason and changes nothing.</summary>
+    public string? FailWith { get; set; }
+
+    public int Writes { get; private set; }
+
+    public string Description => "test store";
+
+    /// <summary>Holds every write until <see cref="Release"/>.</summary>
+    public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+
+    public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+    public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _gate) is { } gate)
+        {
+            await gate.Task;
+        }
+
+        if (FailWith is { } reason)
+        {
+            throw new IOException(reason);
+        }
+
+        Writes++;
+        await _inner.WriteAsync(batch, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

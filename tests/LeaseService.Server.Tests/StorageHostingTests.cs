@@ -1,0 +1,77 @@
+using LeaseService.Client;
+using LeaseService.Core;
+using LeaseService.Core.Storage;
+using LeaseService.Rpc;
+using LeaseService.Server;
+using LeaseService.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace LeaseService.Server.Tests;
+
+/// <summary>Storage in the host: options, failures on the wire, health.</summary>
+public sealed class StorageHostingTests
+{
+    [Theory]
+    [InlineData("--Storage:Provider=Cassandra", "Storage:Provider")]
+    [InlineData("--Storage:Provider=1", "Storage:Provider")]
+    [InlineData("--Storage:Path= ", "Storage:Path")]
+    public async Task InvalidStorageOption_StopsStartUpNamingTheKey(string setting, string key)
+    {
+        var act = async () =>
+        {
+            await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", setting]);
+            await app.StartAsync();
+            await app.StopAsync();
+        };
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
+    }
+
+    [Fact]
+    public async Task StoreFailure_AnswersUnavailableAndHealthIsNotServingUntilAWriteSucceeds()
+    {
+        var store = new FlakyStore();
+        await using var app = LeaseServer.Build(
+            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url="],
+            builder => builder.Services.AddSingleton<ILeaseStore>(store));
+        await app.StartAsync().DefaultTimeout();
+        using var client = LeaseClient.Create(app.ListeningAddresses()[0]);
+        var manager = app.Services.GetRequiredService<LeaseManager>();
+        (await client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(ServingStatus.Serving);
+        await client.AddLeaseAsync("w", "/kept").DefaultTimeout();
+
+        store.FailWith = "No space left on device";
+        var failed = await FluentActions.Awaiting(() => client.AddLeaseAsync("w", "/lost")).Should().ThrowAsync<LeaseServiceException>();
+
+        failed.Which.StatusCode.Should().Be(StatusCode.Unavailable);
+        failed.Which.Message.Should().Contain("storage unavailable: No space left on device");
+        (await client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(ServingStatus.NotServing);
+
+        store.FailWith = null;
+        (await manager.TryRestoreStorageAsync().DefaultTimeout()).Should().BeTrue();
+        (await client.CheckHealthAsync("leases.v1.LeaseService").DefaultTimeout()).Should().Be(ServingStatus.Serving);
+        (await client.GetLeaseAsync("/kept").DefaultTimeout()).Holder.Should().Be("w");
+        await FluentActions.Awaiting(() => client.GetLeaseAsync("/lost")).Should().ThrowAsync<LeaseNotFoundException>("the failed grant never became durable");
+        await app.StopAsync().DefaultTimeout();
+    }
+
+    /// <summary>An in-memory store whose writes fail while <see cref="FailWith"/> is set.</summary>
+    private sealed class FlakyStore : ILeaseStore
+    {
+        private readonly InMemoryLeaseStore _inner = new();
+
+        public string? FailWith { get; set; }
+
+        public string Description => "flaky test store";
+
+        public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+        public ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
+            => FailWith is { } reason ? throw new IOException(reason) : _inner.WriteAsync(batch, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,123 @@
+using LeaseService.Core;
+using LeaseService.Core.DataNodes;
+using LeaseService.Core.Storage;
+using LeaseService.Storage.RocksDb;
+using LeaseService.Testing;
+
+namespace LeaseService.Storage.Tests;
+
+/// <summary>The RocksDB engine never lets the server start empty over data it cannot read.</summary>
+public sealed class RocksDbRefusalTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void Open_PathIsAFile_IsRefusedNamingThePath()
+    {
+        var file = Path.Combine(_directory.Path, "data");
+        File.WriteAllText(file, "not a directory");
+
+        var open = () => RocksDbLeaseStore.Open(file);
+
+        open.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(file).And.Contain("not a directory");
+    }
+
+    [Fact]
+    public void Open_ParentIsAFile_IsRefused()
+    {
+        // Tests run as root, which chmod cannot stop: a file where a directory must be is a
+        // directory nobody can create or enter, for root too.
+        var file = Path.Combine(_directory.Path, "blocker");
+        File.WriteAllText(file, "x");
+        var path = Path.Combine(file, "data");
+
+        var open = () => RocksDbLeaseStore.Open(path);
+
+        open.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(path);
+    }
+
+    [Fact]
+    public async Task Open_SecondOpenOfTheSameStore_IsRefusedAsLocked()
+    {
+        await using var first = RocksDbLeaseStore.Open(_directory.Path);
+
+        var second = () => RocksDbLeaseStore.Open(_directory.Path);
+
+        second.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(_directory.Path).And.Contain("lock");
+    }
+
+    [Fact]
+    public async Task Open_CorruptStore_IsRefusedNamingThePath()
+    {
+        await using (var store = RocksDbLeaseStore.Open(_directory.Path))
+        {
+            await store.WriteAsync([new StoreWrite("meta/format", [1, 0, 0, 0])]);
+        }
+
+        // Overwrite every file RocksDB keeps (manifest, current, tables, log) with garbage.
+        foreach (var file in Directory.GetFiles(_directory.Path))
+        {
+            if (!file.EndsWith("LOCK", StringComparison.Ordinal) && !Path.GetFileName(file).StartsWith("LOG", StringComparison.Ordinal))
+            {
+                File.WriteAllBytes(file, [.. Enumerable.Repeat((byte)0x5A, 4096)]);
+            }
+        }
+
+        var open = async () =>
+        {
+            await using var store = RocksDbLeaseStore.Open(_directory.Path);
+            await store.ReadAllAsync().ToListAsync();
+        };
+
+        (await open.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain(_directory.Path);
+    }
+
+    [Fact]
+    public async Task Load_FutureFormatVersion_IsRefusedNamingThePath()
+    {
+        await using (var store = RocksDbLeaseStore.Open(_directory.Path))
+        {
+            await store.WriteAsync([new StoreWrite("meta/format", [99, 0, 0, 0])]);
+        }
+
+        await using var reopened = RocksDbLeaseStore.Open(_directory.Path);
+        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: reopened);
+
+        var load = () => manager.LoadAsync();
+
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain(_directory.Path).And.Contain("format version 99");
+    }
+
+    [Fact]
+    public async Task Manager_OnRocksDb_KeepsItsStateAcrossAReopen()
+    {
+        long epoch;
+        await using (var store = RocksDbLeaseStore.Open(_directory.Path))
+        {
+            await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: store);
+            await manager.LoadAsync();
+            epoch = (await manager.AddLeaseAsync("w", "/a", "m")).Value!.Epoch;
+        }
+
+        await using var reopened = RocksDbLeaseStore.Open(_directory.Path);
+        await using var again = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: reopened);
+        await again.LoadAsync();
+
+        var lease = await again.GetLeaseAsync("/a");
+        lease.Value!.Holder.Should().Be("w");
+        lease.Value.Epoch.Should().Be(epoch);
+    }
+
+    private sealed class NoDataNodes : IDataNodeCoordinator
+    {
+        public IReadOnlyList<DataNodeStatus> GetDataNodes() => [];
+
+        public ValueTask<IReadOnlyList<ReplicaReport>> GetReplicasAsync(long blockId, IReadOnlyList<string> locations, CancellationToken cancellationToken)
+            => ValueTask.FromResult<IReadOnlyList<ReplicaReport>>([]);
+
+        public ValueTask<BlockRecoveryResult> RecoverBlockAsync(BlockRecoveryCommand command, CancellationToken cancellationToken)
+            => throw new InvalidOperationException("no DataNodes");
+    }
+}
