@@ -1,13 +1,13 @@
 using LeaseService.Client;
 using LeaseService.Core;
 using LeaseService.Core.Storage;
-using LeaseService.Rpc;
+using Grpc.Core;
 using LeaseService.Server;
 using LeaseService.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using ServingStatus = LeaseService.Rpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.Server.Tests;
 
