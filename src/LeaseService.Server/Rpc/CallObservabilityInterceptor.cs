@@ -45,16 +45,33 @@ internal sealed partial class CallObservabilityInterceptor(
     {
         RefuseWhenStopping(context);
         var start = Stopwatch.GetTimestamp();
-        using var ending = EndingServerCallContext.Create(context, drain.WatchesEnd);
+        // Ends with the drain, once the stream has told its watcher (health Watch: NOT_SERVING).
+        var writer = new DrainingStreamWriter<TResponse>(responseStream, lifetime.ApplicationStopping);
+        using var end = new CancellationTokenSource();
+        using var onDrain = drain.WatchesEnd.Register(() => _ = EndAfterAsync(writer.DrainedAsync(), end));
+        using var ending = EndingServerCallContext.Create(context, end.Token);
         try
         {
-            await continuation(request, responseStream, ending).ConfigureAwait(false);
+            await continuation(request, writer, ending).ConfigureAwait(false);
             Record(context, StatusCode.OK, start);
         }
         catch (Exception ex)
         {
             Record(context, StatusOf(ex, context), start);
             throw;
+        }
+    }
+
+    private static async Task EndAfterAsync(Task drained, CancellationTokenSource end)
+    {
+        await drained.ConfigureAwait(false);
+        try
+        {
+            await end.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call ended on its own meanwhile.
         }
     }
 

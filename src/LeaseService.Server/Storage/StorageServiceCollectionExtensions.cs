@@ -26,6 +26,7 @@ internal static class StorageServiceCollectionExtensions
         });
         services.AddSingleton<IStorageHealth>(sp => sp.GetRequiredService<LeaseManager>());
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [Health.HealthChecksSetup.LeaseServiceName]);
+        services.AddHostedService<StorageHealthPush>();
         services.AddHostedService<StorageLoader>();
         services.AddHostedService<StorageRestorer>();
         return services;
