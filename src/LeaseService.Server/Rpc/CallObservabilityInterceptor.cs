@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Grpc.Health.V1;
 using LeaseService.Server.Health;
 
 namespace LeaseService.Server.Rpc;
@@ -45,10 +46,12 @@ internal sealed partial class CallObservabilityInterceptor(
     {
         RefuseWhenStopping(context);
         var start = Stopwatch.GetTimestamp();
-        // Ends with the drain, once the stream has told its watcher (health Watch: NOT_SERVING).
-        var writer = new DrainingStreamWriter<TResponse>(responseStream, lifetime.ApplicationStopping);
+
+        // A health Watch ends with the drain, once it has told its watcher NOT_SERVING.
+        using var watch = responseStream is IServerStreamWriter<HealthCheckResponse> health ? new DrainingWatchWriter(health) : null;
+        var writer = watch is null ? responseStream : (IServerStreamWriter<TResponse>)(object)watch;
         using var end = new CancellationTokenSource();
-        using var onDrain = drain.WatchesEnd.Register(() => _ = EndAfterAsync(writer.DrainedAsync(), end));
+        using var onDrain = drain.WatchesEnd.Register(() => _ = EndAfterAsync(watch?.DrainAsync() ?? Task.CompletedTask, end));
         using var ending = EndingServerCallContext.Create(context, end.Token);
         try
         {

@@ -6,9 +6,8 @@ using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 namespace LeaseService.Server.Storage;
 
 /// <summary>
-/// Pushes storage changes to health Watch streams at once (the health-check publisher would take
-/// up to a second), and keeps the health service's own status of <c>leases.v1.LeaseService</c> in
-/// step with <see cref="StorageHealthCheck"/>, so the drain's NOT_SERVING is always a change.
+/// Pushes storage changes (loaded, a write failed, reloaded) to health Watch streams of
+/// <c>leases.v1.LeaseService</c> at once, rather than at the health-check publisher's next round.
 /// </summary>
 internal sealed class StorageHealthPush(IStorageHealth storage, HealthServiceImpl health, IHostApplicationLifetime lifetime) : IHostedService
 {
