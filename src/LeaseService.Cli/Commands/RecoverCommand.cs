@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LeaseService.Cli.Internal;
 using LeaseService.Client;
+using LeaseService.Shared;
 using Grpc.Core;
 
 namespace LeaseService.Cli.Commands;
@@ -38,7 +39,7 @@ internal static class RecoverCommand
             CustomParser = result =>
             {
                 var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-                if (Durations.TryParse(text, out var value))
+                if (DurationText.TryParse(text, out var value))
                 {
                     return value;
                 }

@@ -1,7 +1,7 @@
-using System.Globalization;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using LeaseService.Shared;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace LeaseService.Server.Probe;
@@ -91,20 +91,7 @@ internal static class HealthProbe
     /// <summary>"3s", "500ms", "1m" or a TimeSpan ("00:00:03"); greater than zero.</summary>
     internal static TimeSpan ParseTimeout(string text)
     {
-        TimeSpan value;
-        if (text.EndsWith("ms", StringComparison.Ordinal) && double.TryParse(text[..^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
-        {
-            value = TimeSpan.FromMilliseconds(ms);
-        }
-        else if (text.EndsWith('s') && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var s))
-        {
-            value = TimeSpan.FromSeconds(s);
-        }
-        else if (text.EndsWith('m') && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var m))
-        {
-            value = TimeSpan.FromMinutes(m);
-        }
-        else if (!TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value))
+        if (!DurationText.TryParse(text, out var value))
         {
             throw new FormatException($"bad timeout '{text}' (e.g. 3s, 500ms, 00:00:03)");
         }
