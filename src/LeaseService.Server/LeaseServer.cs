@@ -85,6 +85,8 @@ public static class LeaseServer
             TestingMode.LeaseClock(sp),
             sp.GetRequiredService<ILogger<SimulatedDataNodeCluster>>()));
         services.AddSingleton<IDataNodeCoordinator>(sp => sp.GetRequiredService<SimulatedDataNodeCluster>());
+        services.AddSingleton<IBlockPipeline>(sp => new SimulatedBlockPipeline(sp.GetRequiredService<SimulatedDataNodeCluster>()));
+        services.AddSingleton(sp => new FencedBlockWriter(sp.GetRequiredService<LeaseManager>(), sp.GetRequiredService<IBlockPipeline>()));
 
         services.AddSingleton(sp =>
         {

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
+using PipelineReplica = LeaseService.Core.DataNodes.ReplicaReport;
 using LeaseService.DataNodes;
 using DataNodeSimulatorBase = LeaseService.Contracts.V1.DataNodeSimulator.DataNodeSimulatorBase;
 using CoreReplicaState = LeaseService.Core.DataNodes.ReplicaState;
@@ -9,9 +10,10 @@ namespace LeaseService.Server.Rpc;
 
 /// <summary>
 /// <c>leases.v1.DataNodeSimulator</c>: drives the embedded simulated DataNode cluster for tests,
-/// demos and drills. Writes go through the block's pipeline as the NameNode allocated it.
+/// demos and drills. Writes go through the core's <see cref="FencedBlockWriter"/> (fencing) to the
+/// block's pipeline as the NameNode allocated it. Translation only.
 /// </summary>
-internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, LeaseManager leases) : DataNodeSimulatorBase
+internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, FencedBlockWriter writer) : DataNodeSimulatorBase
 {
     public override Task<DataNodeInfo> StopDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.StopDataNode(request.DatanodeId));
 
@@ -23,49 +25,33 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
 
     public override async Task<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
-        if (request.StopAfterReplicas < 0)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "stop_after_replicas must not be negative"));
-        }
-
-        var hasData = !request.Data.IsEmpty;
-        var block = OutcomeStatus.Unwrap(await leases.CheckWriteAsync((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData).ConfigureAwait(false));
-        long[]? lengths = request.ReplicaLengths.Count == 0 ? null : request.ReplicaLengths.Select(l => (long)l).ToArray();
-        SimulatedWriteResult result;
+        IReadOnlyList<PipelineReplica> replicas;
         try
         {
-            result = await cluster.WriteAsync(
-                new SimulatedWrite(block.Locations, block.BlockId, (long)request.GenerationStamp, request.Data.Memory, request.StopAfterReplicas, lengths, request.Finalize),
-                context.CancellationToken).ConfigureAwait(false);
+            replicas = OutcomeStatus.Unwrap(await writer.WriteAsync(
+                (long)request.BlockId,
+                (long)request.GenerationStamp,
+                (long)request.Epoch,
+                request.Data.Memory,
+                request.StopAfterReplicas,
+                request.ReplicaLengths.Count == 0 ? null : [.. request.ReplicaLengths.Select(l => (long)l)],
+                request.Finalize,
+                context.CancellationToken).ConfigureAwait(false));
         }
         catch (ArgumentException ex)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
 
-        var code = result.Status switch
-        {
-            SimulatedWriteStatus.Written => StatusCode.OK,
-            SimulatedWriteStatus.StaleGenerationStamp => StatusCode.Aborted,
-            SimulatedWriteStatus.ReplicaNotWritable => StatusCode.FailedPrecondition,
-            SimulatedWriteStatus.DataNodeUnavailable => StatusCode.Unavailable,
-            _ => StatusCode.Unknown,
-        };
-        if (code != StatusCode.OK)
-        {
-            throw new RpcException(new Status(code, result.Message));
-        }
-
-        // Fenced while the bytes were in flight (lease recovery started meanwhile): never
-        // acknowledge. Recovery decides whether those bytes are part of the file.
-        var after = await leases.CheckWriteAsync((long)request.BlockId, (long)request.GenerationStamp, (long)request.Epoch, hasData: false).ConfigureAwait(false);
-        if (!after.IsOk)
-        {
-            throw new RpcException(new Status(StatusCode.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}"));
-        }
-
         var response = new WriteBlockResponse();
-        response.Replicas.AddRange(result.Replicas.Select(ToContract));
+        response.Replicas.AddRange(replicas.Select(r => new ReplicaInfo
+        {
+            DatanodeId = r.DataNodeId,
+            BlockId = (ulong)r.BlockId,
+            State = ToContract(r.State),
+            NumBytes = (ulong)r.NumBytes,
+            GenerationStamp = (ulong)r.GenerationStamp,
+        }));
         return response;
     }
 
@@ -123,17 +109,19 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
     {
         DatanodeId = replica.DataNodeId,
         BlockId = (ulong)replica.BlockId,
-        State = replica.State switch
-        {
-            CoreReplicaState.Finalized => ReplicaState.Finalized,
-            CoreReplicaState.Rbw => ReplicaState.Rbw,
-            CoreReplicaState.Rwr => ReplicaState.Rwr,
-            CoreReplicaState.Rur => ReplicaState.Rur,
-            CoreReplicaState.Temporary => ReplicaState.Temporary,
-            _ => ReplicaState.Unspecified,
-        },
+        State = ToContract(replica.State),
         NumBytes = (ulong)replica.NumBytes,
         GenerationStamp = (ulong)replica.GenerationStamp,
         RecoveryId = (ulong)replica.RecoveryId,
+    };
+
+    private static ReplicaState ToContract(CoreReplicaState state) => state switch
+    {
+        CoreReplicaState.Finalized => ReplicaState.Finalized,
+        CoreReplicaState.Rbw => ReplicaState.Rbw,
+        CoreReplicaState.Rwr => ReplicaState.Rwr,
+        CoreReplicaState.Rur => ReplicaState.Rur,
+        CoreReplicaState.Temporary => ReplicaState.Temporary,
+        _ => ReplicaState.Unspecified,
     };
 }

@@ -1,0 +1,50 @@
+namespace LeaseService.Core.DataNodes;
+
+/// <summary>
+/// The DataNode pipeline a client's block bytes flow through (HDFS's DataStreamer → DataNodes).
+/// The core's <see cref="FencedBlockWriter"/> checks the writer's fencing token before and after
+/// a write and never reaches the pipeline for a fenced writer; an adapter (the simulated cluster,
+/// or real DataNodes) moves the bytes.
+/// </summary>
+public interface IBlockPipeline
+{
+    /// <summary>Sends <paramref name="write"/> down its pipeline. Expected refusals are results, not exceptions.</summary>
+    /// <exception cref="ArgumentException">The write is malformed (an empty or repeated pipeline, a count or length out of range).</exception>
+    Task<PipelineWriteResult> WriteAsync(PipelineWrite write, CancellationToken cancellationToken);
+}
+
+/// <summary>One client write to one block.</summary>
+/// <param name="Pipeline">The block's DataNodes, in order (the NameNode's locations).</param>
+/// <param name="BlockId">The block.</param>
+/// <param name="GenerationStamp">The generation stamp the writer holds.</param>
+/// <param name="Data">The bytes appended to each replica.</param>
+/// <param name="StopAfterReplicas">When &gt; 0, only the first N DataNodes receive the data (a broken pipeline).</param>
+/// <param name="ReplicaLengths">When not empty, replica i receives the first <c>ReplicaLengths[i]</c> bytes.</param>
+/// <param name="Finalize">Close the pipeline after the write: replicas that received it become FINALIZED.</param>
+public sealed record PipelineWrite(
+    IReadOnlyList<string> Pipeline,
+    long BlockId,
+    long GenerationStamp,
+    ReadOnlyMemory<byte> Data,
+    int StopAfterReplicas = 0,
+    IReadOnlyList<long>? ReplicaLengths = null,
+    bool Finalize = false);
+
+/// <summary>How a pipeline write ended.</summary>
+public enum PipelineWriteStatus
+{
+    /// <summary>Every targeted DataNode took the data.</summary>
+    Written,
+
+    /// <summary>A DataNode refused the generation stamp as stale: a recovery fenced the writer.</summary>
+    StaleGenerationStamp,
+
+    /// <summary>A replica cannot take this write (RWR, FINALIZED at the same stamp, under an older recovery).</summary>
+    ReplicaNotWritable,
+
+    /// <summary>A DataNode of the pipeline is stopped or did not answer in time.</summary>
+    DataNodeUnavailable,
+}
+
+/// <summary>The outcome of a <see cref="PipelineWrite"/>: how it ended, why, and the replicas that took the data.</summary>
+public sealed record PipelineWriteResult(PipelineWriteStatus Status, string Message, IReadOnlyList<ReplicaReport> Replicas);

@@ -1,0 +1,57 @@
+using LeaseService.Core.DataNodes;
+
+namespace LeaseService.Core;
+
+/// <summary>
+/// A client's write of block bytes, fenced: the block, its generation stamp and the file's epoch
+/// must be current before anything reaches the DataNodes, and still current once they took the
+/// bytes — a writer fenced while its bytes were in flight (lease recovery started meanwhile) is
+/// never acknowledged; recovery decides whether those bytes are part of the file.
+/// </summary>
+public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeline)
+{
+    /// <summary>Writes through the block's pipeline; the replicas that took the data, or why not.</summary>
+    /// <exception cref="ArgumentException">The pipeline refused the write as malformed.</exception>
+    public async Task<Outcome<IReadOnlyList<ReplicaReport>>> WriteAsync(
+        long blockId,
+        long generationStamp,
+        long epoch,
+        ReadOnlyMemory<byte> data,
+        int stopAfterReplicas,
+        IReadOnlyList<long>? replicaLengths,
+        bool finalize,
+        CancellationToken cancellationToken)
+    {
+        if (stopAfterReplicas < 0)
+        {
+            return Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.InvalidArgument, "stop_after_replicas must not be negative");
+        }
+
+        var before = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: !data.IsEmpty).ConfigureAwait(false);
+        if (!before.IsOk)
+        {
+            return before.As<IReadOnlyList<ReplicaReport>>();
+        }
+
+        var block = before.Value!;
+        var result = await pipeline.WriteAsync(
+            new PipelineWrite(block.Locations, blockId, generationStamp, data, stopAfterReplicas, replicaLengths, finalize),
+            cancellationToken).ConfigureAwait(false);
+        var refused = result.Status switch
+        {
+            PipelineWriteStatus.Written => OutcomeKind.Ok,
+            PipelineWriteStatus.StaleGenerationStamp => OutcomeKind.Aborted,
+            PipelineWriteStatus.ReplicaNotWritable => OutcomeKind.FailedPrecondition,
+            _ => OutcomeKind.Unavailable,
+        };
+        if (refused != OutcomeKind.Ok)
+        {
+            return Outcome<IReadOnlyList<ReplicaReport>>.Fail(refused, result.Message);
+        }
+
+        var after = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: false).ConfigureAwait(false);
+        return after.IsOk
+            ? Outcome<IReadOnlyList<ReplicaReport>>.Ok(result.Replicas)
+            : Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}");
+    }
+}
