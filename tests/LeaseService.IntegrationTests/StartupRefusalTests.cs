@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Sockets;
+using LeaseService.IntegrationTests.Infrastructure;
+
+namespace LeaseService.IntegrationTests;
+
+/// <summary>
+/// Start-up problems a user can cause stop the process with one line naming the cause and the key
+/// to change, exit code 2, and no stack trace.
+/// </summary>
+public sealed class StartupRefusalTests
+{
+    [OwnProcessFact]
+    public async Task GrpcPortInUse_ExitsWithCode2NamingTheUrlsKey()
+    {
+        using var holder = Occupy(out var port);
+
+        var output = await StartExpectingExitAsync(new Dictionary<string, string>(), $"http://127.0.0.1:{port}");
+
+        output.Should().Contain("Cannot listen").And.Contain($"127.0.0.1:{port}").And.Contain("urls");
+    }
+
+    [OwnProcessFact]
+    public async Task MetricsPortInUse_ExitsWithCode2NamingMetricsUrl()
+    {
+        using var holder = Occupy(out var port);
+
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Metrics__Url"] = $"http://127.0.0.1:{port}" });
+
+        output.Should().Contain($"Cannot serve metrics on http://127.0.0.1:{port}").And.Contain("Metrics:Url");
+    }
+
+    [OwnProcessFact]
+    public async Task MalformedUrl_ExitsWithCode2()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string>(), "notaurl");
+
+        output.Should().Contain("Invalid configuration").And.Contain("notaurl");
+    }
+
+    [OwnProcessFact]
+    public async Task MissingCertificate_ExitsWithCode2NamingTheCertificateSettings()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "leaseservice-missing-" + Guid.NewGuid().ToString("N") + ".pfx");
+
+        var output = await StartExpectingExitAsync(new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Tls__Url"] = "https://127.0.0.1:0",
+            ["Kestrel__Endpoints__Tls__Certificate__Path"] = missing,
+        });
+
+        output.Should().Contain("Invalid configuration").And.Contain("Certificate");
+    }
+
+    private static TcpListener Occupy(out int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        return listener;
+    }
+
+    private static async Task<string> StartExpectingExitAsync(IReadOnlyDictionary<string, string> environment, string url = "http://127.0.0.1:0")
+    {
+        var start = () => ServerProcess.StartAsync(environment, url);
+
+        var failure = (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message;
+        failure.Should().Contain("exited with code 2");
+        failure.Should().NotContain("   at ", "no stack trace, only the reason");
+        return failure;
+    }
+}
