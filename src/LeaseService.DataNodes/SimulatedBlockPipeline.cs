@@ -9,9 +9,7 @@ public sealed class SimulatedBlockPipeline(SimulatedDataNodeCluster cluster) : I
     public async Task<PipelineWriteResult> WriteAsync(PipelineWrite write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
-        var result = await cluster.WriteAsync(
-            new SimulatedWrite(write.Pipeline, write.BlockId, write.GenerationStamp, write.Data, write.StopAfterReplicas, write.ReplicaLengths, write.Finalize),
-            cancellationToken).ConfigureAwait(false);
+        var result = await cluster.WriteAsync(write, cancellationToken).ConfigureAwait(false);
         var status = result.Status switch
         {
             SimulatedWriteStatus.Written => PipelineWriteStatus.Written,

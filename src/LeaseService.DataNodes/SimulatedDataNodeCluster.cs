@@ -140,13 +140,13 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     }
 
     /// <summary>
-    /// Writes bytes through a block's pipeline as a client would (see <see cref="SimulatedWrite"/>).
+    /// Writes bytes through a block's pipeline as a client would (see <see cref="PipelineWrite"/>).
     /// Expected refusals are results: a stale generation stamp (the writer was fenced), a replica
     /// that cannot take the write, an unreachable DataNode.
     /// </summary>
     /// <exception cref="DataNodeNotFoundException">The pipeline names an unknown DataNode.</exception>
     /// <exception cref="ArgumentException">The pipeline is empty or repeats a DataNode, or a count or length is out of range.</exception>
-    public async Task<SimulatedWriteResult> WriteAsync(SimulatedWrite write, CancellationToken cancellationToken = default)
+    public async Task<SimulatedWriteResult> WriteAsync(PipelineWrite write, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
         ValidateWrite(write);
@@ -327,7 +327,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         return _nodesById.TryGetValue(dataNodeId, out var node) ? node : throw new DataNodeNotFoundException(dataNodeId);
     }
 
-    private void ValidateWrite(SimulatedWrite write)
+    private void ValidateWrite(PipelineWrite write)
     {
         ArgumentNullException.ThrowIfNull(write.Pipeline);
         if (write.Pipeline.Count == 0)

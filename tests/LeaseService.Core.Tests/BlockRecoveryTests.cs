@@ -218,7 +218,7 @@ public sealed class BlockRecoveryTests
         }
 
         await _f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
-        var stale = await _f.Cluster.WriteAsync(new SimulatedWrite(block.Block.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[5]));
+        var stale = await _f.Cluster.WriteAsync(new PipelineWrite(block.Block.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[5]));
         stale.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp, "the paused writer meets the new generation stamp");
     }
 

@@ -1,3 +1,4 @@
+using LeaseService.Core.DataNodes;
 using LeaseService.DataNodes;
 using LeaseService.Testing;
 
@@ -19,7 +20,7 @@ public sealed class FencingTests
         await _f.RecoverAsync("/a", "ops"); // No replica anywhere: the block is deleted, the file closed.
         _f.File("/a").Should().BeEquivalentTo(new { UnderConstruction = false, Length = 0L });
 
-        var late = await _f.Cluster.WriteAsync(new SimulatedWrite(fence.Value!.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[64], Finalize: true));
+        var late = await _f.Cluster.WriteAsync(new PipelineWrite(fence.Value!.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[64], Finalize: true));
         late.Status.Should().Be(SimulatedWriteStatus.StaleGenerationStamp, late.Message);
         _f.Cluster.ListReplicas(block.Block.BlockId).Should().BeEmpty();
     }

@@ -57,7 +57,7 @@ internal sealed class RecoveryFixture
             return $"{before.Kind}: {before.Message}";
         }
 
-        var result = await Cluster.WriteAsync(new SimulatedWrite(before.Value!.Locations, id, stamp, new byte[bytes], stopAfter, replicaLengths, finalize));
+        var result = await Cluster.WriteAsync(new PipelineWrite(before.Value!.Locations, id, stamp, new byte[bytes], stopAfter, replicaLengths, finalize));
         if (result.Status != SimulatedWriteStatus.Written)
         {
             return $"{result.Status}: {result.Message}";

@@ -1,3 +1,4 @@
+using LeaseService.Core.DataNodes;
 using System.Collections.Concurrent;
 using LeaseService.DataNodes;
 using LeaseService.Testing;
@@ -73,7 +74,7 @@ public sealed class TransitionLogTests
     {
         _manager.AddLease("w1", "/a", "host");
         var block = (await _manager.AddBlockAsync("w1", "/a")).Value!;
-        (await _cluster.WriteAsync(new SimulatedWrite(block.Block.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[5]))).Status
+        (await _cluster.WriteAsync(new PipelineWrite(block.Block.Locations, block.Block.BlockId, block.Block.GenerationStamp, new byte[5]))).Status
             .Should().Be(SimulatedWriteStatus.Written);
         foreach (var dn in block.Block.Locations)
         {

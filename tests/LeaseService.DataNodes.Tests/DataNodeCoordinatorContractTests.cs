@@ -139,7 +139,7 @@ public sealed class SimulatedDataNodeClusterContractTests : DataNodeCoordinatorC
 
     protected override async Task WriteAsync(IReadOnlyList<string> pipeline, long blockId, long generationStamp, byte[] data)
     {
-        var result = await _t.Cluster.WriteAsync(new SimulatedWrite(pipeline, blockId, generationStamp, data)).DefaultTimeout();
+        var result = await _t.Cluster.WriteAsync(new PipelineWrite(pipeline, blockId, generationStamp, data)).DefaultTimeout();
         result.Status.Should().Be(SimulatedWriteStatus.Written, result.Message);
     }
 

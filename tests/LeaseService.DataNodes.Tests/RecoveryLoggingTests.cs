@@ -18,7 +18,7 @@ public sealed class RecoveryLoggingTests
     [Fact]
     public async Task CommittedRecovery_LogsStartPlanAndCommit()
     {
-        await _cluster.WriteAsync(new SimulatedWrite(_cluster.DataNodeIds, 7, 1001, new byte[10])).DefaultTimeout();
+        await _cluster.WriteAsync(new PipelineWrite(_cluster.DataNodeIds, 7, 1001, new byte[10])).DefaultTimeout();
         _log.Clear();
 
         await _cluster.RecoverBlockAsync(new BlockRecoveryCommand(7, 1001, 1002, "dn-1", _cluster.DataNodeIds), CancellationToken.None).DefaultTimeout();
@@ -30,7 +30,7 @@ public sealed class RecoveryLoggingTests
     [Fact]
     public async Task FailedRecovery_LogsEachFailureAndTheOutcome()
     {
-        await _cluster.WriteAsync(new SimulatedWrite(_cluster.DataNodeIds, 7, 1001, new byte[10])).DefaultTimeout();
+        await _cluster.WriteAsync(new PipelineWrite(_cluster.DataNodeIds, 7, 1001, new byte[10])).DefaultTimeout();
         foreach (var dn in _cluster.DataNodeIds)
         {
             _cluster.InjectFailure(dn, RecoveryStep.UpdateReplica);
@@ -47,7 +47,7 @@ public sealed class RecoveryLoggingTests
     [Fact]
     public async Task SupersededRecoveryAndTakeOver_AreLogged()
     {
-        await _cluster.WriteAsync(new SimulatedWrite(["dn-1"], 7, 1001, new byte[10])).DefaultTimeout();
+        await _cluster.WriteAsync(new PipelineWrite(["dn-1"], 7, 1001, new byte[10])).DefaultTimeout();
         _cluster.InjectFailure("dn-1", RecoveryStep.UpdateReplica);
         await _cluster.RecoverBlockAsync(new BlockRecoveryCommand(7, 1001, 1003, "dn-1", ["dn-1"]), CancellationToken.None).DefaultTimeout();
         _log.Clear();

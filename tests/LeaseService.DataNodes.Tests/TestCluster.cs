@@ -36,7 +36,7 @@ internal sealed class TestCluster
         long blockId = BlockId)
     {
         var result = await Cluster.WriteAsync(
-            new SimulatedWrite(pipeline ?? All, blockId, gs, Bytes(bytes), stopAfter, lengths, finalize)).DefaultTimeout();
+            new PipelineWrite(pipeline ?? All, blockId, gs, Bytes(bytes), stopAfter, lengths, finalize)).DefaultTimeout();
         return result;
     }
 

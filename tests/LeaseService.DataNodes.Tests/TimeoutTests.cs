@@ -60,7 +60,7 @@ public sealed class TimeoutTests
     public async Task HungDataNodeInAWritePipeline_FailsTheWriteAfterTheCallTimeout()
     {
         var arrived = _t.Cluster.HangDataNode("dn-2");
-        var write = _t.Cluster.WriteAsync(new SimulatedWrite(_t.All, TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(10)));
+        var write = _t.Cluster.WriteAsync(new PipelineWrite(_t.All, TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(10)));
         await arrived.DefaultTimeout();
 
         _t.Time.Advance(_t.Options.CallTimeout);

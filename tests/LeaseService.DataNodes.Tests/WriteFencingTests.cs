@@ -178,26 +178,26 @@ public sealed class WriteFencingTests
     [Fact]
     public async Task Write_UnknownDataNode_ThrowsNotFoundAndWritesNothing()
     {
-        var act = () => _t.Cluster.WriteAsync(new SimulatedWrite(["dn-1", "dn-9"], TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(1)));
+        var act = () => _t.Cluster.WriteAsync(new PipelineWrite(["dn-1", "dn-9"], TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(1)));
 
         (await act.Should().ThrowAsync<DataNodeNotFoundException>()).Which.DataNodeId.Should().Be("dn-9");
         _t.Cluster.ListReplicas(TestCluster.BlockId).Should().BeEmpty();
     }
 
-    public static TheoryData<SimulatedWrite> InvalidWrites => new()
+    public static TheoryData<PipelineWrite> InvalidWrites => new()
     {
-        new SimulatedWrite([], 1, 1001, new byte[1]),
-        new SimulatedWrite(["dn-1", "dn-1"], 1, 1001, new byte[1]),
-        new SimulatedWrite(["dn-1"], 1, 0, new byte[1]),
-        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], StopAfterReplicas: -1),
-        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [1, 1]),
-        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [2]),
-        new SimulatedWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [-1]),
+        new PipelineWrite([], 1, 1001, new byte[1]),
+        new PipelineWrite(["dn-1", "dn-1"], 1, 1001, new byte[1]),
+        new PipelineWrite(["dn-1"], 1, 0, new byte[1]),
+        new PipelineWrite(["dn-1"], 1, 1001, new byte[1], StopAfterReplicas: -1),
+        new PipelineWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [1, 1]),
+        new PipelineWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [2]),
+        new PipelineWrite(["dn-1"], 1, 1001, new byte[1], ReplicaLengths: [-1]),
     };
 
     [Theory]
     [MemberData(nameof(InvalidWrites))]
-    public async Task Write_InvalidRequest_ThrowsArgumentException(SimulatedWrite write)
+    public async Task Write_InvalidRequest_ThrowsArgumentException(PipelineWrite write)
     {
         var act = () => _t.Cluster.WriteAsync(write);
 
