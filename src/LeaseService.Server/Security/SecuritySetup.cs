@@ -48,7 +48,9 @@ internal static partial class SecuritySetup
                 options.ForwardDefaultSelector = context => SchemeFor(context, settings));
         if (settings.JwtEnabled)
         {
-            authentication.AddJwtBearer(options => ConfigureJwt(options, settings));
+            // Validated now, so a bad setting stops start-up rather than the first call.
+            var configureJwt = JwtConfiguration(settings);
+            authentication.AddJwtBearer(configureJwt);
         }
 
         if (settings.CertificatesEnabled)
@@ -114,10 +116,8 @@ internal static partial class SecuritySetup
         return CertificateAuthenticationDefaults.AuthenticationScheme;
     }
 
-    private static void ConfigureJwt(JwtBearerOptions options, SecuritySettings settings)
+    private static Action<JwtBearerOptions> JwtConfiguration(SecuritySettings settings)
     {
-        // The principal is the sub claim as issued, not mapped to a .NET claim type.
-        options.MapInboundClaims = false;
         if (!string.IsNullOrWhiteSpace(settings.JwtAuthority))
         {
             // An OpenID Connect issuer: keys and issuer from its discovery document.
@@ -126,10 +126,13 @@ internal static partial class SecuritySetup
                 throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Audience is required with {SecuritySettings.JwtSection}:Authority.");
             }
 
-            options.Authority = settings.JwtAuthority;
-            options.Audience = settings.JwtAudience;
-            options.TokenValidationParameters.NameClaimType = SecuritySettings.PrincipalClaim;
-            return;
+            return options =>
+            {
+                options.MapInboundClaims = false; // The principal is the sub claim as issued.
+                options.Authority = settings.JwtAuthority;
+                options.Audience = settings.JwtAudience;
+                options.TokenValidationParameters.NameClaimType = SecuritySettings.PrincipalClaim;
+            };
         }
 
         if (string.IsNullOrWhiteSpace(settings.JwtIssuer) || string.IsNullOrWhiteSpace(settings.JwtAudience))
@@ -137,17 +140,22 @@ internal static partial class SecuritySetup
             throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Issuer and {SecuritySettings.JwtSection}:Audience are required with {SecuritySettings.JwtSection}:SigningKey.");
         }
 
-        options.TokenValidationParameters = new TokenValidationParameters
+        var key = new SymmetricSecurityKey(DecodeSigningKey(settings.JwtSigningKey!));
+        return options =>
         {
-            ValidIssuer = settings.JwtIssuer,
-            ValidAudience = settings.JwtAudience,
-            IssuerSigningKey = new SymmetricSecurityKey(DecodeSigningKey(settings.JwtSigningKey!)),
-            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromSeconds(30),
-            NameClaimType = SecuritySettings.PrincipalClaim,
+            options.MapInboundClaims = false;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = settings.JwtIssuer,
+                ValidAudience = settings.JwtAudience,
+                IssuerSigningKey = key,
+                ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                RequireSignedTokens = true,
+                RequireExpirationTime = true,
+                ValidateLifetime = true,
+                ClockSkew = TimeSpan.FromSeconds(30),
+                NameClaimType = SecuritySettings.PrincipalClaim,
+            };
         };
     }
 
