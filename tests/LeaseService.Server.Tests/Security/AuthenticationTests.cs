@@ -88,4 +88,12 @@ public sealed class AuthenticationTests(SecureServer server) : IClassFixture<Sec
 
         (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
     }
+
+    [Fact]
+    public void Client_TokenOverCleartextToANonLoopbackAddress_IsRefused()
+    {
+        var create = () => LeaseClient.Create("http://leases.example:5050", new LeaseClientOptions { BearerToken = "t" });
+
+        create.Should().Throw<ArgumentException>().WithMessage("*only over TLS*");
+    }
 }

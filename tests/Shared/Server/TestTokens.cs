@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace LeaseService.Server.Tests.Security;
+namespace LeaseService.Testing;
 
 /// <summary>JWTs minted in the test, for a server configured with <see cref="Settings"/> (HS256, issuer, audience).</summary>
 internal static class TestTokens

@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography.X509Certificates;
 using LeaseService.Client;
+using LeaseService.Server;
 using LeaseService.Server.Security;
-using LeaseService.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace LeaseService.Server.Tests.Security;
+namespace LeaseService.Testing;
 
 /// <summary>
 /// The real server over real TLS (a certificate from <see cref="TestPki"/>) with JWT and

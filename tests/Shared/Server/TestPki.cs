@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace LeaseService.Server.Tests.Security;
+namespace LeaseService.Testing;
 
 /// <summary>
 /// A throwaway certificate authority made in the test: a CA, a server certificate for 127.0.0.1
