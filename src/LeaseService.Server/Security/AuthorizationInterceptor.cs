@@ -11,7 +11,7 @@ namespace LeaseService.Server.Security;
 /// (both through <see cref="IAuthorizationService"/>), and a PERMISSION_DENIED from the core's
 /// ownership rule is recorded. A refusal here happens before the handler: nothing changes.
 /// </summary>
-internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials) : Interceptor
+internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials, SecuritySettings settings) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request,
@@ -25,7 +25,7 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
                 when !(await authorization.AuthorizeAsync(user, SecuritySetup.AdminPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, recover.Path, recover.Requester, DenialReason.ForceRequiresAdmin, "force recovery is for admin principals only (Authorization:Admins)");
             case AddLeaseRequest add
-                when !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
+                when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {add.Path} (Authorization:PathRules)");
         }
 
