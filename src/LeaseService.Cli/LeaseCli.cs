@@ -16,7 +16,7 @@ internal static class LeaseCli
     /// <param name="args">The arguments after the program name.</param>
     /// <param name="stdout">Results (what scripts read).</param>
     /// <param name="stderr">Errors and progress.</param>
-    /// <param name="clientFactory">Makes the client for a server address; default <see cref="LeaseClient.Create"/>.</param>
+    /// <param name="clientFactory">Makes the client for a server address and the credentials of --token, --cert/--key and --ca; default <see cref="LeaseClient.Create"/>.</param>
     /// <param name="delay">Waits between recover tries; default <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/> on <paramref name="timeProvider"/>.</param>
     /// <param name="timeProvider">The clock of the default delay; default the system clock.</param>
     /// <param name="environment">Reads environment variables; default <see cref="Environment.GetEnvironmentVariable(string)"/>.</param>
@@ -25,7 +25,7 @@ internal static class LeaseCli
         string[] args,
         TextWriter stdout,
         TextWriter stderr,
-        Func<string, LeaseClient>? clientFactory = null,
+        Func<string, LeaseClientOptions, LeaseClient>? clientFactory = null,
         Func<TimeSpan, CancellationToken, Task>? delay = null,
         TimeProvider? timeProvider = null,
         Func<string, string?>? environment = null,
@@ -35,13 +35,17 @@ internal static class LeaseCli
         var context = new CliContext(
             stdout,
             stderr,
-            clientFactory ?? (address => LeaseClient.Create(address)),
+            clientFactory ?? ((address, options) => LeaseClient.Create(address, options)),
             delay ?? ((d, ct) => Task.Delay(d, time, ct)),
             environment ?? Environment.GetEnvironmentVariable);
 
         var root = new RootCommand("lease: inspect and recover LeaseService leases. Exit codes: 0 success, 1 failed, 2 usage, 3 server unreachable.")
         {
             context.ServerOption,
+            context.TokenOption,
+            context.CertOption,
+            context.KeyOption,
+            context.CaOption,
             RecoverCommand.Create(context),
             ReadCommands.List(context),
             ReadCommands.Get(context),

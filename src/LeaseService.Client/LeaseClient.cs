@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -24,6 +26,7 @@ public sealed class LeaseClient : IDisposable
     private readonly LeaseServiceClient _leases;
     private readonly DataNodeSimulatorClient _simulator;
     private readonly HealthClient _health;
+    private readonly CallCredentials? _credentials;
 
     /// <summary>A client over <paramref name="callInvoker"/>, which the caller keeps owning.</summary>
     /// <param name="callInvoker">How calls are made: a channel's invoker, possibly intercepted.</param>
@@ -38,6 +41,7 @@ public sealed class LeaseClient : IDisposable
         _leases = new LeaseServiceClient(callInvoker);
         _simulator = new DataNodeSimulatorClient(callInvoker);
         _health = new HealthClient(callInvoker);
+        _credentials = BearerCredentials(_options);
     }
 
     /// <summary>A client over an existing channel, which the caller keeps owning.</summary>
@@ -63,14 +67,32 @@ public sealed class LeaseClient : IDisposable
 
     /// <summary>
     /// A client with its own channel to <paramref name="address"/> (e.g. http://127.0.0.1:5050), with
-    /// <see cref="LeaseClientOptions.Channel"/> or else <see cref="CreateChannelOptions"/>.
+    /// <see cref="LeaseClientOptions.Channel"/> or else <see cref="CreateChannelOptions"/>, with the
+    /// options' client certificate and server CA on its TLS, and its bearer token on every call.
+    /// A token over cleartext (<c>http://</c>) is sent only to a loopback address.
     /// </summary>
     public static LeaseClient Create(string address, LeaseClientOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         options ??= new LeaseClientOptions();
         var uri = new Uri(address, UriKind.Absolute);
-        var channel = GrpcChannel.ForAddress(uri, options.Channel ?? CreateChannelOptions());
+        var channelOptions = options.Channel ?? CreateChannelOptions();
+        if (channelOptions.HttpHandler is SocketsHttpHandler handler)
+        {
+            ConfigureTls(handler.SslOptions, options);
+        }
+
+        if (options.HasBearerToken && uri.Scheme == Uri.UriSchemeHttp)
+        {
+            if (!uri.IsLoopback)
+            {
+                throw new ArgumentException($"A bearer token is sent only over TLS (https://) or to a loopback address; {address} is neither.", nameof(address));
+            }
+
+            channelOptions.UnsafeUseInsecureChannelCallCredentials = true;
+        }
+
+        var channel = GrpcChannel.ForAddress(uri, channelOptions);
         return new LeaseClient(channel, uri, options);
     }
 
@@ -190,7 +212,53 @@ public sealed class LeaseClient : IDisposable
         DateTime? deadline = _options.CallTimeout == Timeout.InfiniteTimeSpan
             ? null
             : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.CallTimeout;
-        return new CallOptions(deadline: deadline, cancellationToken: cancellationToken);
+        return new CallOptions(deadline: deadline, cancellationToken: cancellationToken, credentials: _credentials);
+    }
+
+    /// <summary>The options' bearer token as per-call credentials, asked of the provider on each call; null without one.</summary>
+    private static CallCredentials? BearerCredentials(LeaseClientOptions options)
+    {
+        if (!options.HasBearerToken)
+        {
+            return null;
+        }
+
+        var provider = options.BearerTokenProvider;
+        var fixedToken = options.BearerToken;
+        return CallCredentials.FromInterceptor(async (context, metadata) =>
+        {
+            var token = provider is null ? fixedToken : await provider(context.CancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(token))
+            {
+                metadata.Add("authorization", "Bearer " + token);
+            }
+        });
+    }
+
+    /// <summary>The client certificate and the private CA of <paramref name="options"/> on a handler's TLS.</summary>
+    private static void ConfigureTls(SslClientAuthenticationOptions ssl, LeaseClientOptions options)
+    {
+        if (options.ClientCertificate is { } certificate)
+        {
+            ssl.ClientCertificates = [certificate];
+        }
+
+        if (options.ServerCertificateAuthority is { } authority)
+        {
+            ssl.RemoteCertificateValidationCallback = (_, presented, _, errors) =>
+            {
+                if (presented is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                {
+                    return false; // Missing, or the name does not match the address.
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(authority);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
+            };
+        }
     }
 
     private static async Task<TResponse> Call<TResponse>(AsyncUnaryCall<TResponse> call)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 
 namespace LeaseService.Client;
@@ -16,4 +17,32 @@ public sealed record LeaseClientOptions
     /// <see cref="LeaseClient.CreateChannelOptions"/>: HTTP/2 keep-alive pings and the retry policy.
     /// </summary>
     public GrpcChannelOptions? Channel { get; init; }
+
+    /// <summary>
+    /// A bearer token (a JWT) sent with every call as per-call credentials (<c>authorization:
+    /// Bearer …</c>). Use <see cref="BearerTokenProvider"/> for tokens that expire. Tokens go only
+    /// over TLS (<c>https://</c>) or to a loopback address.
+    /// </summary>
+    public string? BearerToken { get; init; }
+
+    /// <summary>
+    /// Called before every call for the token to send (refresh it here; cache it yourself, this is
+    /// on every call's path); null or empty sends none. Takes precedence over <see cref="BearerToken"/>.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<string?>>? BearerTokenProvider { get; init; }
+
+    /// <summary>
+    /// A client certificate with its private key, presented in the TLS handshake (the server's
+    /// principal is its subject's CN). Only for channels the client creates (<see cref="LeaseClient.Create"/>).
+    /// </summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>
+    /// The CA the server's certificate must chain to, instead of the system's trust store (a
+    /// private CA). Only for channels the client creates (<see cref="LeaseClient.Create"/>).
+    /// </summary>
+    public X509Certificate2? ServerCertificateAuthority { get; init; }
+
+    /// <summary>Whether calls carry a bearer token.</summary>
+    internal bool HasBearerToken => BearerTokenProvider is not null || !string.IsNullOrEmpty(BearerToken);
 }

@@ -140,9 +140,11 @@ public sealed partial class LeaseManager
     /// <summary>
     /// Pages through open files in path order, filtered by holder and/or path prefix. The page
     /// token is opaque to callers; it names the last path served, so paging is stable while
-    /// files open and close.
+    /// files open and close. With <paramref name="owner"/> (a caller who is not an admin) only the
+    /// files of holders that principal owns are listed; a page costs O(h·(log n + page size)) for
+    /// its h holders.
     /// </summary>
-    public ValueTask<Outcome<LeasePage>> ListLeasesAsync(string? holder, string? pathPrefix, int pageSize, string? pageToken)
+    public ValueTask<Outcome<LeasePage>> ListLeasesAsync(string? holder, string? pathPrefix, int pageSize, string? pageToken, string? owner = null)
     {
         if (pageSize < 0)
         {
@@ -168,7 +170,11 @@ public sealed partial class LeaseManager
         var views = new List<LeaseView>(Math.Min(size, 64));
         return Read(effects =>
         {
-            if (string.IsNullOrEmpty(holder))
+            if (owner is not null)
+            {
+                CollectOwnedLocked(owner, holder, after, prefix, size + 1, files);
+            }
+            else if (string.IsNullOrEmpty(holder))
             {
                 _namespace.CollectOpen(after, prefix, size + 1, files);
             }
@@ -187,6 +193,44 @@ public sealed partial class LeaseManager
             var next = files.Count > size ? EncodePageToken(views[^1].Path) : string.Empty;
             return Outcome<LeasePage>.Ok(new LeasePage(views, next));
         });
+    }
+
+    /// <summary>
+    /// The first <paramref name="max"/> open files after <paramref name="after"/> under
+    /// <paramref name="prefix"/>, in path order, of the holders <paramref name="owner"/> owns
+    /// (only <paramref name="holder"/> when given).
+    /// </summary>
+    private void CollectOwnedLocked(string owner, string? holder, string? after, string prefix, int max, List<FileEntry> into)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (!string.IsNullOrEmpty(holder))
+        {
+            if (_leases.TryGet(holder, out var lease) && lease.Principal == owner)
+            {
+                lease.Files.Collect(after, prefix, max, into);
+            }
+
+            return;
+        }
+
+        var owned = _leases.OwnedBy(owner);
+        if (owned.Count == 1)
+        {
+            owned.First().Files.Collect(after, prefix, max, into);
+            return;
+        }
+
+        // Each holder's first max files, merged: the first max of the union are among them.
+        foreach (var lease in owned)
+        {
+            lease.Files.Collect(after, prefix, max, into);
+        }
+
+        into.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+        if (into.Count > max)
+        {
+            into.RemoveRange(max, into.Count - max);
+        }
     }
 
     /// <summary>Counts for metrics; O(1).</summary>

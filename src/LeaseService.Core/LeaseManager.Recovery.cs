@@ -43,6 +43,15 @@ public sealed partial class LeaseManager
     /// the caller polls. Repeated calls never start a second concurrent recovery.
     /// </summary>
     public ValueTask<Outcome<RecoverResult>> RecoverLeaseAsync(string path, string? requester, bool force)
+        => RecoverLeaseAsync(path, requester, force, principal: null);
+
+    /// <summary>
+    /// <see cref="RecoverLeaseAsync(string, string?, bool)"/> on behalf of
+    /// <paramref name="principal"/>: a <paramref name="requester"/> holder another principal owns
+    /// answers PermissionDenied (nothing changes); a new requester holder belongs to the principal.
+    /// Whether the principal may force is the caller's decision (admins only).
+    /// </summary>
+    public ValueTask<Outcome<RecoverResult>> RecoverLeaseAsync(string path, string? requester, bool force, string? principal)
     {
         var invalid = LeaseValidation.CheckPath(path) ?? (string.IsNullOrEmpty(requester) ? null : LeaseValidation.CheckHolder(requester, "requester"));
         if (invalid is not null)
@@ -56,19 +65,24 @@ public sealed partial class LeaseManager
         Commit? commit;
         lock (_lock)
         {
-            outcome = RecoverLeaseLocked(path, string.IsNullOrEmpty(requester) ? null : requester, force, nodes, effects);
+            outcome = RecoverLeaseLocked(path, string.IsNullOrEmpty(requester) ? null : requester, force, principal, nodes, effects);
             commit = SealLocked(effects);
         }
 
         return Complete(commit, effects, outcome);
     }
 
-    private Outcome<RecoverResult> RecoverLeaseLocked(string path, string? requester, bool force, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Outcome<RecoverResult> RecoverLeaseLocked(string path, string? requester, bool force, string? principal, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (BlockedLocked() is { } blocked)
         {
             return Outcome<RecoverResult>.Fail(OutcomeKind.Unavailable, blocked);
+        }
+
+        if (requester is not null && OwnerDeniedLocked(requester, principal) is { } denied)
+        {
+            return Outcome<RecoverResult>.Fail(OutcomeKind.PermissionDenied, denied);
         }
 
         var now = _time.GetTimestamp();
@@ -92,7 +106,7 @@ public sealed partial class LeaseManager
 
         var from = file.Lease!.Holder;
         var mark = effects.AfterCount;
-        var release = ReleaseLocked(file, requester, now, nodes, fromMonitor: false, effects);
+        var release = ReleaseLocked(file, requester, now, nodes, fromMonitor: false, effects, requester is null ? null : principal);
         if (release != Release.InProgress)
         {
             _counters.RecoveryRequests++;
@@ -200,7 +214,7 @@ public sealed partial class LeaseManager
     /// HDFS internalReleaseLease: close the file at once if nothing is left to recover, else start
     /// (or keep) block recovery of its last block with the lease on a recovery holder.
     /// </summary>
-    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, Effects effects)
+    private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, Effects effects, string? owner = null)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         effects.Change(file);
@@ -212,7 +226,7 @@ public sealed partial class LeaseManager
             // expired lease it is draining, so every pass makes progress.
             if (fromMonitor)
             {
-                ReassignLocked(file, holder, now);
+                ReassignLocked(file, holder, now, owner);
             }
 
             return Release.InProgress;
@@ -231,7 +245,7 @@ public sealed partial class LeaseManager
             return Release.Closed;
         }
 
-        ReassignLocked(file, holder, now);
+        ReassignLocked(file, holder, now, owner);
         var attempt = StartAttemptLocked(file, last, now, nodes, effects);
         if (attempt.Note != AttemptNote.DroppedUnreachableBlock)
         {
@@ -304,7 +318,7 @@ public sealed partial class LeaseManager
             : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts);
     }
 
-    private void ReassignLocked(FileEntry file, string holder, long now)
+    private void ReassignLocked(FileEntry file, string holder, long now, string? owner)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (file.Lease!.Holder == holder)
@@ -313,7 +327,7 @@ public sealed partial class LeaseManager
         }
 
         _leases.Detach(file);
-        _leases.Attach(file, holder, now);
+        _leases.Attach(file, holder, now, owner);
         file.ClientMachine = string.Empty;
     }
 

@@ -200,7 +200,8 @@ public sealed partial class LeaseManager : IStorageHealth
                 {
                     // Restart semantics: every restored lease counts as renewed now.
                     _namespace.MarkOpen(file);
-                    _leases.Attach(file, stored.Holder, now);
+                    // The first record of a holder names its owner; the holder's records all agree.
+                    _leases.Attach(file, stored.Holder, now, stored.Owner);
                     file.ClientMachine = stored.ClientMachine;
                     if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
                     {

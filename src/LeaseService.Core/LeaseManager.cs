@@ -113,7 +113,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// lease recovery starts; the caller gets the lease if the file closes at once, else
     /// Unavailable (retry later). Answers once the change is durable.
     /// </summary>
-    public ValueTask<Outcome<LeaseView>> AddLeaseAsync(string holder, string path, string? clientMachine)
+    /// <param name="holder">The holder name.</param>
+    /// <param name="path">The path to open.</param>
+    /// <param name="clientMachine">The writer's machine, for messages.</param>
+    /// <param name="principal">
+    /// The authenticated caller, or null without authentication (no ownership checks). A new
+    /// holder belongs to it; a holder another principal owns answers PermissionDenied.
+    /// </param>
+    public ValueTask<Outcome<LeaseView>> AddLeaseAsync(string holder, string path, string? clientMachine, string? principal = null)
     {
         var invalid = LeaseValidation.CheckHolder(holder) ?? LeaseValidation.CheckPath(path) ?? LeaseValidation.CheckClientMachine(clientMachine);
         if (invalid is not null)
@@ -128,14 +135,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Commit? commit;
         lock (_lock)
         {
-            outcome = AddLeaseLocked(holder, path, machine, nodes, effects);
+            outcome = AddLeaseLocked(holder, path, machine, principal, nodes, effects);
             commit = SealLocked(effects);
         }
 
         return Complete(commit, effects, outcome);
     }
 
-    private Outcome<LeaseView> AddLeaseLocked(string holder, string path, string machine, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Outcome<LeaseView> AddLeaseLocked(string holder, string path, string machine, string? principal, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (BlockedLocked() is { } blocked)
@@ -143,18 +150,23 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
+        if (OwnerDeniedLocked(holder, principal) is { } denied)
+        {
+            return Outcome<LeaseView>.Fail(OutcomeKind.PermissionDenied, denied);
+        }
+
         var now = _time.GetTimestamp();
         if (!_namespace.TryGetFile(path, out var file))
         {
             file = new FileEntry(path);
             _namespace.Add(file);
-            return Granted(file, holder, machine, now, effects);
+            return Granted(file, holder, machine, principal, now, effects);
         }
 
         effects.Observe(file);
         if (!file.UnderConstruction)
         {
-            return Granted(file, holder, machine, now, effects);
+            return Granted(file, holder, machine, principal, now, effects);
         }
 
         if (file.Recovery is not null)
@@ -183,24 +195,27 @@ public sealed partial class LeaseManager : IAsyncDisposable
         effects.After(() => LogSoftLimitTakeover(path, previousHolder, holder));
         if (ReleaseLocked(file, null, now, nodes, fromMonitor: false, effects) == Release.Closed)
         {
-            return Granted(file, holder, machine, now, effects);
+            return Granted(file, holder, machine, principal, now, effects);
         }
 
         return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
     }
 
-    private Outcome<LeaseView> Granted(FileEntry file, string holder, string machine, long now, Effects effects)
+    private Outcome<LeaseView> Granted(FileEntry file, string holder, string machine, string? principal, long now, Effects effects)
     {
-        Grant(file, holder, machine, now);
+        Grant(file, holder, machine, principal, now);
         effects.Change(file);
         var view = View(file, now);
         effects.After(() => LogGranted(file.Path, holder, view.Epoch));
         return Outcome<LeaseView>.Ok(view);
     }
 
-    /// <summary>Renews every path of <paramref name="holder"/>; NotFound when it holds nothing.</summary>
+    /// <summary>
+    /// Renews every path of <paramref name="holder"/>; NotFound when it holds nothing,
+    /// PermissionDenied when <paramref name="principal"/> is set and another principal owns it.
+    /// </summary>
     /// <returns>The number of paths renewed.</returns>
-    public Outcome<int> RenewLease(string holder)
+    public Outcome<int> RenewLease(string holder, string? principal = null)
     {
         var invalid = LeaseValidation.CheckHolder(holder);
         if (invalid is not null)
@@ -220,6 +235,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {holder} holds no leases (never granted, released, or recovered)");
             }
 
+            if (OwnerDeniedLocked(holder, principal) is { } denied)
+            {
+                return Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied);
+            }
+
             _leases.Renew(lease, _time.GetTimestamp());
             _counters.Renewals++;
             return Outcome<int>.Ok(lease.Files.Count);
@@ -231,7 +251,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// FINALIZED replicas) and returns true; otherwise commits the block (no more data, the
     /// pipeline may still be closed) and returns false, and the holder retries, as HDFS complete.
     /// </summary>
-    public async ValueTask<Outcome<bool>> RemoveLeaseAsync(string holder, string path, CancellationToken cancellationToken = default)
+    public ValueTask<Outcome<bool>> RemoveLeaseAsync(string holder, string path, CancellationToken cancellationToken = default)
+        => RemoveLeaseAsync(holder, path, principal: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RemoveLeaseAsync(string, string, CancellationToken)"/> on behalf of
+    /// <paramref name="principal"/>: PermissionDenied (nothing changes) when another principal owns the holder.
+    /// </summary>
+    public async ValueTask<Outcome<bool>> RemoveLeaseAsync(string holder, string path, string? principal, CancellationToken cancellationToken = default)
     {
         var invalid = LeaseValidation.CheckHolder(holder) ?? LeaseValidation.CheckPath(path);
         if (invalid is not null)
@@ -239,7 +266,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        return await WithLastBlockAsync<bool>(holder, path, "close", (file, last, tally, _, effects) =>
+        return await WithLastBlockAsync<bool>(holder, path, principal, "close", (file, last, tally, _, effects) =>
         {
             effects.Change(file);
             if (last is not null && tally.Finalized < _options.MinReplication)
@@ -269,7 +296,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// has no replica anywhere yet) gets that same block back. The pipeline is up to
     /// ReplicationFactor live DataNodes.
     /// </summary>
-    public async ValueTask<Outcome<AddBlockResult>> AddBlockAsync(string holder, string path, CancellationToken cancellationToken = default)
+    public ValueTask<Outcome<AddBlockResult>> AddBlockAsync(string holder, string path, CancellationToken cancellationToken = default)
+        => AddBlockAsync(holder, path, principal: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="AddBlockAsync(string, string, CancellationToken)"/> on behalf of
+    /// <paramref name="principal"/>: PermissionDenied (nothing changes) when another principal owns the holder.
+    /// </summary>
+    public async ValueTask<Outcome<AddBlockResult>> AddBlockAsync(string holder, string path, string? principal, CancellationToken cancellationToken = default)
     {
         var invalid = LeaseValidation.CheckHolder(holder) ?? LeaseValidation.CheckPath(path);
         if (invalid is not null)
@@ -277,7 +311,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<AddBlockResult>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
-        return await WithLastBlockAsync<AddBlockResult>(holder, path, "add a block to", (file, last, tally, nodes, effects) =>
+        return await WithLastBlockAsync<AddBlockResult>(holder, path, principal, "add a block to", (file, last, tally, nodes, effects) =>
         {
             if (last is not null)
             {
@@ -346,13 +380,34 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// <summary>Completes when no block recovery dispatched so far is still running (tests, shutdown).</summary>
     public Task WhenRecoveriesIdleAsync() => _recoveryTasks.WhenIdleAsync();
 
-    private Outcome<bool> CheckWriter(string holder, string path, string operation, out FileEntry? file)
+    /// <summary>
+    /// The ownership rule: with a <paramref name="principal"/>, a holder name that currently
+    /// holds leases may be used only by the principal that owns it. Null when allowed, else why
+    /// not. Ownerless holders (taken without authentication) are anyone's.
+    /// </summary>
+    private string? OwnerDeniedLocked(string holder, string? principal)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (principal is null || !_leases.TryGet(holder, out var lease) || lease.Principal is null || lease.Principal == principal)
+        {
+            return null;
+        }
+
+        return $"holder {holder} belongs to another principal";
+    }
+
+    private Outcome<bool> CheckWriter(string holder, string path, string? principal, string operation, out FileEntry? file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         file = null;
         if (BlockedLocked() is { } blocked)
         {
             return Outcome<bool>.Fail(OutcomeKind.Unavailable, blocked);
+        }
+
+        if (OwnerDeniedLocked(holder, principal) is { } denied)
+        {
+            return Outcome<bool>.Fail(OutcomeKind.PermissionDenied, denied);
         }
 
         if (!_namespace.TryGetFile(path, out file) || !file.UnderConstruction)
@@ -384,6 +439,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private async ValueTask<Outcome<T>> WithLastBlockAsync<T>(
         string holder,
         string path,
+        string? principal,
         string operation,
         Func<FileEntry, BlockEntry?, ReplicaTally, IReadOnlyList<DataNodeStatus>, Effects, Outcome<T>> apply,
         CancellationToken cancellationToken)
@@ -397,7 +453,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Outcome<T> refusedOutcome = default;
         lock (_lock)
         {
-            var check = CheckWriter(holder, path, operation, out var file);
+            var check = CheckWriter(holder, path, principal, operation, out var file);
             if (!check.IsOk)
             {
                 if (file is not null)
@@ -439,7 +495,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         Outcome<T> Apply()
         {
-            var check = CheckWriter(holder, path, operation, out var file);
+            var check = CheckWriter(holder, path, principal, operation, out var file);
             if (file is not null)
             {
                 effects.Observe(file);
@@ -509,7 +565,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         return pipeline;
     }
 
-    private void Grant(FileEntry file, string holder, string machine, long now)
+    private void Grant(FileEntry file, string holder, string machine, string? principal, long now)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (!file.UnderConstruction)
@@ -521,7 +577,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             _leases.Detach(file);
         }
 
-        var lease = _leases.Attach(file, holder, now);
+        var lease = _leases.Attach(file, holder, now, principal);
         var other = lease.Files.Any!;
         file.ClientMachine = ReferenceEquals(other, file) || other.ClientMachine != machine
             ? machine

@@ -23,6 +23,9 @@ public enum OutcomeKind
 
     /// <summary>A fencing or generation-stamp conflict (ABORTED).</summary>
     Aborted,
+
+    /// <summary>The caller's principal may not do this: the holder name belongs to another principal (PERMISSION_DENIED).</summary>
+    PermissionDenied,
 }
 
 /// <summary>A result value or an expected failure with a message for people.</summary>

@@ -10,6 +10,7 @@ using LeaseService.Server.Metrics;
 using LeaseService.Server.Monitoring;
 using LeaseService.Server.Options;
 using LeaseService.Server.Rpc;
+using LeaseService.Server.Security;
 using LeaseService.Server.Storage;
 using LeaseService.Server.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -19,8 +20,8 @@ using Microsoft.Extensions.Options;
 namespace LeaseService.Server;
 
 /// <summary>
-/// Composition of the service: the core, the DataNodes, Grpc.AspNetCore, health, reflection,
-/// logging, metrics and the monitor. Program runs it; tests build it with their own clock and a
+/// Composition of the service: the core, the DataNodes, Grpc.AspNetCore, authentication and
+/// authorization, health, reflection, logging, metrics and the monitor. Program runs it; tests build it with their own clock and a
 /// loopback port 0. No lease logic lives here.
 /// </summary>
 public static class LeaseServer
@@ -42,6 +43,7 @@ public static class LeaseServer
         }
 
         builder.WebHost.UseGrpcKestrelDefaults();
+        var security = builder.AddLeaseServiceSecurity(); // Refuses anonymous serving beyond loopback.
         LoggingSetup.UseSerilog(builder);
         builder.Services.AddGrpcServer(builder.Configuration, builder.Environment);
         builder.Services.AddLeaseServiceHealthChecks();
@@ -51,11 +53,12 @@ public static class LeaseServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapGrpcService<LeaseRpcService>();
-        app.MapGrpcService<DataNodeSimulatorRpcService>();
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
-        TestingMode.Map(app);
+        app.UseLeaseServiceSecurity(security);
+        app.MapGrpcService<LeaseRpcService>().RequireCaller(security);
+        app.MapGrpcService<DataNodeSimulatorRpcService>().RequireAdmin(security);
+        app.MapGrpcHealthChecksService(); // Health needs no credentials.
+        app.MapGrpcReflectionService().RequireCaller(security);
+        TestingMode.Map(app)?.RequireAdmin(security);
 
         // leases.v1.LeaseService is NOT_SERVING until the state is loaded and while storage fails (StorageHealthCheck).
         app.Services.OpenLeaseStorage();

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
 using Grpc.Core;
@@ -10,7 +12,7 @@ namespace LeaseService.Cli.Internal;
 internal sealed class CliContext(
     TextWriter stdout,
     TextWriter stderr,
-    Func<string, LeaseClient> clientFactory,
+    Func<string, LeaseClientOptions, LeaseClient> clientFactory,
     Func<TimeSpan, CancellationToken, Task> delay,
     Func<string, string?> environment)
 {
@@ -26,6 +28,33 @@ internal sealed class CliContext(
         Recursive = true,
     };
 
+    /// <summary>The environment variable holding the bearer token when <c>--token</c> is not given.</summary>
+    public const string TokenVariable = "LEASE_TOKEN";
+
+    public Option<string?> TokenOption { get; } = new("--token")
+    {
+        Description = $"Bearer token (a JWT) for servers with authentication (default: ${TokenVariable})",
+        Recursive = true,
+    };
+
+    public Option<string?> CertOption { get; } = new("--cert")
+    {
+        Description = "Client certificate (PEM) for servers that authenticate by certificate; needs --key",
+        Recursive = true,
+    };
+
+    public Option<string?> KeyOption { get; } = new("--key")
+    {
+        Description = "Private key (PEM) of --cert",
+        Recursive = true,
+    };
+
+    public Option<string?> CaOption { get; } = new("--ca")
+    {
+        Description = "CA certificate (PEM) the server's TLS certificate must chain to, instead of the system's",
+        Recursive = true,
+    };
+
     public TextWriter Out { get; } = stdout;
 
     public TextWriter Error { get; } = stderr;
@@ -38,10 +67,21 @@ internal sealed class CliContext(
         var server = ResolveServer(parse.GetValue(ServerOption), environment);
 
         var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
+        LeaseClientOptions options;
+        try
+        {
+            options = ClientOptions(parse);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            Error.WriteLine($"lease {command}: cannot read the certificate or key: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
         LeaseClient client;
         try
         {
-            client = clientFactory(address);
+            client = clientFactory(address, options);
         }
         catch (Exception ex) when (ex is ArgumentException or UriFormatException)
         {
@@ -76,6 +116,31 @@ internal sealed class CliContext(
                 return ExitCodes.Failed;
             }
         }
+    }
+
+    /// <summary>The credentials of the options: <c>--token</c> (else <see cref="TokenVariable"/>), <c>--cert</c>/<c>--key</c>, <c>--ca</c>.</summary>
+    private LeaseClientOptions ClientOptions(ParseResult parse)
+    {
+        var token = parse.GetValue(TokenOption);
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            token = environment(TokenVariable);
+        }
+
+        var cert = parse.GetValue(CertOption);
+        var key = parse.GetValue(KeyOption);
+        if (string.IsNullOrEmpty(cert) != string.IsNullOrEmpty(key))
+        {
+            throw new ArgumentException("--cert and --key go together");
+        }
+
+        var ca = parse.GetValue(CaOption);
+        return new LeaseClientOptions
+        {
+            BearerToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
+            ClientCertificate = string.IsNullOrEmpty(cert) ? null : X509Certificate2.CreateFromPemFile(cert, key),
+            ServerCertificateAuthority = string.IsNullOrEmpty(ca) ? null : X509CertificateLoader.LoadCertificateFromFile(ca),
+        };
     }
 
     /// <summary><c>--server</c>, else <see cref="ServerVariable"/>, else <see cref="DefaultServer"/>.</summary>
@@ -123,6 +188,8 @@ internal sealed class CliContext(
         StatusCode.Cancelled => "CANCELLED",
         StatusCode.Unimplemented => "UNIMPLEMENTED",
         StatusCode.Internal => "INTERNAL",
+        StatusCode.Unauthenticated => "UNAUTHENTICATED",
+        StatusCode.PermissionDenied => "PERMISSION_DENIED",
         _ => code.ToString().ToUpperInvariant(),
     };
 

@@ -4,9 +4,16 @@ namespace LeaseService.Core.Internal;
 /// One lease per holder, covering every file the holder has open. Its place in the expiry index
 /// is its renewal order; <see cref="LastRenewed"/> is a monotonic timestamp, never persisted.
 /// </summary>
-internal sealed class Lease(string holder) : IntrusiveNode<Lease>
+internal sealed class Lease(string holder, string? owner) : IntrusiveNode<Lease>
 {
     public string Holder { get; } = holder;
+
+    /// <summary>
+    /// The principal that first took a lease with this holder name, for as long as the holder
+    /// holds anything; null when it was taken without authentication (or before owners were
+    /// recorded). Persisted in each of the holder's file records.
+    /// </summary>
+    public string? Principal { get; } = owner;
 
     public long LastRenewed { get; set; }
 

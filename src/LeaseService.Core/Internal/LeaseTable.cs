@@ -14,6 +14,9 @@ internal sealed class LeaseTable(Lock gate)
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly IntrusiveList<Lease> _expiry = new();
 
+    // Owner → the leases it owns, for a non-admin's ListLeases. Ownerless leases are not indexed.
+    private readonly Dictionary<string, HashSet<Lease>> _byOwner = new(StringComparer.Ordinal);
+
     public int Count => _leases.Count;
 
     /// <summary>The lease renewed longest ago, or null.</summary>
@@ -25,14 +28,34 @@ internal sealed class LeaseTable(Lock gate)
         return _leases.TryGetValue(holder, out lease!);
     }
 
-    /// <summary>Adds the file to the holder's lease, creating or renewing it (HDFS addLease).</summary>
-    public Lease Attach(FileEntry file, string holder, long now)
+    /// <summary>The leases <paramref name="owner"/> owns (unordered); none when it owns nothing.</summary>
+    public IReadOnlyCollection<Lease> OwnedBy(string owner)
+    {
+        Debug.Assert(gate.IsHeldByCurrentThread);
+        return _byOwner.TryGetValue(owner, out var leases) ? leases : [];
+    }
+
+    /// <summary>
+    /// Adds the file to the holder's lease, creating or renewing it (HDFS addLease). A new lease
+    /// belongs to <paramref name="owner"/>; an existing one keeps its owner.
+    /// </summary>
+    public Lease Attach(FileEntry file, string holder, long now, string? owner)
     {
         Debug.Assert(gate.IsHeldByCurrentThread);
         if (!_leases.TryGetValue(holder, out var lease))
         {
-            lease = new Lease(holder);
+            lease = new Lease(holder, owner);
             _leases.Add(holder, lease);
+            if (owner is not null)
+            {
+                if (!_byOwner.TryGetValue(owner, out var owned))
+                {
+                    _byOwner.Add(owner, owned = []);
+                }
+
+                owned.Add(lease);
+            }
+
             lease.LastRenewed = now;
             _expiry.AddLast(lease);
         }
@@ -57,6 +80,14 @@ internal sealed class LeaseTable(Lock gate)
         {
             _leases.Remove(lease.Holder);
             _expiry.Remove(lease);
+            if (lease.Principal is not null && _byOwner.TryGetValue(lease.Principal, out var owned))
+            {
+                owned.Remove(lease);
+                if (owned.Count == 0)
+                {
+                    _byOwner.Remove(lease.Principal);
+                }
+            }
         }
     }
 

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
+using LeaseService.Server.Security;
 using LeaseServiceBase = LeaseService.Contracts.V1.LeaseService.LeaseServiceBase;
 
 namespace LeaseService.Server.Rpc;
@@ -9,17 +10,21 @@ namespace LeaseService.Server.Rpc;
 /// <summary>
 /// <c>leases.v1.LeaseService</c>: translates messages to <see cref="LeaseManager"/> calls and
 /// outcomes back (<see cref="OutcomeStatus"/>). No lease logic lives here. Changes answer once
-/// their records are durable; RenewLease is never persisted and answers at once.
+/// their records are durable; RenewLease is never persisted and answers at once. The caller's
+/// principal (<see cref="CallerPrincipal"/>; null without authentication) goes to the core, which
+/// applies the ownership rule; a caller that is not an admin lists only the holders it owns.
 /// </summary>
 internal sealed class LeaseRpcService : LeaseServiceBase
 {
     private readonly LeaseManager _leases;
+    private readonly SecuritySettings _security;
     private readonly Duration _softLimit;
     private readonly Duration _hardLimit;
 
-    public LeaseRpcService(LeaseManager leases)
+    public LeaseRpcService(LeaseManager leases, SecuritySettings security)
     {
         _leases = leases;
+        _security = security;
 
         // Shared, never mutated after construction: serialization only reads them.
         _softLimit = Duration.FromTimeSpan(leases.Options.SoftLimit);
@@ -28,25 +33,25 @@ internal sealed class LeaseRpcService : LeaseServiceBase
 
     public override async Task<AddLeaseResponse> AddLease(AddLeaseRequest request, ServerCallContext context)
     {
-        var lease = OutcomeStatus.Unwrap(await _leases.AddLeaseAsync(request.Holder, request.Path, request.ClientMachine).ConfigureAwait(false));
+        var lease = OutcomeStatus.Unwrap(await _leases.AddLeaseAsync(request.Holder, request.Path, request.ClientMachine, CallerPrincipal.Of(context)).ConfigureAwait(false));
         return new AddLeaseResponse { Lease = lease.ToContract() };
     }
 
     public override Task<RenewLeaseResponse> RenewLease(RenewLeaseRequest request, ServerCallContext context)
     {
-        var renewed = OutcomeStatus.Unwrap(_leases.RenewLease(request.Holder));
+        var renewed = OutcomeStatus.Unwrap(_leases.RenewLease(request.Holder, CallerPrincipal.Of(context)));
         return Task.FromResult(new RenewLeaseResponse { LeasesRenewed = renewed, SoftLimit = _softLimit, HardLimit = _hardLimit });
     }
 
     public override async Task<RemoveLeaseResponse> RemoveLease(RemoveLeaseRequest request, ServerCallContext context)
     {
-        var closed = OutcomeStatus.Unwrap(await _leases.RemoveLeaseAsync(request.Holder, request.Path, context.CancellationToken).ConfigureAwait(false));
+        var closed = OutcomeStatus.Unwrap(await _leases.RemoveLeaseAsync(request.Holder, request.Path, CallerPrincipal.Of(context), context.CancellationToken).ConfigureAwait(false));
         return new RemoveLeaseResponse { Closed = closed };
     }
 
     public override async Task<RecoverLeaseResponse> RecoverLease(RecoverLeaseRequest request, ServerCallContext context)
     {
-        var result = OutcomeStatus.Unwrap(await _leases.RecoverLeaseAsync(request.Path, request.Requester, request.Force).ConfigureAwait(false));
+        var result = OutcomeStatus.Unwrap(await _leases.RecoverLeaseAsync(request.Path, request.Requester, request.Force, CallerPrincipal.Of(context)).ConfigureAwait(false));
         return new RecoverLeaseResponse
         {
             Closed = result.Closed,
@@ -63,7 +68,9 @@ internal sealed class LeaseRpcService : LeaseServiceBase
 
     public override async Task<ListLeasesResponse> ListLeases(ListLeasesRequest request, ServerCallContext context)
     {
-        var page = OutcomeStatus.Unwrap(await _leases.ListLeasesAsync(request.Holder, request.PathPrefix, request.PageSize, request.PageToken).ConfigureAwait(false));
+        var principal = CallerPrincipal.Of(context);
+        var owner = principal is null || _security.IsAdmin(principal) ? null : principal;
+        var page = OutcomeStatus.Unwrap(await _leases.ListLeasesAsync(request.Holder, request.PathPrefix, request.PageSize, request.PageToken, owner).ConfigureAwait(false));
         var response = new ListLeasesResponse { NextPageToken = page.NextPageToken };
         foreach (var lease in page.Leases)
         {
@@ -75,7 +82,7 @@ internal sealed class LeaseRpcService : LeaseServiceBase
 
     public override async Task<AddBlockResponse> AddBlock(AddBlockRequest request, ServerCallContext context)
     {
-        var result = OutcomeStatus.Unwrap(await _leases.AddBlockAsync(request.Holder, request.Path, context.CancellationToken).ConfigureAwait(false));
+        var result = OutcomeStatus.Unwrap(await _leases.AddBlockAsync(request.Holder, request.Path, CallerPrincipal.Of(context), context.CancellationToken).ConfigureAwait(false));
         return new AddBlockResponse { Block = result.Block.ToContract(), Epoch = (ulong)result.Epoch };
     }
 

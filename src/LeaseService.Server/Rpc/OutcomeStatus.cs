@@ -23,6 +23,7 @@ internal static class OutcomeStatus
         OutcomeKind.FailedPrecondition => StatusCode.FailedPrecondition,
         OutcomeKind.Unavailable => StatusCode.Unavailable,
         OutcomeKind.Aborted => StatusCode.Aborted,
+        OutcomeKind.PermissionDenied => StatusCode.PermissionDenied,
         _ => StatusCode.Unknown,
     };
 }

@@ -28,13 +28,16 @@ internal static partial class TestingMode
     public static TimeProvider LeaseClock(IServiceProvider services)
         => services.GetService<ManualClock>()?.Time ?? services.GetRequiredService<TimeProvider>();
 
-    public static void Map(WebApplication app)
+    /// <summary>Maps TestClock when the manual clock is on; its endpoint, or null.</summary>
+    public static GrpcServiceEndpointConventionBuilder? Map(WebApplication app)
     {
-        if (app.Services.GetService<ManualClock>() is not null)
+        if (app.Services.GetService<ManualClock>() is null)
         {
-            LogManualClock(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LeaseService.Server.Testing"));
-            app.MapGrpcService<TestClockRpcService>();
+            return null;
         }
+
+        LogManualClock(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LeaseService.Server.Testing"));
+        return app.MapGrpcService<TestClockRpcService>();
     }
 
     [LoggerMessage(9001, LogLevel.Warning, "TESTING MODE: Testing:ManualClock=true. Lease time stands still unless leases.v1.TestClock/Advance moves it; leases never expire on their own. Never run this in production.")]

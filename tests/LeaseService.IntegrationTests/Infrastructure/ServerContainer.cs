@@ -150,7 +150,16 @@ public sealed class ServerContainer : IServerHost
             "--publish", $"127.0.0.1:{_hostPorts.Metrics}:{MetricsPort}",
             "--volume", $"{Volume}:{DataPath}",
         ];
-        foreach (var (key, value) in ServerProcess.QuietLogging.Concat(_environment))
+        // The image listens on http://+:5050 (non-loopback in the container): without
+        // authentication it starts only with Security__AllowAnonymous=true, which the suite's
+        // containers get unless the scenario configures authentication itself.
+        var environment = new Dictionary<string, string>(ServerProcess.QuietLogging) { ["Security__AllowAnonymous"] = "true" };
+        foreach (var (key, value) in _environment)
+        {
+            environment[key] = value;
+        }
+
+        foreach (var (key, value) in environment)
         {
             args.AddRange(["--env", $"{key}={value}"]);
         }

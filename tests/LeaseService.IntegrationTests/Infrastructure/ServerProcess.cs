@@ -210,7 +210,7 @@ public sealed class ServerProcess : IServerHost
         start.ArgumentList.Add(url);
 
         // Nothing of the test runner's own ASP.NET settings leaks into the server.
-        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__", "Storage__"];
+        string[] inherited = ["ASPNETCORE_", "Leases__", "DataNodes__", "Testing__", "Serilog__", "Probe__", "Metrics__", "Logging__", "Storage__", "Security__", "Authentication__", "Authorization__"];
         foreach (var key in start.Environment.Keys.Where(k => inherited.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);

@@ -11,7 +11,9 @@ namespace LeaseService.Core.Internal.Storage;
 /// <item><c>meta/counters</c>: the highest generation stamp (epochs, recovery ids) and block id issued.</item>
 /// <item><c>file/&lt;path&gt;</c>: one file's whole state: holder (empty when closed), client machine,
 /// epoch, recovery attempts (-1 when no recovery runs), and its blocks with id, generation stamp,
-/// length, state, recovery id and locations.</item>
+/// length, state, recovery id and locations. Record version 1; version 2 (written only for a file
+/// whose holder has an owning principal) adds the owner after the client machine. A version-1
+/// record loads with no owner.</item>
 /// </list>
 /// Every record is the whole state of its key, so applying one twice changes nothing.
 /// </summary>
@@ -23,6 +25,9 @@ internal static class RecordCodec
     public const string FilePrefix = "file/";
 
     private const byte RecordVersion = 1;
+
+    /// <summary>A file record with the holder's owning principal (after the client machine).</summary>
+    private const byte OwnedRecordVersion = 2;
 
     public static byte[] EncodeFormat()
     {
@@ -61,9 +66,15 @@ internal static class RecordCodec
         using var stream = new MemoryStream(64 + (file.Blocks?.Count ?? 0) * 48);
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
-            writer.Write(RecordVersion);
+            var owner = file.Lease?.Principal;
+            writer.Write(owner is null ? RecordVersion : OwnedRecordVersion);
             writer.Write(file.Lease?.Holder ?? string.Empty);
             writer.Write(file.ClientMachine);
+            if (owner is not null)
+            {
+                writer.Write(owner);
+            }
+
             writer.Write(file.Epoch);
             writer.Write(file.Recovery?.Attempts ?? -1);
             var blocks = file.Blocks;
@@ -96,13 +107,15 @@ internal static class RecordCodec
         {
             using var stream = new MemoryStream(value.ToArray(), writable: false);
             using var reader = new BinaryReader(stream, new UTF8Encoding(false, true));
-            if (reader.ReadByte() != RecordVersion)
+            var version = reader.ReadByte();
+            if (version is not (RecordVersion or OwnedRecordVersion))
             {
-                throw new FormatException("unknown record version");
+                throw new FormatException($"unknown record version {version}");
             }
 
             var holder = reader.ReadString();
             var machine = reader.ReadString();
+            var owner = version == OwnedRecordVersion ? reader.ReadString() : null;
             var epoch = reader.ReadInt64();
             var attempts = reader.ReadInt32();
             var count = reader.ReadInt32();
@@ -144,7 +157,7 @@ internal static class RecordCodec
                 throw new FormatException("trailing bytes");
             }
 
-            return new StoredFile(path, holder, machine, epoch, attempts, blocks);
+            return new StoredFile(path, holder, machine, epoch, attempts, blocks, owner);
         }
         catch (Exception ex) when (ex is EndOfStreamException or DecoderFallbackException or IOException)
         {
@@ -154,7 +167,7 @@ internal static class RecordCodec
 }
 
 /// <summary>A file as read from the store.</summary>
-internal sealed record StoredFile(string Path, string Holder, string ClientMachine, long Epoch, int RecoveryAttempts, StoredBlock[] Blocks);
+internal sealed record StoredFile(string Path, string Holder, string ClientMachine, long Epoch, int RecoveryAttempts, StoredBlock[] Blocks, string? Owner = null);
 
 /// <summary>A block as read from the store.</summary>
 internal sealed record StoredBlock(long Id, long GenerationStamp, long NumBytes, BlockState State, long RecoveryId, string[] Locations);

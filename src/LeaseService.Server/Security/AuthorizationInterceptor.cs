@@ -1,0 +1,60 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using LeaseService.Contracts.V1;
+using Microsoft.AspNetCore.Authorization;
+
+namespace LeaseService.Server.Security;
+
+/// <summary>
+/// The authorization rules that need the request (registered only with authentication on):
+/// RecoverLease with <c>force</c> needs the admin policy, AddLease needs the path-rule policy
+/// (both through <see cref="IAuthorizationService"/>), and a PERMISSION_DENIED from the core's
+/// ownership rule is recorded. A refusal here happens before the handler: nothing changes.
+/// </summary>
+internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials, SecuritySettings settings) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request,
+        ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var user = context.GetHttpContext().User;
+        switch (request)
+        {
+            case RecoverLeaseRequest { Force: true } recover
+                when !(await authorization.AuthorizeAsync(user, SecuritySetup.AdminPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, recover.Path, recover.Requester, DenialReason.ForceRequiresAdmin, "force recovery is for admin principals only (Authorization:Admins)");
+            case AddLeaseRequest add
+                when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {add.Path} (Authorization:PathRules)");
+        }
+
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+        {
+            // The core's ownership rule, decided under its lock with the operation.
+            var (path, holder) = Target(request);
+            denials.Record(CallerPrincipal.Of(context), context.Method, path, holder, DenialReason.HolderOwnedByAnother);
+            throw;
+        }
+    }
+
+    private RpcException Deny(ServerCallContext context, string path, string? holder, string reason, string message)
+    {
+        denials.Record(CallerPrincipal.Of(context), context.Method, path, holder, reason);
+        return new RpcException(new Status(StatusCode.PermissionDenied, message));
+    }
+
+    private static (string? Path, string? Holder) Target(object request) => request switch
+    {
+        AddLeaseRequest r => (r.Path, r.Holder),
+        RenewLeaseRequest r => (null, r.Holder),
+        RemoveLeaseRequest r => (r.Path, r.Holder),
+        AddBlockRequest r => (r.Path, r.Holder),
+        RecoverLeaseRequest r => (r.Path, r.Requester),
+        _ => (null, null),
+    };
+}

@@ -1,0 +1,297 @@
+using System.Net;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.AspNetCore.Server;
+using LeaseService.Server.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Certificate;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LeaseService.Server.Security;
+
+/// <summary>
+/// ASP.NET Core authentication (JWT bearer tokens and/or client certificates) and authorization
+/// policies for the gRPC services, from configuration (<see cref="SecuritySettings"/>). The
+/// principal is the <c>sub</c> claim or the certificate subject's CN. Without authentication
+/// nothing is registered and every call is anonymous, which is refused on a non-loopback address
+/// unless <c>Security:AllowAnonymous=true</c>.
+/// </summary>
+internal static partial class SecuritySetup
+{
+    /// <summary>Authenticated principal (the lease service, reflection).</summary>
+    public const string CallerPolicy = "LeaseService.Caller";
+
+    /// <summary>An authenticated principal listed in <c>Authorization:Admins</c>.</summary>
+    public const string AdminPolicy = "LeaseService.Admin";
+
+    /// <summary>An authenticated principal whose path rules allow the path (the resource).</summary>
+    public const string OpenPathPolicy = "LeaseService.OpenPath";
+
+    private const string SelectorScheme = "LeaseService";
+
+    public static SecuritySettings AddLeaseServiceSecurity(this WebApplicationBuilder builder)
+    {
+        var settings = SecuritySettings.Read(builder.Configuration);
+        builder.Services.AddSingleton(settings);
+        if (!settings.AuthenticationEnabled)
+        {
+            RefuseAnonymousOnNetwork(builder.Configuration, settings);
+            return settings;
+        }
+
+        var authentication = builder.Services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "Bearer token or client certificate", options =>
+                options.ForwardDefaultSelector = context => SchemeFor(context, settings));
+        if (settings.JwtEnabled)
+        {
+            // Validated now, so a bad setting stops start-up rather than the first call.
+            var configureJwt = JwtConfiguration(settings);
+            authentication.AddJwtBearer(configureJwt);
+        }
+
+        if (settings.CertificatesEnabled)
+        {
+            var anchors = LoadTrustAnchors(settings.TrustAnchors);
+            authentication.AddCertificate(options => ConfigureCertificates(options, anchors));
+
+            // Ask TLS clients for a certificate without requiring one (token clients send none);
+            // the certificate handler validates it against the trust anchors, not the handshake.
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.AllowAnyClientCertificate();
+            }));
+        }
+
+        builder.Services.AddAuthorization(options =>
+        {
+            options.AddPolicy(CallerPolicy, policy => policy.RequireAuthenticatedUser());
+            options.AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser()
+                .RequireAssertion(context => settings.IsAdmin(CallerPrincipal.Of(context.User))));
+            options.AddPolicy(OpenPathPolicy, policy => policy.RequireAuthenticatedUser().AddRequirements(new PathRuleRequirement()));
+        });
+        builder.Services.AddSingleton<IAuthorizationHandler, PathRuleHandler>();
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
+        builder.Services.AddSingleton<AccessDenials>();
+        builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<AuthorizationInterceptor>());
+        return settings;
+    }
+
+    /// <summary>Authentication and authorization middleware, before the endpoints; nothing when authentication is off.</summary>
+    public static void UseLeaseServiceSecurity(this WebApplication app, SecuritySettings settings)
+    {
+        if (settings.AuthenticationEnabled)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        else if (settings.AllowAnonymous)
+        {
+            LogAnonymous(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LeaseService.Server.Security"));
+        }
+    }
+
+    /// <summary>The endpoint needs an authenticated principal (when authentication is on).</summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder endpoint, SecuritySettings settings)
+        where TBuilder : IEndpointConventionBuilder
+        => settings.AuthenticationEnabled ? endpoint.RequireAuthorization(CallerPolicy) : endpoint;
+
+    /// <summary>The endpoint needs an admin principal (when authentication is on).</summary>
+    public static TBuilder RequireAdmin<TBuilder>(this TBuilder endpoint, SecuritySettings settings)
+        where TBuilder : IEndpointConventionBuilder
+        => settings.AuthenticationEnabled ? endpoint.RequireAuthorization(AdminPolicy) : endpoint;
+
+    private static string SchemeFor(HttpContext context, SecuritySettings settings)
+    {
+        var bearer = context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+        if (settings.JwtEnabled && (bearer || !settings.CertificatesEnabled))
+        {
+            return JwtBearerDefaults.AuthenticationScheme;
+        }
+
+        return CertificateAuthenticationDefaults.AuthenticationScheme;
+    }
+
+    private static Action<JwtBearerOptions> JwtConfiguration(SecuritySettings settings)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.JwtAuthority))
+        {
+            // An OpenID Connect issuer: keys and issuer from its discovery document.
+            if (string.IsNullOrWhiteSpace(settings.JwtAudience))
+            {
+                throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Audience is required with {SecuritySettings.JwtSection}:Authority.");
+            }
+
+            return options =>
+            {
+                options.MapInboundClaims = false; // The principal is the sub claim as issued.
+                options.Authority = settings.JwtAuthority;
+                options.Audience = settings.JwtAudience;
+                options.TokenValidationParameters.NameClaimType = SecuritySettings.PrincipalClaim;
+            };
+        }
+
+        if (string.IsNullOrWhiteSpace(settings.JwtIssuer) || string.IsNullOrWhiteSpace(settings.JwtAudience))
+        {
+            throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Issuer and {SecuritySettings.JwtSection}:Audience are required with {SecuritySettings.JwtSection}:SigningKey.");
+        }
+
+        var key = new SymmetricSecurityKey(DecodeSigningKey(settings.JwtSigningKey!));
+        return options =>
+        {
+            options.MapInboundClaims = false;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = settings.JwtIssuer,
+                ValidAudience = settings.JwtAudience,
+                IssuerSigningKey = key,
+                ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                RequireSignedTokens = true,
+                RequireExpirationTime = true,
+                ValidateLifetime = true,
+                ClockSkew = TimeSpan.FromSeconds(30),
+                NameClaimType = SecuritySettings.PrincipalClaim,
+            };
+        };
+    }
+
+    private static byte[] DecodeSigningKey(string base64)
+    {
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:SigningKey is not base64.");
+        }
+
+        if (key.Length < 32)
+        {
+            throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:SigningKey has {key.Length} bytes; HS256 needs at least 32 (e.g. openssl rand -base64 32).");
+        }
+
+        return key;
+    }
+
+    private static X509Certificate2Collection LoadTrustAnchors(IReadOnlyList<string> files)
+    {
+        var anchors = new X509Certificate2Collection();
+        foreach (var file in files)
+        {
+            try
+            {
+                anchors.ImportFromPemFile(file);
+            }
+            catch (Exception ex) when (ex is IOException or CryptographicException or UnauthorizedAccessException)
+            {
+                throw new StartupException($"Invalid configuration: {SecuritySettings.CertificateSection}:TrustAnchors: cannot read {file}: {ex.Message}", ex);
+            }
+        }
+
+        if (anchors.Count == 0)
+        {
+            throw new StartupException($"Invalid configuration: {SecuritySettings.CertificateSection}:TrustAnchors names no certificate.");
+        }
+
+        return anchors;
+    }
+
+    private static void ConfigureCertificates(CertificateAuthenticationOptions options, X509Certificate2Collection anchors)
+    {
+        options.AllowedCertificateTypes = CertificateTypes.Chained;
+        options.ChainTrustValidationMode = X509ChainTrustMode.CustomRootTrust;
+        options.CustomTrustStore.AddRange(anchors);
+        options.RevocationMode = X509RevocationMode.NoCheck;
+        options.ValidateCertificateUse = true;
+        options.Events = new CertificateAuthenticationEvents
+        {
+            OnCertificateValidated = context =>
+            {
+                var commonName = context.ClientCertificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+                if (string.IsNullOrEmpty(commonName))
+                {
+                    context.Fail("the client certificate's subject has no CN");
+                    return Task.CompletedTask;
+                }
+
+                var identity = new ClaimsIdentity(
+                    [new Claim(SecuritySettings.PrincipalClaim, commonName, ClaimValueTypes.String, context.Options.ClaimsIssuer)],
+                    context.Scheme.Name,
+                    SecuritySettings.PrincipalClaim,
+                    ClaimTypes.Role);
+                context.Principal = new ClaimsPrincipal(identity);
+                context.Success();
+                return Task.CompletedTask;
+            },
+        };
+    }
+
+    /// <summary>
+    /// Secure by default: with no authentication, listening beyond loopback needs
+    /// <c>Security:AllowAnonymous=true</c>. The configured addresses are checked before anything listens.
+    /// </summary>
+    private static void RefuseAnonymousOnNetwork(IConfiguration configuration, SecuritySettings settings)
+    {
+        if (settings.AllowAnonymous)
+        {
+            return;
+        }
+
+        var exposed = ConfiguredAddresses(configuration).FirstOrDefault(address => !IsLoopback(address));
+        if (exposed is not null)
+        {
+            throw new StartupException(
+                $"Refusing to serve {exposed} without authentication: configure {SecuritySettings.JwtSection} or {SecuritySettings.CertificateSection}:TrustAnchors, or set {SecuritySettings.AllowAnonymousKey}=true to let anyone who reaches the port take, renew, release and force-recover any lease.");
+        }
+    }
+
+    private static IEnumerable<string> ConfiguredAddresses(IConfiguration configuration)
+    {
+        foreach (var url in (configuration[WebHostDefaults.ServerUrlsKey] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            yield return url;
+        }
+
+        foreach (var key in new[] { "HTTP_PORTS", "HTTPS_PORTS" })
+        {
+            foreach (var port in (configuration[key] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                yield return $"http://+:{port}";
+            }
+        }
+
+        foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
+        {
+            if (endpoint["Url"] is { Length: > 0 } url)
+            {
+                yield return url;
+            }
+        }
+    }
+
+    private static bool IsLoopback(string url)
+    {
+        BindingAddress address;
+        try
+        {
+            address = BindingAddress.Parse(url);
+        }
+        catch (FormatException)
+        {
+            return true; // Not an address: Kestrel refuses it with its own message.
+        }
+
+        var host = address.Host.Trim('[', ']');
+        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    [LoggerMessage(6010, LogLevel.Warning, "Security:AllowAnonymous=true and no authentication configured: every call is anonymous; anyone who reaches the port may take, renew, release and force-recover any lease and drive the control services.")]
+    private static partial void LogAnonymous(ILogger logger);
+}

@@ -1,0 +1,64 @@
+using LeaseService.Testing;
+
+namespace LeaseService.Cli.Tests;
+
+/// <summary>--token / LEASE_TOKEN, --cert and --key, --ca against a server with authentication over real TLS.</summary>
+public sealed class CredentialTests(SecureServer server) : IClassFixture<SecureServer>
+{
+    [Fact]
+    public async Task Token_FromTheOptionOrTheEnvironment_Authenticates()
+    {
+        var byOption = await RunAsync(["add", "/cli-auth/a", "--holder", "cli-a", "--token", TestTokens.Mint("cli-user"), "--ca", server.Pki.CaPath]);
+        var byEnvironment = await RunAsync(["renew", "--holder", "cli-a", "--ca", server.Pki.CaPath], new() { ["LEASE_TOKEN"] = TestTokens.Mint("cli-user") });
+
+        byOption.ExitCode.Should().Be(0, byOption.Error);
+        byEnvironment.ExitCode.Should().Be(0, byEnvironment.Error);
+    }
+
+    [Fact]
+    public async Task NoToken_IsUnauthenticated_ExitOne()
+    {
+        var result = await RunAsync(["ls", "--ca", server.Pki.CaPath]);
+
+        result.ExitCode.Should().Be(1);
+        result.Error.Should().Contain("UNAUTHENTICATED");
+    }
+
+    [Fact]
+    public async Task CertAndKey_AuthenticateAsTheCommonName()
+    {
+        var (cert, key) = server.Pki.WriteClient("cli-cert-user");
+
+        var add = await RunAsync(["add", "/cli-auth/cert", "--holder", "cli-cert", "--cert", cert, "--key", key, "--ca", server.Pki.CaPath]);
+        var asOwnerByToken = await RunAsync(["renew", "--holder", "cli-cert", "--token", TestTokens.Mint("cli-cert-user"), "--ca", server.Pki.CaPath]);
+        var asAnother = await RunAsync(["renew", "--holder", "cli-cert", "--token", TestTokens.Mint("someone-else"), "--ca", server.Pki.CaPath]);
+
+        add.ExitCode.Should().Be(0, add.Error);
+        asOwnerByToken.ExitCode.Should().Be(0, asOwnerByToken.Error);
+        asAnother.ExitCode.Should().Be(1);
+        asAnother.Error.Should().Contain("PERMISSION_DENIED");
+    }
+
+    [Fact]
+    public async Task CertWithoutKey_IsAUsageError()
+    {
+        var (cert, _) = server.Pki.WriteClient("cli-half");
+
+        var result = await RunAsync(["ls", "--cert", cert, "--ca", server.Pki.CaPath]);
+
+        result.ExitCode.Should().Be(2);
+        result.Error.Should().Contain("--cert and --key");
+    }
+
+    private async Task<CliResult> RunAsync(string[] args, Dictionary<string, string>? environment = null)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await LeaseCli.RunAsync(
+            [.. args, "--server", server.Address],
+            stdout,
+            stderr,
+            environment: name => environment is not null && environment.TryGetValue(name, out var value) ? value : null).DefaultTimeout();
+        return new CliResult(exit, stdout.ToString(), stderr.ToString());
+    }
+}

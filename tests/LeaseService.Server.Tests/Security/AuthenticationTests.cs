@@ -1,0 +1,99 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using LeaseService.Client;
+using LeaseService.Testing;
+
+namespace LeaseService.Server.Tests.Security;
+
+/// <summary>JWT bearer tokens and client certificates over real TLS: who gets in, as whom.</summary>
+public sealed class AuthenticationTests(SecureServer server) : IClassFixture<SecureServer>
+{
+    public static TheoryData<string, Func<string>> BadTokens => new()
+    {
+        { "expired", () => TestTokens.Mint("alice", expiresIn: TimeSpan.FromMinutes(-10)) },
+        { "wrong signature", () => TestTokens.Mint("alice", key: new byte[32]) },
+        { "wrong audience", () => TestTokens.Mint("alice", audience: "another-service") },
+        { "wrong issuer", () => TestTokens.Mint("alice", issuer: "https://elsewhere.test") },
+        { "alg none", () => TestTokens.Unsigned("alice") },
+        { "not a token", () => "garbage" },
+    };
+
+    [Fact]
+    public async Task Call_WithoutCredentials_IsUnauthenticated()
+    {
+        var call = () => server.Client(token: null).AddLeaseAsync("anon", "/auth/none");
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
+        (await server.As(SecureServer.Admin).GetFileAsync("/auth/none").ContinueWith(t => t.Exception?.InnerException)).Should()
+            .BeOfType<LeaseNotFoundException>("the refused call changed nothing");
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Call_WithBadToken_IsUnauthenticated(string why, Func<string> token)
+    {
+        var call = () => server.Client(token()).AddLeaseAsync("w-" + why, "/auth/bad/" + why.Replace(' ', '-'));
+
+        (await call.Should().ThrowAsync<RpcException>(why)).Which.StatusCode.Should().Be(StatusCode.Unauthenticated, why);
+    }
+
+    [Fact]
+    public async Task Call_WithValidToken_IsServed()
+    {
+        var lease = await server.As("alice").AddLeaseAsync("alice-writer", "/auth/ok").DefaultTimeout();
+
+        lease.Holder.Should().Be("alice-writer");
+    }
+
+    [Fact]
+    public async Task TokenProvider_IsAskedOnEveryCall_SoARefreshedTokenIsUsed()
+    {
+        var tokens = new Queue<string>([TestTokens.Mint("alice", expiresIn: TimeSpan.FromMinutes(-10)), TestTokens.Mint("alice")]);
+        var client = server.Client(token: null, tokenProvider: _ => ValueTask.FromResult<string?>(tokens.Dequeue()));
+
+        var first = () => client.AddLeaseAsync("refreshing", "/auth/refresh");
+        (await first.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
+        (await client.AddLeaseAsync("refreshing", "/auth/refresh").DefaultTimeout()).Holder.Should().Be("refreshing");
+    }
+
+    [Fact]
+    public async Task Health_WithoutCredentials_IsServing()
+    {
+        var status = await server.Client(token: null).CheckHealthAsync().DefaultTimeout();
+
+        status.Should().Be(HealthCheckResponse.Types.ServingStatus.Serving);
+    }
+
+    [Fact]
+    public async Task ClientCertificate_FromTheTrustedCa_AuthenticatesItsCommonName()
+    {
+        using var certificate = server.Pki.IssueClient("carol");
+        var byCertificate = server.WithCertificate(certificate);
+
+        await byCertificate.AddLeaseAsync("carol-writer", "/auth/cert").DefaultTimeout();
+
+        // The principal is the CN: the same principal by token owns the holder, another does not.
+        (await server.As("carol").RenewLeaseAsync("carol-writer").DefaultTimeout()).LeasesRenewed.Should().Be(1);
+        var other = () => server.As("dave").RenewLeaseAsync("carol-writer");
+        (await other.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+    }
+
+    [Fact]
+    public async Task ClientCertificate_FromAnotherCa_IsUnauthenticated()
+    {
+        using var stranger = new TestPki("Another CA");
+        using var certificate = stranger.IssueClient("mallory");
+
+        var call = () => server.WithCertificate(certificate).AddLeaseAsync("mallory", "/auth/stranger");
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
+    }
+
+    [Fact]
+    public void Client_TokenOverCleartextToANonLoopbackAddress_IsRefused()
+    {
+        var create = () => LeaseClient.Create("http://leases.example:5050", new LeaseClientOptions { BearerToken = "t" });
+
+        create.Should().Throw<ArgumentException>().WithMessage("*only over TLS*");
+    }
+}

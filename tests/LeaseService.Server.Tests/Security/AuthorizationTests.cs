@@ -1,0 +1,175 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.Server.Tests.Security;
+
+/// <summary>The authorization rules over the wire: holder ownership, admin-only force and control services, ListLeases filtering, path rules, denial records.</summary>
+public sealed class AuthorizationTests(SecureServer server) : IClassFixture<SecureServer>
+{
+    private LeaseClient Admin => server.As(SecureServer.Admin);
+
+    [Fact]
+    public async Task AddLease_HolderOwnedByAnotherPrincipal_IsPermissionDeniedAndNothingChanges()
+    {
+        var granted = await server.As("alice").AddLeaseAsync("own-add", "/own/add/1").DefaultTimeout();
+
+        var call = () => server.As("bob").AddLeaseAsync("own-add", "/own/add/2");
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        await Assert.ThrowsAsync<LeaseNotFoundException>(() => Admin.GetFileAsync("/own/add/2"));
+        (await Admin.GetLeaseAsync("/own/add/1").DefaultTimeout()).Epoch.Should().Be(granted.Epoch);
+    }
+
+    [Fact]
+    public async Task RenewRemoveAndAddBlock_HolderOwnedByAnotherPrincipal_ArePermissionDeniedAndNothingChanges()
+    {
+        var alice = server.As("alice");
+        await alice.AddLeaseAsync("own-ops", "/own/ops").DefaultTimeout();
+        var bob = server.As("bob");
+
+        var renew = () => bob.RenewLeaseAsync("own-ops");
+        var remove = () => bob.RemoveLeaseAsync("own-ops", "/own/ops");
+        var addBlock = () => bob.AddBlockAsync("own-ops", "/own/ops");
+
+        (await renew.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await remove.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await addBlock.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        var file = await alice.GetFileAsync("/own/ops").DefaultTimeout();
+        file.UnderConstruction.Should().BeTrue();
+        file.Blocks.Should().BeEmpty();
+        (await alice.RemoveLeaseAsync("own-ops", "/own/ops").DefaultTimeout()).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task RecoverLease_ForceByNonAdmin_IsPermissionDeniedAndNothingChanges()
+    {
+        var lease = await server.As("alice").AddLeaseAsync("force-target", "/force/denied").DefaultTimeout();
+
+        var call = () => server.As("bob").RecoverLeaseAsync("/force/denied", force: true);
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        var after = await Admin.GetLeaseAsync("/force/denied").DefaultTimeout();
+        (after.Holder, after.Epoch, after.State).Should().Be(("force-target", lease.Epoch, LeaseState.Active));
+    }
+
+    [Fact]
+    public async Task RecoverLease_ForceByAdmin_Recovers()
+    {
+        await server.As("alice").AddLeaseAsync("force-admin", "/force/admin").DefaultTimeout();
+
+        var result = await Admin.RecoverLeaseAsync("/force/admin", force: true).DefaultTimeout();
+
+        result.Closed.Should().BeTrue("a file without blocks closes at once");
+    }
+
+    [Fact]
+    public async Task RecoverLease_WithoutForceByAnyPrincipal_ReachesTheLeaseRules()
+    {
+        await server.As("alice").AddLeaseAsync("plain-recover", "/force/plain").DefaultTimeout();
+
+        var call = () => server.As("bob").RecoverLeaseAsync("/force/plain");
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.FailedPrecondition, "within the soft limit, as for anyone");
+    }
+
+    [Fact]
+    public async Task ListLeases_NonAdmin_SeesOnlyItsHolders_AdminSeesAll()
+    {
+        await server.As("lister-a").AddLeaseAsync("la-1", "/list/1").DefaultTimeout();
+        await server.As("lister-a").AddLeaseAsync("la-2", "/list/3").DefaultTimeout();
+        await server.As("lister-b").AddLeaseAsync("lb-1", "/list/2").DefaultTimeout();
+
+        var mine = await server.As("lister-a").ListLeasesAsync(pathPrefix: "/list/").DefaultTimeout();
+        var othersByName = await server.As("lister-a").ListLeasesAsync(holder: "lb-1").DefaultTimeout();
+        var all = await Admin.ListLeasesAsync(pathPrefix: "/list/").DefaultTimeout();
+
+        mine.Leases.Select(l => l.Path).Should().Equal("/list/1", "/list/3");
+        othersByName.Leases.Should().BeEmpty();
+        all.Leases.Select(l => l.Path).Should().Equal("/list/1", "/list/2", "/list/3");
+    }
+
+    [Fact]
+    public async Task GetLeaseAndGetFile_AnyPrincipal_AreServed()
+    {
+        await server.As("alice").AddLeaseAsync("readable", "/read/a").DefaultTimeout();
+        var bob = server.As("bob");
+
+        (await bob.GetLeaseAsync("/read/a").DefaultTimeout()).Holder.Should().Be("readable");
+        (await bob.GetFileAsync("/read/a").DefaultTimeout()).UnderConstruction.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task DataNodeSimulator_NonAdmin_IsPermissionDenied_Admin_IsServed()
+    {
+        var bob = server.As("bob");
+
+        var stop = () => bob.CallAsync(o => bob.Simulator.StopDataNodeAsync(new DataNodeRequest { DatanodeId = "dn-1" }, o));
+        var list = () => bob.CallAsync(o => bob.Simulator.ListDataNodesAsync(new ListDataNodesRequest(), o));
+
+        (await stop.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await list.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        var nodes = await Admin.CallAsync(o => Admin.Simulator.ListDataNodesAsync(new ListDataNodesRequest(), o)).DefaultTimeout();
+        nodes.Datanodes.Should().OnlyContain(n => n.Running, "the refused StopDataNode changed nothing");
+    }
+
+    [Fact]
+    public async Task TestClock_NonAdmin_IsPermissionDenied_Admin_IsServed()
+    {
+        var bob = server.As("bob");
+        var bobClock = new TestClock.TestClockClient(bob.CallInvoker);
+        var adminClock = new TestClock.TestClockClient(Admin.CallInvoker);
+
+        var advance = () => bob.CallAsync(o => bobClock.AdvanceAsync(new AdvanceRequest { By = Duration.FromTimeSpan(TimeSpan.FromHours(2)) }, o));
+
+        (await advance.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await Admin.CallAsync(o => adminClock.NowAsync(new NowRequest(), o)).DefaultTimeout()).Elapsed.ToTimeSpan().Should().BeLessThan(TimeSpan.FromHours(1));
+    }
+
+    [Fact]
+    public async Task PathRules_RestrictWhereTheirPrincipalOpensFiles()
+    {
+        var restricted = server.As(SecureServer.Restricted);
+
+        var outside = () => restricted.AddLeaseAsync("r-writer", "/elsewhere/a");
+        var prefixOnlyByName = () => restricted.AddLeaseAsync("r-writer", "/restricted-not/a");
+
+        (await outside.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await prefixOnlyByName.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        await Assert.ThrowsAsync<LeaseNotFoundException>(() => Admin.GetFileAsync("/elsewhere/a"));
+        (await restricted.AddLeaseAsync("r-writer", SecureServer.RestrictedPrefix + "a").DefaultTimeout()).Holder.Should().Be("r-writer");
+        (await server.As("unrestricted").AddLeaseAsync("u-writer", "/elsewhere/b").DefaultTimeout()).Holder.Should().Be("u-writer", "principals without rules may open anywhere");
+    }
+
+    [Fact]
+    public async Task Denial_IsLoggedAtWarningWithPrincipalMethodAndPath_AndCountedByReason()
+    {
+        await server.As("alice").AddLeaseAsync("audited", "/audit/a").DefaultTimeout();
+        var before = server.DenialCounts.GetValueOrDefault("holder_owned_by_another");
+        var forcedBefore = server.DenialCounts.GetValueOrDefault("force_requires_admin");
+
+        await Assert.ThrowsAnyAsync<RpcException>(() => server.As("eve").RemoveLeaseAsync("audited", "/audit/a"));
+        await Assert.ThrowsAnyAsync<RpcException>(() => server.As("eve").RecoverLeaseAsync("/audit/a", force: true));
+
+        server.DenialLog.Should().Contain(e => e.Level == LogLevel.Warning && e.EventId == 6001
+            && e.Message.Contains("eve") && e.Message.Contains("/leases.v1.LeaseService/RemoveLease") && e.Message.Contains("/audit/a") && e.Message.Contains("holder_owned_by_another"));
+        server.DenialLog.Should().Contain(e => e.Level == LogLevel.Warning && e.EventId == 6001
+            && e.Message.Contains("eve") && e.Message.Contains("RecoverLease") && e.Message.Contains("force_requires_admin"));
+        server.DenialCounts["holder_owned_by_another"].Should().Be(before + 1);
+        server.DenialCounts["force_requires_admin"].Should().Be(forcedBefore + 1);
+    }
+
+    [Fact]
+    public async Task Unauthenticated_IsLoggedAndCounted()
+    {
+        var before = server.DenialCounts.GetValueOrDefault("unauthenticated");
+
+        await Assert.ThrowsAnyAsync<RpcException>(() => server.Client(token: null).ListLeasesAsync());
+
+        server.DenialLog.Should().Contain(e => e.EventId == 6002 && e.Message.Contains("ListLeases"));
+        server.DenialCounts["unauthenticated"].Should().BeGreaterThan(before);
+    }
+}

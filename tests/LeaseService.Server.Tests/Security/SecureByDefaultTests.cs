@@ -1,0 +1,76 @@
+using LeaseService.Client;
+using LeaseService.Server.Hosting;
+using LeaseService.Testing;
+using Microsoft.AspNetCore.Builder;
+
+namespace LeaseService.Server.Tests.Security;
+
+/// <summary>Without authentication the server serves loopback only, unless Security:AllowAnonymous=true; bad authentication settings stop start-up.</summary>
+public sealed class SecureByDefaultTests
+{
+    private static readonly string[] Common = ["--Metrics:Url=", "--Storage:Provider=InMemory", "--Serilog:MinimumLevel:Default=Warning"];
+
+    [Theory]
+    [InlineData("--urls", "http://0.0.0.0:0")]
+    [InlineData("--urls", "http://+:0")]
+    [InlineData("--urls", "http://127.0.0.1:0;http://[::]:0")]
+    [InlineData("--Kestrel:Endpoints:Public:Url", "http://*:0")]
+    [InlineData("--HTTP_PORTS", "0")]
+    public void Build_NonLoopbackWithoutAuthentication_RefusesNamingAllowAnonymous(string key, string value)
+    {
+        var build = () => LeaseServer.Build([key, value, .. Common]);
+
+        var refusal = build.Should().Throw<StartupException>().Which;
+        refusal.Message.Should().Contain("Security:AllowAnonymous").And.NotContain("\n");
+        StartupFailure.Describe(refusal).Should().Be(refusal.Message, "Program prints it as one line and exits 2");
+    }
+
+    [Fact]
+    public async Task Build_NonLoopbackWithAllowAnonymous_Serves()
+    {
+        await using var app = LeaseServer.Build(["--urls", "http://0.0.0.0:0", "--Security:AllowAnonymous=true", .. Common]);
+        await app.StartAsync().DefaultTimeout();
+        var port = new Uri(app.ListeningAddresses().Single().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)).Port;
+
+        using var client = LeaseClient.Create($"http://127.0.0.1:{port}");
+        (await client.AddLeaseAsync("anyone", "/open").DefaultTimeout()).Holder.Should().Be("anyone");
+        await app.StopAsync().DefaultTimeout();
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:0")]
+    [InlineData("http://localhost:0")]
+    [InlineData("http://[::1]:0")]
+    public void Build_LoopbackWithoutAuthentication_IsAllowed(string url)
+    {
+        var build = () => LeaseServer.Build(["--urls", url, .. Common]);
+
+        build.Should().NotThrow();
+    }
+
+    [Fact]
+    public void Build_NonLoopbackWithAuthentication_IsAllowed()
+    {
+        var build = () => LeaseServer.Build(["--urls", "http://0.0.0.0:0", .. TestTokens.Settings, .. Common]);
+
+        build.Should().NotThrow();
+    }
+
+    [Theory]
+    [InlineData("Authentication:Jwt:Issuer and Authentication:Jwt:Audience are required", "--Authentication:Jwt:SigningKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("is not base64", "--Authentication:Jwt:SigningKey=not base64!", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
+    [InlineData("needs at least 32", "--Authentication:Jwt:SigningKey=AAAA", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
+    [InlineData("Audience is required with Authentication:Jwt:Authority", "--Authentication:Jwt:Authority=https://login.example")]
+    [InlineData("Authentication:Certificate:TrustAnchors: cannot read", "--Authentication:Certificate:TrustAnchors:0=/nonexistent/ca.pem")]
+    public async Task Start_InvalidAuthenticationSettings_RefusesNamingTheKey(string expected, params string[] settings)
+    {
+        var start = async () =>
+        {
+            await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", .. settings, .. Common]);
+            await app.StartAsync().DefaultTimeout();
+        };
+
+        var refusal = (await start.Should().ThrowAsync<Exception>()).Which;
+        StartupFailure.Describe(refusal).Should().Contain(expected);
+    }
+}
