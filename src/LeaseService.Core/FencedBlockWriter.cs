@@ -10,7 +10,10 @@ namespace LeaseService.Core;
 /// </summary>
 public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeline)
 {
-    /// <summary>Writes through the block's pipeline; the replicas that took the data, or why not.</summary>
+    /// <summary>
+    /// Writes through the block's pipeline; the replicas that took the data, or why not. With
+    /// <paramref name="principal"/> (an authenticated caller) only the owner of the file's holder may write.
+    /// </summary>
     /// <exception cref="ArgumentException">The pipeline refused the write as malformed.</exception>
     public async Task<Outcome<IReadOnlyList<ReplicaReport>>> WriteAsync(
         long blockId,
@@ -20,6 +23,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         int stopAfterReplicas,
         IReadOnlyList<long>? replicaLengths,
         bool finalize,
+        string? principal,
         CancellationToken cancellationToken)
     {
         if (stopAfterReplicas < 0)
@@ -27,7 +31,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
             return Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.InvalidArgument, "stop_after_replicas must not be negative");
         }
 
-        var before = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: !data.IsEmpty).ConfigureAwait(false);
+        var before = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: !data.IsEmpty, principal).ConfigureAwait(false);
         if (!before.IsOk)
         {
             return before.As<IReadOnlyList<ReplicaReport>>();

@@ -94,7 +94,11 @@ public sealed partial class LeaseManager
     /// current epoch. A block the holder committed by closing takes only the pipeline close (a
     /// write with no data; FailedPrecondition otherwise).
     /// </summary>
-    public ValueTask<Outcome<BlockView>> CheckWriteAsync(long blockId, long generationStamp, long epoch, bool hasData)
+    /// <remarks>
+    /// With <paramref name="principal"/> (an authenticated caller) the block must belong to a file
+    /// whose holder that principal owns — the block access token of HDFS — else PermissionDenied.
+    /// </remarks>
+    public ValueTask<Outcome<BlockView>> CheckWriteAsync(long blockId, long generationStamp, long epoch, bool hasData, string? principal = null)
     {
         return Read(effects =>
         {
@@ -105,6 +109,13 @@ public sealed partial class LeaseManager
 
             var file = block.File;
             effects.Observe(file);
+            if (principal is not null && file.Lease is { Principal: { } owner } lease && owner != principal)
+            {
+                return Outcome<BlockView>.Fail(
+                    OutcomeKind.PermissionDenied,
+                    $"block {blockId} of {file.Path} belongs to holder {lease.Holder}, which another principal owns");
+            }
+
             if (epoch != 0 && epoch != file.Epoch)
             {
                 return Outcome<BlockView>.Fail(

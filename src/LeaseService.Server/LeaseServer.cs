@@ -55,7 +55,7 @@ public static class LeaseServer
         var app = builder.Build();
         app.UseLeaseServiceSecurity(security);
         app.MapGrpcService<LeaseRpcService>().RequireCaller(security);
-        app.MapGrpcService<DataNodeSimulatorRpcService>().RequireAdmin(security);
+        app.MapGrpcService<DataNodeSimulatorRpcService>().RequireCaller(security); // Admin-only but WriteBlock: AuthorizationInterceptor.
         app.MapGrpcHealthChecksService(); // Health needs no credentials.
         app.MapGrpcReflectionService().RequireCaller(security);
         TestingMode.Map(app)?.RequireAdmin(security);

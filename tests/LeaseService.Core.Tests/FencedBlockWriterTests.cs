@@ -23,7 +23,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var written = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, finalize: true, default).DefaultTimeout();
+        var written = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, finalize: true, null, default).DefaultTimeout();
 
         written.IsOk.Should().BeTrue(written.Message);
         written.Value!.Select(r => r.DataNodeId).Should().Equal(block.Block.Locations);
@@ -36,7 +36,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var stale = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch + 1, new byte[10], 0, null, false, default).DefaultTimeout();
+        var stale = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch + 1, new byte[10], 0, null, false, null, default).DefaultTimeout();
 
         stale.Kind.Should().Be(OutcomeKind.Aborted);
         _pipeline.Writes.Should().Be(0);
@@ -50,7 +50,7 @@ public sealed class FencedBlockWriterTests
         var block = await _f.AddBlockAsync("w", "/a");
         _pipeline.AfterWrite = () => _f.RecoverAsync("/a", "ops"); // Lease recovery starts while the bytes travel.
 
-        var late = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, default).DefaultTimeout();
+        var late = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, null, default).DefaultTimeout();
 
         late.Kind.Should().Be(OutcomeKind.Aborted);
         late.Message.Should().Contain("fenced meanwhile");
@@ -64,7 +64,7 @@ public sealed class FencedBlockWriterTests
         var block = await _f.AddBlockAsync("w", "/a");
         _f.Cluster.StopDataNode(block.Block.Locations[1]);
 
-        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.Unavailable, refused.Message);
     }
@@ -72,7 +72,7 @@ public sealed class FencedBlockWriterTests
     [Fact]
     public async Task Write_NegativeStopAfterReplicas_InvalidArgumentBeforeAnyCheck()
     {
-        var refused = await _writer.WriteAsync(1, 1, 0, new byte[1], -1, null, false, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(1, 1, 0, new byte[1], -1, null, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.InvalidArgument);
         _pipeline.Writes.Should().Be(0);

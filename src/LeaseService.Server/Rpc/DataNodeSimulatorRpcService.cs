@@ -1,4 +1,5 @@
 using Grpc.Core;
+using LeaseService.Server.Security;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
 using PipelineReplica = LeaseService.Core.DataNodes.ReplicaReport;
@@ -36,6 +37,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
                 request.StopAfterReplicas,
                 request.ReplicaLengths.Count == 0 ? null : [.. request.ReplicaLengths.Select(l => (long)l)],
                 request.Finalize,
+                CallerPrincipal.Of(context),
                 context.CancellationToken).ConfigureAwait(false));
         }
         catch (ArgumentException ex)

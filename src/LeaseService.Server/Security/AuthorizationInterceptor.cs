@@ -7,12 +7,16 @@ namespace LeaseService.Server.Security;
 
 /// <summary>
 /// The authorization rules that need the request (registered only with authentication on):
-/// RecoverLease with <c>force</c> needs the admin policy, AddLease needs the path-rule policy
-/// (both through <see cref="IAuthorizationService"/>), and a PERMISSION_DENIED from the core's
-/// ownership rule is recorded. A refusal here happens before the handler: nothing changes.
+/// RecoverLease with <c>force</c> needs the admin policy, every DataNodeSimulator method but
+/// WriteBlock needs it too (WriteBlock is the writers' data path: the core lets only the owner of
+/// the block's file write, like an HDFS block access token), AddLease needs the path-rule policy
+/// (all through <see cref="IAuthorizationService"/>), and a PERMISSION_DENIED from the core's
+/// ownership rules is recorded. A refusal here happens before the handler: nothing changes.
 /// </summary>
 internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials, SecuritySettings settings) : Interceptor
 {
+    private const string SimulatorPrefix = "/leases.v1.DataNodeSimulator/";
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request,
         ServerCallContext context,
@@ -24,6 +28,10 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
             case RecoverLeaseRequest { Force: true } recover
                 when !(await authorization.AuthorizeAsync(user, SecuritySetup.AdminPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, recover.Path, recover.Requester, DenialReason.ForceRequiresAdmin, "force recovery is for admin principals only (Authorization:Admins)");
+            case not WriteBlockRequest
+                when context.Method.StartsWith(SimulatorPrefix, StringComparison.Ordinal)
+                    && !(await authorization.AuthorizeAsync(user, SecuritySetup.AdminPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, string.Empty, null, DenialReason.AdminRequired, "this service is for admin principals only (Authorization:Admins); its WriteBlock is open to the writer that owns the block's file");
             case AddLeaseRequest add
                 when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {add.Path} (Authorization:PathRules)");
@@ -54,6 +62,7 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
         RenewLeaseRequest r => (null, r.Holder),
         RemoveLeaseRequest r => (r.Path, r.Holder),
         AddBlockRequest r => (r.Path, r.Holder),
+        WriteBlockRequest r => ($"block {r.BlockId}", null),
         RecoverLeaseRequest r => (r.Path, r.Requester),
         _ => (null, null),
     };

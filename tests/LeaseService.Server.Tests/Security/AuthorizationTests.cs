@@ -117,6 +117,28 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     }
 
     [Fact]
+    public async Task WriteBlock_TheOwnerOfTheFilesHolder_Writes_AnotherPrincipal_IsPermissionDenied()
+    {
+        var alice = server.As("alice");
+        await alice.AddLeaseAsync("own-writer", "/own/write").DefaultTimeout();
+        var block = await alice.AddBlockAsync("own-writer", "/own/write").DefaultTimeout();
+        WriteBlockRequest Write(string text) => new()
+        {
+            BlockId = block.Block.BlockId,
+            GenerationStamp = block.Block.GenerationStamp,
+            Epoch = block.Epoch,
+            Data = Google.Protobuf.ByteString.CopyFromUtf8(text),
+        };
+        var bob = server.As("bob");
+
+        var foreign = () => bob.CallAsync(o => bob.Simulator.WriteBlockAsync(Write("bob"), o));
+        var written = await alice.CallAsync(o => alice.Simulator.WriteBlockAsync(Write("alice"), o)).DefaultTimeout();
+
+        (await foreign.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        written.Replicas.Should().NotBeEmpty().And.OnlyContain(r => r.NumBytes == 5, "only alice's bytes reached the DataNodes");
+    }
+
+    [Fact]
     public async Task TestClock_NonAdmin_IsPermissionDenied_Admin_IsServed()
     {
         var bob = server.As("bob");
