@@ -8,6 +8,11 @@
 # Each round measures throughput (-n REQUESTS -c CLIENTS -m STREAMS) and single-connection latency
 # (-n LATENCY_REQUESTS -c 1 -m 1, mean time per request) of every target. Needs h2load
 # (nghttp2-client). Everything started here is stopped on exit; every h2load run is bounded.
+# Optional extra targets, measured in the same rounds:
+#   BASELINE_DLL=/path/LeaseService.Server.dll  another build of the server (InMemory), e.g. the
+#                                               commit before a change, built elsewhere
+#   WITH_NOMETRICS=1                            our server, InMemory, metrics endpoint off
+#                                               (--Metrics:Url=): what metrics cost per call
 # Usage: benchmarks/load/run-h2load.sh [requests] [clients] [streams-per-client] [rounds] [latency-requests]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,6 +47,16 @@ dotnet benchmarks/LeaseService.LoadReference/bin/Release/net10.0/LeaseService.Lo
 dotnet benchmarks/LeaseService.GrpcReference/bin/Release/net10.0/LeaseService.GrpcReference.dll --urls "http://127.0.0.1:${PORT[grpc]}" >"$WORK/grpc.log" 2>&1 & PIDS+=($!); PID[grpc]=$!
 dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[inmem]}" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/inmem.log" 2>&1 & PIDS+=($!); PID[inmem]=$!
 dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[rocksdb]}" --Storage:Provider=RocksDb "--Storage:Path=$WORK/rocksdb" --Metrics:Url=http://127.0.0.1:0 >"$WORK/rocksdb.log" 2>&1 & PIDS+=($!); PID[rocksdb]=$!
+if [ -n "${BASELINE_DLL:-}" ]; then
+  TARGETS+=(baseline); PORT[baseline]=5075; NAME[baseline]="RenewLease, InMemory, BASELINE_DLL"
+  dotnet "$BASELINE_DLL" --urls "http://127.0.0.1:${PORT[baseline]}" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/baseline.log" 2>&1 & PIDS+=($!); PID[baseline]=$!
+fi
+if [ -n "${WITH_NOMETRICS:-}" ]; then
+  TARGETS+=(nometrics); PORT[nometrics]=5076; NAME[nometrics]="RenewLease, InMemory, metrics off"
+  dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[nometrics]}" --Storage:Provider=InMemory --Metrics:Url= >"$WORK/nometrics.log" 2>&1 & PIDS+=($!); PID[nometrics]=$!
+fi
+SERVERS=()
+for t in "${TARGETS[@]}"; do case $t in kestrel|grpc) ;; *) SERVERS+=("$t") ;; esac; done
 for t in "${TARGETS[@]}"; do
   for _ in $(seq 1 300); do grep -q "listening on" "$WORK/$t.log" 2>/dev/null && break; sleep 0.1; done
   grep -q "listening on" "$WORK/$t.log" || { echo "$t did not start:" >&2; cat "$WORK/$t.log" >&2; exit 1; }
@@ -53,7 +68,7 @@ H=(-H 'content-type: application/grpc' -H 'te: trailers')
 url() { echo "http://127.0.0.1:${PORT[$1]}/leases.v1.LeaseService/RenewLease"; }
 
 # Open the file on both servers (grants the lease) and prove every target answers grpc-status 0.
-for t in inmem rocksdb; do
+for t in "${SERVERS[@]}"; do
   timeout 30 h2load -n 1 -c 1 "${H[@]}" -d "$WORK/add.bin" "http://127.0.0.1:${PORT[$t]}/leases.v1.LeaseService/AddLease" >/dev/null
 done
 for t in "${TARGETS[@]}"; do
@@ -104,7 +119,7 @@ done
 for t in "${TARGETS[@]}"; do
   printf '%-56s %-32s per round: %s\n' "${NAME[$t]} -c1 -m1 mean µs" "$(stats ${LAT[$t]})" "${LAT[$t]}"
 done
-for t in inmem rocksdb; do
+for t in "${SERVERS[@]}"; do
   # shellcheck disable=SC2046
   printf '%-56s %s  (target >= 85%%)\n' "${NAME[$t]} / GrpcReference, %" "$(stats $(ratios "${RPS[$t]}" "${RPS[grpc]}"))"
   # shellcheck disable=SC2046
