@@ -31,8 +31,8 @@ done
 
 ETCD=127.0.0.1:23791
 ETCD_PEER=127.0.0.1:23801
-ROCKSDB=127.0.0.1:5091
-INMEM=127.0.0.1:5092
+ROCKSDB=127.0.0.1:15091
+INMEM=127.0.0.1:15092
 etcd --name perf --data-dir "$WORK/etcd" \
   --listen-client-urls "http://$ETCD" --advertise-client-urls "http://$ETCD" \
   --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \

@@ -39,7 +39,7 @@ done
 export Serilog__MinimumLevel__Default=Warning
 SERVER=src/LeaseService.Server/bin/Release/net10.0/LeaseService.Server.dll
 TARGETS=(kestrel grpc inmem rocksdb)
-declare -A PORT=([kestrel]=5072 [grpc]=5074 [inmem]=5071 [rocksdb]=5073)
+declare -A PORT=([kestrel]=15072 [grpc]=15074 [inmem]=15071 [rocksdb]=15073)
 declare -A NAME=([kestrel]="bare Kestrel (LoadReference)" [grpc]="Grpc.AspNetCore minimal (GrpcReference)"
                  [inmem]="RenewLease, InMemory" [rocksdb]="RenewLease, RocksDb")
 declare -A PID
@@ -48,11 +48,11 @@ dotnet benchmarks/LeaseService.GrpcReference/bin/Release/net10.0/LeaseService.Gr
 dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[inmem]}" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/inmem.log" 2>&1 & PIDS+=($!); PID[inmem]=$!
 dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[rocksdb]}" --Storage:Provider=RocksDb "--Storage:Path=$WORK/rocksdb" --Metrics:Url=http://127.0.0.1:0 >"$WORK/rocksdb.log" 2>&1 & PIDS+=($!); PID[rocksdb]=$!
 if [ -n "${BASELINE_DLL:-}" ]; then
-  TARGETS+=(baseline); PORT[baseline]=5075; NAME[baseline]="RenewLease, InMemory, BASELINE_DLL"
+  TARGETS+=(baseline); PORT[baseline]=15075; NAME[baseline]="RenewLease, InMemory, BASELINE_DLL"
   dotnet "$BASELINE_DLL" --urls "http://127.0.0.1:${PORT[baseline]}" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/baseline.log" 2>&1 & PIDS+=($!); PID[baseline]=$!
 fi
 if [ -n "${WITH_NOMETRICS:-}" ]; then
-  TARGETS+=(nometrics); PORT[nometrics]=5076; NAME[nometrics]="RenewLease, InMemory, metrics off"
+  TARGETS+=(nometrics); PORT[nometrics]=15076; NAME[nometrics]="RenewLease, InMemory, metrics off"
   dotnet "$SERVER" --urls "http://127.0.0.1:${PORT[nometrics]}" --Storage:Provider=InMemory --Metrics:Url= >"$WORK/nometrics.log" 2>&1 & PIDS+=($!); PID[nometrics]=$!
 fi
 SERVERS=()
@@ -77,8 +77,12 @@ for t in "${TARGETS[@]}"; do
 done
 
 h2() { # requests clients streams url -> h2load output in $WORK/h2load.out
-  timeout 300 h2load -n "$1" -c "$2" -m "$3" -t 1 "${H[@]}" -d "$WORK/renew.bin" "$4" >"$WORK/h2load.out"
-  grep -q " 0 failed, 0 errored" "$WORK/h2load.out" || { cat "$WORK/h2load.out" >&2; exit 1; }
+  timeout 300 h2load -n "$1" -c "$2" -m "$3" -t 1 "${H[@]}" -d "$WORK/renew.bin" "$4" >"$WORK/h2load.out" || true
+  grep -q " 0 failed, 0 errored" "$WORK/h2load.out" || {
+    echo "h2load against $4 failed:" >&2; cat "$WORK/h2load.out" >&2
+    for t in "${TARGETS[@]}"; do kill -0 "${PID[$t]}" 2>/dev/null || { echo "$t exited; its log:" >&2; tail -20 "$WORK/$t.log" >&2; }; done
+    exit 1
+  }
 }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system CPU of a process, in clock ticks
 throughput() { h2 "$REQUESTS" "$CLIENTS" "$STREAMS" "$1"; awk '/finished in/ {print $4}' "$WORK/h2load.out"; }
