@@ -13,7 +13,7 @@ using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceCl
 //   etcd   etcd's LeaseGrant (TTL 1 h: nothing expires during a run, which would add revocations to etcd's work) through dotnet-etcd, on the same Grpc.Net.Client stack
 // Prints one line: mode, target, concurrency, calls, errors, seconds, req/s, latency p50/p90/p99/max,
 // and this process's CPU time per call (the client's share of the machine).
-// Exits 1 when a call failed (the first error is printed), 2 on bad arguments.
+// Exits 1 when a call failed (the first error is printed) or none completed, 2 on bad arguments.
 var options = LoadOptions.Parse(args);
 if (options is null)
 {
@@ -83,7 +83,7 @@ using (connection)
     var latencies = new List<long>[options.Concurrency];
     var cpuBefore = Environment.CpuUsage.TotalTime;
     started = Stopwatch.GetTimestamp();
-    await RunAsync(options.Warmup + options.Count, latencies);
+    await RunAsync(options.Count > long.MaxValue - options.Warmup ? long.MaxValue : options.Warmup + options.Count, latencies);
     var elapsed = Stopwatch.GetElapsedTime(started);
     var clientCpu = Environment.CpuUsage.TotalTime - cpuBefore;
 
@@ -95,9 +95,9 @@ using (connection)
         $"seconds={elapsed.TotalSeconds:0.00} rps={all.Length / elapsed.TotalSeconds:0} " +
         $"p50_ms={Ms(0.50):0.000} p90_ms={Ms(0.90):0.000} p99_ms={Ms(0.99):0.000} max_ms={Ms(1.0):0.000} " +
         $"client_cpu_us={(all.Length == 0 ? 0 : clientCpu.TotalMicroseconds / all.Length):0.0}");
-    if (firstError is not null)
+    if (firstError is not null || all.Length == 0)
     {
-        Console.Error.WriteLine($"first error: {firstError.Message}");
+        Console.Error.WriteLine(firstError is null ? "no call completed" : $"first error: {firstError.Message}");
         return 1;
     }
 
