@@ -41,6 +41,10 @@ internal static class GrpcServerSetup
             .Validate(o => o.MaxReceiveMessageSize > 0, $"{Section}:MaxReceiveMessageSize must be greater than 0 (was {maxReceive}).")
             .ValidateOnStart();
         services.AddSingleton<CallInstruments>();
+
+        // Registered, so Grpc.AspNetCore takes this one instance instead of constructing the
+        // interceptor for every call (it keeps no per-call state).
+        services.AddSingleton<CallObservabilityInterceptor>();
         services.AddGrpc(options =>
         {
             options.MaxReceiveMessageSize = maxReceive;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Grpc.Core;
@@ -18,16 +19,45 @@ internal sealed partial class CallObservabilityInterceptor(
     CallInstruments instruments,
     ILogger<CallObservabilityInterceptor> logger) : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request,
         ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        RefuseWhenStopping(context);
+        if (Refusal(context) is { } refused)
+        {
+            return Task.FromException<TResponse>(refused);
+        }
+
         var start = Stopwatch.GetTimestamp();
+        Task<TResponse> call;
         try
         {
-            var response = await continuation(request, context).ConfigureAwait(false);
+            call = continuation(request, context);
+        }
+        catch (Exception ex)
+        {
+            // A handler that throws before returning its task (RenewLease's NOT_FOUND).
+            Record(context, StatusOf(ex, context), start);
+            return Task.FromException<TResponse>(ex);
+        }
+
+        // A handler that completed synchronously (RenewLease) is recorded and passed on as it is:
+        // no state machine, no second task.
+        if (call.IsCompletedSuccessfully)
+        {
+            Record(context, StatusCode.OK, start);
+            return call;
+        }
+
+        return AwaitUnaryAsync(call, context, start);
+    }
+
+    private async Task<TResponse> AwaitUnaryAsync<TResponse>(Task<TResponse> call, ServerCallContext context, long start)
+    {
+        try
+        {
+            var response = await call.ConfigureAwait(false);
             Record(context, StatusCode.OK, start);
             return response;
         }
@@ -44,7 +74,11 @@ internal sealed partial class CallObservabilityInterceptor(
         ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        RefuseWhenStopping(context);
+        if (Refusal(context) is { } refused)
+        {
+            throw refused;
+        }
+
         var start = Stopwatch.GetTimestamp();
 
         // A health Watch ends with the drain, once it has told its watcher NOT_SERVING.
@@ -78,14 +112,17 @@ internal sealed partial class CallObservabilityInterceptor(
         }
     }
 
-    private void RefuseWhenStopping(ServerCallContext context)
+    /// <summary>Once the host is stopping: the call recorded as UNAVAILABLE and the exception that refuses it; otherwise null.</summary>
+    private RpcException? Refusal(ServerCallContext context)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested
             && !context.Method.StartsWith("/" + HealthChecksSetup.HealthServiceName + "/", StringComparison.Ordinal))
         {
             instruments.Record(context.Method, StatusCode.Unavailable, 0);
-            throw new RpcException(new Status(StatusCode.Unavailable, "Server is shutting down"));
+            return new RpcException(new Status(StatusCode.Unavailable, "Server is shutting down"));
         }
+
+        return null;
     }
 
     private static StatusCode StatusOf(Exception exception, ServerCallContext context) => exception switch
@@ -125,6 +162,7 @@ internal sealed class CallInstruments
 
     private readonly Counter<long> _calls;
     private readonly Histogram<double> _duration;
+    private readonly ConcurrentDictionary<string, MethodTags> _methods = new(StringComparer.Ordinal);
 
     public CallInstruments(IMeterFactory meterFactory)
     {
@@ -140,16 +178,38 @@ internal sealed class CallInstruments
 
     public void Record(string fullMethod, StatusCode status, double seconds)
     {
-        // "/leases.v1.LeaseService/RenewLease" → service, method.
-        var slash = fullMethod.LastIndexOf('/');
+        var method = MethodTags.Of(fullMethod, _methods);
         var tags = new TagList
         {
-            { "rpc.service", slash > 0 ? fullMethod[1..slash] : fullMethod },
-            { "rpc.method", fullMethod[(slash + 1)..] },
+            { "rpc.service", method.Service },
+            { "rpc.method", method.Method },
             { "rpc.grpc.status_code", StatusNames.Of(status) },
         };
         _calls.Add(1, tags);
         _duration.Record(seconds, tags);
+    }
+
+    /// <summary>
+    /// A method's service and method tag values, split once per method and kept (at most
+    /// <see cref="MaxCachedMethods"/>; past that they are split per call), so a call allocates no
+    /// string for its tags.
+    /// </summary>
+    private sealed record MethodTags(string Service, string Method)
+    {
+        public const int MaxCachedMethods = 256;
+
+        public static MethodTags Of(string fullMethod, ConcurrentDictionary<string, MethodTags> cache)
+        {
+            if (cache.TryGetValue(fullMethod, out var tags))
+            {
+                return tags;
+            }
+
+            // "/leases.v1.LeaseService/RenewLease" → service, method.
+            var slash = fullMethod.LastIndexOf('/');
+            tags = new MethodTags(slash > 0 ? fullMethod[1..slash] : fullMethod, fullMethod[(slash + 1)..]);
+            return cache.Count < MaxCachedMethods ? cache.GetOrAdd(fullMethod, tags) : tags;
+        }
     }
 
     /// <summary>Status names made once, so a call allocates no string for its tag.</summary>

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using dotnet_etcd;
+using Etcdserverpb;
+using Grpc.Core;
+using Grpc.Net.Client;
+using LeaseService.Contracts.V1;
+using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceClient;
+
+// Closed-loop gRPC load: CONCURRENCY calls in flight, each worker sends its next call when the last
+// one answered, until COUNT calls were sent or SECONDS passed. Modes:
+//   add    AddLease of distinct new paths (/load/<run>/<n>), one holder per worker
+//   renew  RenewLease round-robin over HOLDERS holders, each given one open path first (not timed)
+//   etcd   etcd's LeaseGrant (TTL 1 h: nothing expires during a run, which would add revocations to etcd's work) through dotnet-etcd, on the same Grpc.Net.Client stack
+// Prints one line: mode, target, concurrency, calls, errors, seconds, req/s, latency p50/p90/p99/max,
+// and this process's CPU time per call (the client's share of the machine).
+// Exits 1 when a call failed (the first error is printed) or none completed, 2 on bad arguments.
+var options = LoadOptions.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine("""
+        usage: LeaseService.LoadGenerator --mode add|renew|etcd --target http://127.0.0.1:PORT
+               [--concurrency 64] [--count 100000 | --seconds 10] [--holders 1000] [--warmup 2000]
+        """);
+    return 2;
+}
+
+var run = Guid.NewGuid().ToString("N")[..8];
+Func<int, long, Task> call;
+IDisposable connection;
+switch (options.Mode)
+{
+    case "etcd":
+    {
+        var etcd = new EtcdClient(options.Target, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        connection = etcd;
+        call = (_, _) => etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 3600 });
+        break;
+    }
+
+    default:
+    {
+        var channel = GrpcChannel.ForAddress(options.Target, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        });
+        connection = channel;
+        var client = new LeaseServiceClient(channel);
+        if (options.Mode == "add")
+        {
+            call = (worker, n) => client.AddLeaseAsync(new AddLeaseRequest { Holder = $"load-{run}-{worker}", Path = $"/load/{run}/{n}", ClientMachine = "load" }).ResponseAsync;
+        }
+        else
+        {
+            // Every holder opens one path first, so each RenewLease renews one lease.
+            await Parallel.ForAsync(0, options.Holders, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency }, async (h, ct) =>
+                await client.AddLeaseAsync(new AddLeaseRequest { Holder = $"renew-{run}-{h}", Path = $"/renew/{run}/{h}", ClientMachine = "load" }, cancellationToken: ct));
+            var holders = Enumerable.Range(0, options.Holders).Select(h => new RenewLeaseRequest { Holder = $"renew-{run}-{h}" }).ToArray();
+            call = async (_, n) =>
+            {
+                var response = await client.RenewLeaseAsync(holders[n % holders.Length]);
+                if (response.LeasesRenewed != 1)
+                {
+                    throw new InvalidOperationException($"RenewLease renewed {response.LeasesRenewed} leases, expected 1");
+                }
+            };
+        }
+
+        break;
+    }
+}
+
+using (connection)
+{
+    // Warm-up (connection, JIT on both sides): its calls are not timed, its errors count.
+    // Call numbers run on from the warm-up's, so every AddLease opens a path never opened before.
+    var next = -1L;
+    var errors = 0L;
+    Exception? firstError = null;
+    var started = Stopwatch.GetTimestamp();
+    await RunAsync(options.Warmup, null);
+
+    next = options.Warmup - 1; // Each warm-up worker took one number past the end on its way out.
+    var latencies = new List<long>[options.Concurrency];
+    var cpuBefore = Environment.CpuUsage.TotalTime;
+    started = Stopwatch.GetTimestamp();
+    await RunAsync(options.Count > long.MaxValue - options.Warmup ? long.MaxValue : options.Warmup + options.Count, latencies);
+    var elapsed = Stopwatch.GetElapsedTime(started);
+    var clientCpu = Environment.CpuUsage.TotalTime - cpuBefore;
+
+    var all = latencies.SelectMany(l => l).ToArray();
+    Array.Sort(all);
+    double Ms(double quantile) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(quantile * all.Length))] * 1000.0 / Stopwatch.Frequency;
+    Console.WriteLine(
+        $"mode={options.Mode} target={options.Target} concurrency={options.Concurrency} calls={all.Length} errors={errors} " +
+        $"seconds={elapsed.TotalSeconds:0.00} rps={all.Length / elapsed.TotalSeconds:0} " +
+        $"p50_ms={Ms(0.50):0.000} p90_ms={Ms(0.90):0.000} p99_ms={Ms(0.99):0.000} max_ms={Ms(1.0):0.000} " +
+        $"client_cpu_us={(all.Length == 0 ? 0 : clientCpu.TotalMicroseconds / all.Length):0.0}");
+    if (firstError is not null || all.Length == 0)
+    {
+        Console.Error.WriteLine(firstError is null ? "no call completed" : $"first error: {firstError.Message}");
+        return 1;
+    }
+
+    return 0;
+
+    async Task RunAsync(long end, List<long>[]? record)
+    {
+        var deadline = options.Seconds > 0 && record is not null ? started + (long)(options.Seconds * Stopwatch.Frequency) : long.MaxValue;
+        var workers = new Task[options.Concurrency];
+        for (var w = 0; w < workers.Length; w++)
+        {
+            var worker = w;
+            var mine = record is null ? null : record[worker] = new List<long>(1024);
+            workers[w] = Task.Run(async () =>
+            {
+                long n;
+                while ((n = Interlocked.Increment(ref next)) < end && Stopwatch.GetTimestamp() < deadline)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        await call(worker, n);
+                        mine?.Add(Stopwatch.GetTimestamp() - start);
+                    }
+                    catch (Exception ex) when (ex is RpcException or InvalidOperationException)
+                    {
+                        Interlocked.Increment(ref errors);
+                        Interlocked.CompareExchange(ref firstError, ex, null);
+                    }
+                }
+            });
+        }
+
+        await Task.WhenAll(workers);
+    }
+}
+
+/// <summary>Command-line options; null when they do not parse.</summary>
+internal sealed record LoadOptions(string Mode, string Target, int Concurrency, long Count, double Seconds, int Holders, long Warmup)
+{
+    public static LoadOptions? Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            values[args[i][2..]] = args[i + 1];
+        }
+
+        if (args.Length % 2 != 0 || !values.TryGetValue("mode", out var mode) || mode is not ("add" or "renew" or "etcd")
+            || !values.TryGetValue("target", out var target))
+        {
+            return null;
+        }
+
+        var seconds = values.TryGetValue("seconds", out var s) ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var options = new LoadOptions(
+            mode,
+            target,
+            Concurrency: values.TryGetValue("concurrency", out var c) ? int.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 64,
+            Count: values.TryGetValue("count", out var n) ? long.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : seconds > 0 ? long.MaxValue : 100_000,
+            Seconds: seconds,
+            Holders: values.TryGetValue("holders", out var h) ? int.Parse(h, System.Globalization.CultureInfo.InvariantCulture) : 1000,
+            Warmup: values.TryGetValue("warmup", out var wu) ? long.Parse(wu, System.Globalization.CultureInfo.InvariantCulture) : 2000);
+        return options.Concurrency > 0 && options.Holders > 0 && options.Warmup >= 0 ? options : null;
+    }
+}
