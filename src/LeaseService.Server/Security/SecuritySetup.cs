@@ -77,6 +77,8 @@ internal static partial class SecuritySetup
         builder.Services.AddSingleton<IAuthorizationHandler, PathRuleHandler>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
         builder.Services.AddSingleton<AccessDenials>();
+        // One instance from DI rather than one constructed per call (it keeps no per-call state).
+        builder.Services.AddSingleton<AuthorizationInterceptor>();
         builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<AuthorizationInterceptor>());
         return settings;
     }
