@@ -27,7 +27,7 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
             response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
             text.Should().Contain("# TYPE leaseservice_lease_grants_total counter");
             PrometheusSample.Value(text, "leaseservice_lease_grants_total").Should().Be(1);
-            PrometheusSample.Value(text, "rpc_server_calls_total{rpc_method=\"RenewLease\",rpc_grpc_status_code=\"NotFound\"}").Should().Be(1);
+            PrometheusSample.Value(text, "rpc_server_call_duration_seconds_count{rpc_method=\"RenewLease\",rpc_grpc_status_code=\"NotFound\"}").Should().Be(1);
             PrometheusSample.Value(text, "leaseservice_files_open").Should().Be(1);
         }
         catch

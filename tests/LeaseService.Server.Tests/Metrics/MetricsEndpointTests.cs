@@ -53,7 +53,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Value(after, "leaseservice_lease_renewals_total").Should().Be(Value(before, "leaseservice_lease_renewals_total") + 1);
         Value(after, "leaseservice_files_open").Should().Be(2);
         Value(after, "leaseservice_leases").Should().Be(1);
-        Value(after, "rpc_server_calls_total{rpc_method=\"AddLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"OK\"}").Should().Be(2);
+        Value(after, "rpc_server_call_duration_seconds_count{rpc_method=\"AddLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"OK\"}").Should().Be(2);
         Value(after, "rpc_server_call_duration_seconds_count{rpc_method=\"AddLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"OK\"}").Should().Be(2);
     }
 
@@ -64,7 +64,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         await act.Should().ThrowAsync<LeaseNotFoundException>();
 
         var text = await ScrapeAsync();
-        Value(text, "rpc_server_calls_total{rpc_method=\"RenewLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"NotFound\"}").Should().Be(1);
+        Value(text, "rpc_server_call_duration_seconds_count{rpc_method=\"RenewLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"NotFound\"}").Should().Be(1);
         Value(text, "leaseservice_lease_renewals_total").Should().Be(0, "a failed renewal renews nothing");
         Value(text, "rpc_server_call_duration_seconds_bucket{rpc_method=\"RenewLease\",rpc_service=\"leases.v1.LeaseService\",rpc_grpc_status_code=\"NotFound\",le=\"+Inf\"}").Should().Be(1);
     }
