@@ -233,8 +233,12 @@ public sealed class ServerProcess : IServerHost
         (_process, _listening, _metrics) = (process, listening, new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
         process.OutputDataReceived += (_, e) => OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Exited += (_, _) => listening.TrySetException(
-            new InvalidOperationException($"The server exited with code {process.ExitCode} before listening.\n{Output}"));
+        process.Exited += (_, _) =>
+        {
+            // The exit can be seen before the last lines of output: read both streams to their end.
+            process.WaitForExit();
+            listening.TrySetException(new InvalidOperationException($"The server exited with code {process.ExitCode} before listening.\n{Output}"));
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
