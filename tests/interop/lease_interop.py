@@ -12,78 +12,27 @@ import time
 import uuid
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from interop_common import Interop
 
 TARGET, DESCRIPTORS = sys.argv[1], sys.argv[2]
 
-fds = descriptor_pb2.FileDescriptorSet()
-with open(DESCRIPTORS, "rb") as fh:
-    fds.ParseFromString(fh.read())
-pool = descriptor_pool.DescriptorPool()
-for f in fds.file:
-    pool.Add(f)
+io = Interop(DESCRIPTORS, grpc.insecure_channel(TARGET))
+AddLease = io.lease_rpc("AddLease")
+RenewLease = io.lease_rpc("RenewLease")
+RemoveLease = io.lease_rpc("RemoveLease")
+RecoverLease = io.lease_rpc("RecoverLease")
+GetLease = io.lease_rpc("GetLease")
+ListLeases = io.lease_rpc("ListLeases")
+AddBlock = io.lease_rpc("AddBlock")
+GetFile = io.lease_rpc("GetFile", "GetFileRequest", "FileInfo")
+ListDataNodes = io.rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
+PauseDataNode = io.rpc("leases.v1.DataNodeSimulator", "PauseDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
+ResumeDataNode = io.rpc("leases.v1.DataNodeSimulator", "ResumeDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
+HealthCheck = io.rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
+Unknown = io.rpc("leases.v1.LeaseService", "NoSuchMethod", "leases.v1.GetLeaseRequest", "leases.v1.GetLeaseResponse")
 
-
-def message(name):
-    desc = pool.FindMessageTypeByName(name)
-    if hasattr(message_factory, "GetMessageClass"):
-        return message_factory.GetMessageClass(desc)
-    return message_factory.MessageFactory(pool).GetPrototype(desc)
-
-
-channel = grpc.insecure_channel(TARGET)
-
-
-def rpc(service, method, request_type, response_type):
-    response_cls = message(response_type)
-    stub = channel.unary_unary(
-        f"/{service}/{method}",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=response_cls.FromString,
-    )
-    request_cls = message(request_type)
-
-    def call(timeout=10, **fields):
-        return stub(request_cls(**fields), timeout=timeout)
-
-    return call
-
-
-def lease_rpc(method, request=None, response=None):
-    return rpc("leases.v1.LeaseService", method, f"leases.v1.{request or method + 'Request'}", f"leases.v1.{response or method + 'Response'}")
-
-
-AddLease = lease_rpc("AddLease")
-RenewLease = lease_rpc("RenewLease")
-RemoveLease = lease_rpc("RemoveLease")
-RecoverLease = lease_rpc("RecoverLease")
-GetLease = lease_rpc("GetLease")
-ListLeases = lease_rpc("ListLeases")
-AddBlock = lease_rpc("AddBlock")
-GetFile = lease_rpc("GetFile", "GetFileRequest", "FileInfo")
-ListDataNodes = rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
-PauseDataNode = rpc("leases.v1.DataNodeSimulator", "PauseDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
-ResumeDataNode = rpc("leases.v1.DataNodeSimulator", "ResumeDataNode", "leases.v1.DataNodeRequest", "leases.v1.DataNodeInfo")
-HealthCheck = rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
-Unknown = rpc("leases.v1.LeaseService", "NoSuchMethod", "leases.v1.GetLeaseRequest", "leases.v1.GetLeaseResponse")
-
-failures = []
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
-    if not condition:
-        failures.append(name)
-
-
-def expect_error(name, code, fn, contains=""):
-    codes = code if isinstance(code, tuple) else (code,)
-    try:
-        fn()
-    except grpc.RpcError as e:
-        check(name, e.code() in codes and contains in (e.details() or ""), f"got {e.code()} {e.details()!r}")
-        return
-    check(name, False, f"expected {codes}, call succeeded")
+check, expect_error = io.check, io.expect_error
 
 
 run = uuid.uuid4().hex[:8]
@@ -149,5 +98,5 @@ check("Server still serves after the deadline", RenewLease(holder=holder).leases
 expect_error("Message over 4 MiB -> RESOURCE_EXHAUSTED", grpc.StatusCode.RESOURCE_EXHAUSTED,
              lambda: GetLease(path="/" + "x" * (5 * 1024 * 1024)))
 
-print(f"interop: {len(failures)} failed")
-sys.exit(1 if failures else 0)
+print(f"interop: {len(io.failures)} failed")
+sys.exit(1 if io.failures else 0)

@@ -13,76 +13,26 @@ import sys
 import uuid
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from interop_common import Interop
 
 TARGET, DESCRIPTORS, CA = sys.argv[1], sys.argv[2], sys.argv[3]
 ALICE, BOB, ADMIN, EXPIRED = sys.argv[4:8]
-
-fds = descriptor_pb2.FileDescriptorSet()
-with open(DESCRIPTORS, "rb") as fh:
-    fds.ParseFromString(fh.read())
-pool = descriptor_pool.DescriptorPool()
-for f in fds.file:
-    pool.Add(f)
-
-
-def message(name):
-    desc = pool.FindMessageTypeByName(name)
-    if hasattr(message_factory, "GetMessageClass"):
-        return message_factory.GetMessageClass(desc)
-    return message_factory.MessageFactory(pool).GetPrototype(desc)
-
 
 with open(CA, "rb") as fh:
     tls = grpc.ssl_channel_credentials(root_certificates=fh.read())
 # The server certificate names localhost (and 127.0.0.1); the target is 127.0.0.1:port.
 channel = grpc.secure_channel(TARGET, tls, options=(("grpc.ssl_target_name_override", "localhost"),))
+io = Interop(DESCRIPTORS, channel)
+AddLease = io.lease_rpc("AddLease")
+RenewLease = io.lease_rpc("RenewLease")
+RemoveLease = io.lease_rpc("RemoveLease")
+RecoverLease = io.lease_rpc("RecoverLease")
+ListLeases = io.lease_rpc("ListLeases")
+ListDataNodes = io.rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
+HealthCheck = io.rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
 
-
-def rpc(service, method, request_type, response_type):
-    response_cls = message(response_type)
-    stub = channel.unary_unary(
-        f"/{service}/{method}",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=response_cls.FromString,
-    )
-    request_cls = message(request_type)
-
-    def call(token=None, **fields):
-        credentials = grpc.access_token_call_credentials(token) if token else None
-        return stub(request_cls(**fields), timeout=10, credentials=credentials)
-
-    return call
-
-
-def lease_rpc(method):
-    return rpc("leases.v1.LeaseService", method, f"leases.v1.{method}Request", f"leases.v1.{method}Response")
-
-
-AddLease = lease_rpc("AddLease")
-RenewLease = lease_rpc("RenewLease")
-RemoveLease = lease_rpc("RemoveLease")
-RecoverLease = lease_rpc("RecoverLease")
-ListLeases = lease_rpc("ListLeases")
-ListDataNodes = rpc("leases.v1.DataNodeSimulator", "ListDataNodes", "leases.v1.ListDataNodesRequest", "leases.v1.ListDataNodesResponse")
-HealthCheck = rpc("grpc.health.v1.Health", "Check", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse")
-
-failures = []
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
-    if not condition:
-        failures.append(name)
-
-
-def expect_error(name, code, fn):
-    try:
-        fn()
-    except grpc.RpcError as e:
-        check(name, e.code() == code, f"got {e.code()} {e.details()!r}")
-        return
-    check(name, False, f"expected {code}, call succeeded")
+check, expect_error = io.check, io.expect_error
 
 
 run = uuid.uuid4().hex[:8]
@@ -109,5 +59,5 @@ expect_error("DataNodeSimulator by a non-admin -> PERMISSION_DENIED", grpc.Statu
 check("DataNodeSimulator by an admin", len(ListDataNodes(token=ADMIN).datanodes) >= 1)
 check("RecoverLease force by an admin closes the file", RecoverLease(token=ADMIN, path=path, force=True).closed)
 
-print(f"interop-auth: {len(failures)} failed")
-sys.exit(1 if failures else 0)
+print(f"interop-auth: {len(io.failures)} failed")
+sys.exit(1 if io.failures else 0)
