@@ -14,17 +14,9 @@ COLLECT_SECONDS=${2:-30} # must cover the measured h2load run
 COUNTERS=${DOTNET_COUNTERS:-dotnet-counters}
 command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
 command -v "$COUNTERS" >/dev/null || { echo "dotnet-counters missing (see the header)" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for project in src/LeaseService.Server benchmarks/LeaseService.GrpcReference; do
-  dotnet build -c Release -v q -nologo "$project" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-done
+# shellcheck source=benchmarks/load/common.sh
+source benchmarks/load/common.sh
+build_release src/LeaseService.Server benchmarks/LeaseService.GrpcReference
 export Serilog__MinimumLevel__Default=Warning
 python3 benchmarks/load/grpc_body.py "$WORK/add.bin" 1=load-holder 2=/load/file 3=load-machine
 python3 benchmarks/load/grpc_body.py "$WORK/renew.bin" 1=load-holder

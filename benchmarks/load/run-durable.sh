@@ -16,18 +16,9 @@ CONCURRENCY=${2:-64}
 ROUNDS=${3:-3}
 HOLDERS=${4:-1000}
 command -v etcd >/dev/null || { echo "etcd missing: apt-get install -y etcd-server" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-for project in src/LeaseService.Server benchmarks/LeaseService.LoadGenerator; do
-  dotnet build -c Release -v q -nologo "$project" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-done
+# shellcheck source=benchmarks/load/common.sh
+source benchmarks/load/common.sh
+build_release src/LeaseService.Server benchmarks/LeaseService.LoadGenerator
 
 ETCD=127.0.0.1:23791
 ETCD_PEER=127.0.0.1:23801

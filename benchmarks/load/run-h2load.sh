@@ -22,18 +22,9 @@ STREAMS=${3:-100}
 ROUNDS=${4:-5}
 LATENCY_REQUESTS=${5:-20000}
 command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-for project in src/LeaseService.Server benchmarks/LeaseService.LoadReference benchmarks/LeaseService.GrpcReference; do
-  dotnet build -c Release -v q -nologo "$project" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-done
+# shellcheck source=benchmarks/load/common.sh
+source benchmarks/load/common.sh
+build_release src/LeaseService.Server benchmarks/LeaseService.LoadReference benchmarks/LeaseService.GrpcReference
 
 # Our servers keep the metrics exporter listening (a free port), as deployed; logs at Warning.
 export Serilog__MinimumLevel__Default=Warning
