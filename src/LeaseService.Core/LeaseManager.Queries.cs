@@ -47,13 +47,13 @@ public sealed partial class LeaseManager
         {
             if (!_namespace.TryGetFile(path, out var file))
             {
-                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
+                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} has no lease (not open for write)");
             }
 
             effects.Observe(file);
             if (!file.UnderConstruction)
             {
-                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{path} has no lease (not open for write)");
+                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} has no lease (not open for write)");
             }
 
             return Outcome<LeaseView>.Ok(View(file, _time.GetTimestamp()));
@@ -73,7 +73,7 @@ public sealed partial class LeaseManager
         {
             if (!_namespace.TryGetFile(path, out var file))
             {
-                return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
+                return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
             }
 
             effects.Observe(file);
@@ -113,14 +113,14 @@ public sealed partial class LeaseManager
             {
                 return Outcome<BlockView>.Fail(
                     OutcomeKind.PermissionDenied,
-                    $"block {blockId} of {file.Path} belongs to holder {lease.Holder}, which another principal owns");
+                    $"block {blockId} of {LeaseValidation.Echo(file.Path)} belongs to holder {LeaseValidation.Echo(lease.Holder)}, which another principal owns");
             }
 
             if (epoch != 0 && epoch != file.Epoch)
             {
                 return Outcome<BlockView>.Fail(
                     OutcomeKind.Aborted,
-                    $"fenced: epoch {epoch} of {file.Path} is no longer current (now {file.Epoch}); the lease was recovered or granted again");
+                    $"fenced: epoch {epoch} of {LeaseValidation.Echo(file.Path)} is no longer current (now {file.Epoch}); the lease was recovered or granted again");
             }
 
             if (generationStamp != block.GenerationStamp)
@@ -134,14 +134,14 @@ public sealed partial class LeaseManager
             {
                 return Outcome<BlockView>.Fail(
                     OutcomeKind.Aborted,
-                    $"fenced: block {blockId} of {file.Path} is {block.State}{(file.UnderConstruction ? string.Empty : " and the file is closed")}; it takes no more writes");
+                    $"fenced: block {blockId} of {LeaseValidation.Echo(file.Path)} is {block.State}{(file.UnderConstruction ? string.Empty : " and the file is closed")}; it takes no more writes");
             }
 
             if (block.State == BlockState.Committed && hasData)
             {
                 return Outcome<BlockView>.Fail(
                     OutcomeKind.FailedPrecondition,
-                    $"block {blockId} of {file.Path} was committed by a close; only closing its pipeline (finalize with no data) is accepted");
+                    $"block {blockId} of {LeaseValidation.Echo(file.Path)} was committed by a close; only closing its pipeline (finalize with no data) is accepted");
             }
 
             return Outcome<BlockView>.Ok(ToView(block));

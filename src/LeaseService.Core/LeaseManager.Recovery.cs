@@ -88,7 +88,7 @@ public sealed partial class LeaseManager
         var now = _time.GetTimestamp();
         if (!_namespace.TryGetFile(path, out var file))
         {
-            return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{path} does not exist");
+            return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
         }
 
         effects.Observe(file);
@@ -101,7 +101,7 @@ public sealed partial class LeaseManager
         {
             return Outcome<RecoverResult>.Fail(
                 OutcomeKind.FailedPrecondition,
-                $"{path} is held by {file.Lease.Holder} on {Describe(file.ClientMachine)} within the soft limit; wait for it to expire or use force");
+                $"{LeaseValidation.Echo(path)} is held by {LeaseValidation.Echo(file.Lease.Holder)} on {LeaseValidation.Echo(Describe(file.ClientMachine))} within the soft limit; wait for it to expire or use force");
         }
 
         var from = file.Lease!.Holder;

@@ -171,7 +171,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         if (file.Recovery is not null)
         {
-            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+            return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {LeaseValidation.Echo(path)}; try again later");
         }
 
         if (file.Lease!.Holder == holder)
@@ -186,7 +186,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         {
             return Outcome<LeaseView>.Fail(
                 OutcomeKind.FailedPrecondition,
-                $"{path} is currently owned by {file.Lease.Holder} on {Describe(file.ClientMachine)}");
+                $"{LeaseValidation.Echo(path)} is currently owned by {LeaseValidation.Echo(file.Lease.Holder)} on {LeaseValidation.Echo(Describe(file.ClientMachine))}");
         }
 
         // Soft limit passed: recover the path on the new writer's behalf.
@@ -198,7 +198,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Granted(file, holder, machine, principal, now, effects);
         }
 
-        return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {path}; try again later");
+        return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, $"lease recovery in progress for {LeaseValidation.Echo(path)}; try again later");
     }
 
     private Outcome<LeaseView> Granted(FileEntry file, string holder, string machine, string? principal, long now, Effects effects)
@@ -232,7 +232,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             if (!_leases.TryGet(holder, out var lease))
             {
-                return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {holder} holds no leases (never granted, released, or recovered)");
+                return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)");
             }
 
             if (OwnerDeniedLocked(holder, principal) is { } denied)
@@ -326,14 +326,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 {
                     return Outcome<AddBlockResult>.Fail(
                         OutcomeKind.FailedPrecondition,
-                        $"block {last.Id} of {path} is not FINALIZED on any DataNode; close its pipeline (finalize) before adding the next");
+                        $"block {last.Id} of {LeaseValidation.Echo(path)} is not FINALIZED on any DataNode; close its pipeline (finalize) before adding the next");
                 }
 
                 if (tally.Finalized < _options.MinReplication)
                 {
                     return Outcome<AddBlockResult>.Fail(
                         OutcomeKind.Unavailable,
-                        $"block {last.Id} of {path} is FINALIZED on {tally.Finalized} of the {_options.MinReplication} DataNodes it needs; waiting for replicas, retry");
+                        $"block {last.Id} of {LeaseValidation.Echo(path)} is FINALIZED on {tally.Finalized} of the {_options.MinReplication} DataNodes it needs; waiting for replicas, retry");
                 }
             }
 
@@ -393,7 +393,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return null;
         }
 
-        return $"holder {holder} belongs to another principal";
+        return $"holder {LeaseValidation.Echo(holder)} belongs to another principal";
     }
 
     private Outcome<bool> CheckWriter(string holder, string path, string? principal, string operation, out FileEntry? file)
@@ -412,19 +412,19 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         if (!_namespace.TryGetFile(path, out file) || !file.UnderConstruction)
         {
-            return Outcome<bool>.Fail(OutcomeKind.NotFound, $"{path} is not open for write");
+            return Outcome<bool>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} is not open for write");
         }
 
         if (file.Recovery is not null)
         {
-            return Outcome<bool>.Fail(OutcomeKind.FailedPrecondition, $"cannot {operation} {path}: lease recovery is in progress");
+            return Outcome<bool>.Fail(OutcomeKind.FailedPrecondition, $"cannot {operation} {LeaseValidation.Echo(path)}: lease recovery is in progress");
         }
 
         if (file.Lease!.Holder != holder)
         {
             return Outcome<bool>.Fail(
                 OutcomeKind.FailedPrecondition,
-                $"cannot {operation} {path}: {holder} is not the lease holder (held by {file.Lease.Holder} on {Describe(file.ClientMachine)})");
+                $"cannot {operation} {LeaseValidation.Echo(path)}: {LeaseValidation.Echo(holder)} is not the lease holder (held by {LeaseValidation.Echo(file.Lease.Holder)} on {LeaseValidation.Echo(Describe(file.ClientMachine))})");
         }
 
         return Outcome<bool>.Ok(true);
@@ -509,7 +509,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             var current = file!.LastBlock is { State: not BlockState.Complete } pending ? pending : null;
             if (!ReferenceEquals(current, last) || (last is not null && (last.GenerationStamp != stamp || last.State != state)))
             {
-                return Outcome<T>.Fail(OutcomeKind.Unavailable, $"the last block of {path} changed while this call ran; retry");
+                return Outcome<T>.Fail(OutcomeKind.Unavailable, $"the last block of {LeaseValidation.Echo(path)} changed while this call ran; retry");
             }
 
             return apply(file, last, last is null ? default : Tally(last, replicas), nodes, effects);

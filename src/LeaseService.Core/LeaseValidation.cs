@@ -158,5 +158,25 @@ public static class LeaseValidation
         return false;
     }
 
-    private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    /// <summary>The most characters of a caller's input a status message repeats.</summary>
+    public const int MaxEchoedChars = 128;
+
+    /// <summary>
+    /// A caller's input as a status message repeats it: at most <see cref="MaxEchoedChars"/>
+    /// characters, cut with "…", so a grpc-message stays well under 1 KiB after percent-encoding
+    /// (a default client refuses larger trailers).
+    /// </summary>
+    public static string Echo(string value)
+    {
+        if (value.Length <= MaxEchoedChars)
+        {
+            return value;
+        }
+
+        // Never split a surrogate pair.
+        var cut = char.IsHighSurrogate(value[MaxEchoedChars - 1]) ? MaxEchoedChars - 1 : MaxEchoedChars;
+        return string.Concat(value.AsSpan(0, cut), "…");
+    }
+
+    private static string Shorten(string value) => Echo(value);
 }

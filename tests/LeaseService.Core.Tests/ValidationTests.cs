@@ -75,3 +75,30 @@ public sealed class ValidationTests
         f.Manager.GetLease("/a").Value!.Holder.Should().Be("c1");
     }
 }
+
+/// <summary>Status messages repeat at most 128 characters of what the caller sent.</summary>
+public sealed class EchoBoundTests
+{
+    [Fact]
+    public async Task NotFound_LongestValidPath_EchoesAtMost128Characters()
+    {
+        var f = new LeaseManagerFixture();
+        var path = "/" + new string('é', 2000); // 4,001 UTF-8 bytes: valid, and 12 KiB percent-encoded.
+
+        var missing = await f.Manager.GetFileAsync(path);
+
+        missing.Kind.Should().Be(OutcomeKind.NotFound);
+        missing.Message.Should().Contain(path[..128] + "…").And.NotContain(path[..129]);
+        missing.Message.Length.Should().BeLessThan(LeaseValidation.MaxEchoedChars + 40);
+    }
+
+    [Fact]
+    public void Echo_NeverSplitsASurrogatePair()
+    {
+        var text = new string('a', 127) + "😀" + "tail";
+
+        var echoed = LeaseValidation.Echo(text);
+
+        echoed.Should().Be(new string('a', 127) + "…");
+    }
+}

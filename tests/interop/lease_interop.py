@@ -95,6 +95,8 @@ check("Deadline honoured promptly", time.monotonic() - started < 5, f"took {time
 for dn in slow_block.locations:
     check(f"ResumeDataNode {dn}", not ResumeDataNode(datanode_id=dn).paused)
 check("Server still serves after the deadline", RenewLease(holder=holder).leases_renewed >= 1)
+expect_error("GetFile of an unknown 4,000-byte non-ASCII path -> NOT_FOUND (the message stays small)", grpc.StatusCode.NOT_FOUND,
+             lambda: GetFile(path="/" + "\u00e9" * 1999))
 expect_error("Message over 4 MiB -> RESOURCE_EXHAUSTED", grpc.StatusCode.RESOURCE_EXHAUSTED,
              lambda: GetLease(path="/" + "x" * (5 * 1024 * 1024)))
 
