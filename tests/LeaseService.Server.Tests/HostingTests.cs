@@ -68,6 +68,16 @@ public sealed class HostingTests
         }
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    public void MaxReceiveMessageSize_NotPositive_StopsStartUp_NamingTheKey(string value)
+    {
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", $"--Grpc:MaxReceiveMessageSize={value}", "--Storage:Provider=InMemory"]);
+
+        build.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Grpc:MaxReceiveMessageSize").And.Contain(value);
+    }
+
     [Fact]
     public async Task MaxReceiveMessageSize_IsConfigurable()
     {

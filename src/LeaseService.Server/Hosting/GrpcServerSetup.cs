@@ -1,5 +1,7 @@
 using LeaseService.Server.Rpc;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 namespace LeaseService.Server.Hosting;
 
@@ -36,10 +38,11 @@ internal static class GrpcServerSetup
     public static IServiceCollection AddGrpcServer(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
         var maxReceive = configuration.GetValue($"{Section}:MaxReceiveMessageSize", DefaultMaxReceiveMessageSize);
-        services.AddOptions<GrpcLimits>()
-            .Configure(o => o.MaxReceiveMessageSize = maxReceive)
-            .Validate(o => o.MaxReceiveMessageSize > 0, $"{Section}:MaxReceiveMessageSize must be greater than 0 (was {maxReceive}).")
-            .ValidateOnStart();
+        if (maxReceive <= 0)
+        {
+            throw new OptionsValidationException(Section, typeof(GrpcServiceOptions), [$"{Section}:MaxReceiveMessageSize must be greater than 0 (was {maxReceive})."]);
+        }
+
         services.AddSingleton<CallInstruments>();
 
         // Registered, so Grpc.AspNetCore takes this one instance instead of constructing the
@@ -53,11 +56,5 @@ internal static class GrpcServerSetup
         });
         services.AddGrpcReflection();
         return services;
-    }
-
-    /// <summary>Validated copy of the <c>Grpc</c> section.</summary>
-    internal sealed class GrpcLimits
-    {
-        public int MaxReceiveMessageSize { get; set; } = DefaultMaxReceiveMessageSize;
     }
 }
