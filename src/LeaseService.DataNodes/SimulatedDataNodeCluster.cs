@@ -26,8 +26,13 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     private readonly TimeSpan _recoveryTimeout;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the cluster; every DataNode starts running and empty.</summary>
+    /// <summary>
+    /// Creates the cluster; every DataNode starts running, empty, or with what its directory under
+    /// <see cref="SimulatedDataNodeClusterOptions.DataDirectory"/> holds.
+    /// </summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <exception cref="IOException">The data directory cannot be created or read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The data directory is not accessible.</exception>
     public SimulatedDataNodeCluster(
         SimulatedDataNodeClusterOptions options,
         TimeProvider timeProvider,
@@ -42,7 +47,8 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         _recoveryTimeout = options.RecoveryTimeout;
         _logger = logger;
         _nodes = Enumerable.Range(1, options.DataNodeCount)
-            .Select(i => new SimulatedDataNode("dn-" + i.ToString(CultureInfo.InvariantCulture), logger))
+            .Select(i => "dn-" + i.ToString(CultureInfo.InvariantCulture))
+            .Select(id => new SimulatedDataNode(id, logger, options.DataDirectory is { } root ? new ReplicaDisk(Path.Combine(root, id)) : null))
             .ToArray();
         _nodesById = _nodes.ToDictionary(n => n.Id, StringComparer.Ordinal);
         _channel = new SimulatedDataNodeChannel(_nodesById, timeProvider, options.CallTimeout);
@@ -251,6 +257,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     /// deleted, a replica under recovery forgets the recovery (HDFS keeps RUR only in memory).
     /// </summary>
     /// <exception cref="DataNodeNotFoundException">Unknown id.</exception>
+    /// <exception cref="IOException">The DataNode could not write its disk (it runs, with the changes in memory).</exception>
     public SimulatedDataNodeInfo RestartDataNode(string dataNodeId)
     {
         var node = Find(dataNodeId);

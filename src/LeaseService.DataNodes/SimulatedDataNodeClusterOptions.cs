@@ -27,6 +27,14 @@ public sealed class SimulatedDataNodeClusterOptions
     /// </summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Where the DataNodes keep their replicas: one directory per DataNode under it
+    /// (<c>dn-1/</c> …), one file per replica. Null (the default) keeps replicas in memory only,
+    /// so they end with the process. With a directory, a new cluster loads what the DataNodes
+    /// held, exactly as it was: in the model they are separate machines that outlive this process.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
     /// <summary>Checks the settings together; throws <see cref="ArgumentException"/> naming every problem.</summary>
     public void Validate()
     {

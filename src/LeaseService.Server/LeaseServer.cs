@@ -81,12 +81,24 @@ public static class LeaseServer
         services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>();
 
-        services.AddOptions<SimulatedDataNodeClusterOptions>().Bind(configuration.GetSection(DataNodeOptionsValidator.Section)).ValidateOnStart();
+        services.AddOptions<SimulatedDataNodeClusterOptions>()
+            .Bind(configuration.GetSection(DataNodeOptionsValidator.Section))
+            .PostConfigure<IOptions<StorageOptions>>(DataNodeOptionsValidator.ResolveDataDirectory)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SimulatedDataNodeClusterOptions>, DataNodeOptionsValidator>();
-        services.AddSingleton(sp => new SimulatedDataNodeCluster(
-            sp.GetRequiredService<IOptions<SimulatedDataNodeClusterOptions>>().Value,
-            TestingMode.LeaseClock(sp),
-            sp.GetRequiredService<ILogger<SimulatedDataNodeCluster>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SimulatedDataNodeClusterOptions>>().Value;
+            try
+            {
+                return new SimulatedDataNodeCluster(options, TestingMode.LeaseClock(sp), sp.GetRequiredService<ILogger<SimulatedDataNodeCluster>>());
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupException(
+                    $"Cannot use the simulated DataNodes' directory {options.DataDirectory} ({DataNodeOptionsValidator.Section}:{nameof(options.DataDirectory)}): {ex.Message}", ex);
+            }
+        });
         services.AddSingleton<IDataNodeCoordinator>(sp => sp.GetRequiredService<SimulatedDataNodeCluster>());
         services.AddSingleton<IBlockPipeline>(sp => new SimulatedBlockPipeline(sp.GetRequiredService<SimulatedDataNodeCluster>()));
         services.AddSingleton(sp => new FencedBlockWriter(sp.GetRequiredService<LeaseManager>(), sp.GetRequiredService<IBlockPipeline>()));

@@ -9,9 +9,9 @@ internal sealed class TestCluster
     public const long BlockId = 1073741825;
     public const long BlockGs = 1001;
 
-    public TestCluster(int dataNodes = 3)
+    public TestCluster(int dataNodes = 3, string? dataDirectory = null)
     {
-        Options = new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes };
+        Options = new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes, DataDirectory = dataDirectory };
         Cluster = new SimulatedDataNodeCluster(Options, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
     }
 

@@ -115,14 +115,22 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
         // The block allocated before the crash is the same block on retry (its answer may have been lost).
         (await client.AddBlockAsync("writer-d", "/r/uc").DefaultTimeout()).Block.Should().Be(ucBlock.Block);
 
-        // The recovery resumed at start-up with a new recovery id (the file's epoch) and finished.
-        // The simulated DataNodes live in the server's process, so their replicas died with it: the
-        // primary finds no data and the unfinished last block is dropped (README, "What survives").
+        // The simulated DataNodes kept their replicas on their disks (DataNodes:DataDirectory,
+        // under Storage:Path): the closed file's finalized replicas are all there.
+        var closedReplicas = await Simulator.ReplicasAsync(client, closedBlock.Block.BlockId);
+        closedReplicas.Replicas.Select(r => (r.DatanodeId, r.State, r.NumBytes)).Should().BeEquivalentTo(
+            closedBlock.Block.Locations.Select(dn => (dn, Contracts.V1.ReplicaState.Finalized, 32UL)));
+
+        // The recovery resumed at start-up with a new recovery id (the file's epoch) and finished
+        // on the replicas the DataNodes kept: the 16 bytes written before the crash survive.
         await clock.WaitForRecoveriesAsync();
         var recoveredAfter = await client.GetFileAsync("/r/recovering").DefaultTimeout();
         recoveredAfter.UnderConstruction.Should().BeFalse("the resumed recovery closed it");
         recoveredAfter.Epoch.Should().BeGreaterThan(recovering.Lease.RecoveryId, "the resumed attempt has a new recovery id");
-        recoveredAfter.Blocks.Should().BeEmpty();
+        var recoveredBlock = recoveredAfter.Blocks.Should().ContainSingle().Subject;
+        (recoveredBlock.BlockId, recoveredBlock.NumBytes, recoveredBlock.State).Should().Be((recoveringBlock.Block.BlockId, 16UL, Contracts.V1.BlockState.Complete));
+        (await Simulator.ReplicasAsync(client, recoveredBlock.BlockId)).Replicas
+            .Should().OnlyContain(r => r.State == Contracts.V1.ReplicaState.Finalized && r.NumBytes == 16 && r.GenerationStamp == recoveredBlock.GenerationStamp);
 
         // Nobody may take the open path before a full soft limit from the restart.
         await clock.AdvanceAsync(Soft);

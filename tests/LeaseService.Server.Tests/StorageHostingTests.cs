@@ -35,7 +35,7 @@ public sealed class StorageHostingTests
     {
         var store = new FlakyStore();
         await using var app = LeaseServer.Build(
-            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url="],
+            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", "--Storage:Provider=InMemory"], // The store below replaces it; nothing touches a data directory.
             builder => builder.Services.AddSingleton<ILeaseStore>(store));
         await app.StartAsync().DefaultTimeout();
         using var client = LeaseClient.Create(app.ListeningAddresses()[0]);
@@ -56,6 +56,43 @@ public sealed class StorageHostingTests
         (await client.GetLeaseAsync("/kept").DefaultTimeout()).Holder.Should().Be("w");
         await FluentActions.Awaiting(() => client.GetLeaseAsync("/lost")).Should().ThrowAsync<LeaseNotFoundException>("the failed grant never became durable");
         await app.StopAsync().DefaultTimeout();
+    }
+
+    [Theory]
+    [InlineData("RocksDb", null, "/srv/lease/datanodes")]
+    [InlineData("rocksdb", "/elsewhere", "/elsewhere")]
+    [InlineData("RocksDb", "", null)]
+    [InlineData("InMemory", null, null)]
+    [InlineData("InMemory", "/elsewhere", "/elsewhere")]
+    public void DataNodesDirectory_DefaultsUnderADurableStore(string provider, string? configured, string? expected)
+    {
+        var options = new LeaseService.DataNodes.SimulatedDataNodeClusterOptions { DataDirectory = configured };
+
+        Options.DataNodeOptionsValidator.ResolveDataDirectory(options, Microsoft.Extensions.Options.Options.Create(new Storage.StorageOptions { Provider = provider, Path = "/srv/lease" }));
+
+        options.DataDirectory.Should().Be(expected);
+    }
+
+    [Fact]
+    public async Task UnusableDataNodesDirectory_StopsStartUpNamingTheKey()
+    {
+        var file = Path.GetTempFileName(); // A file where the directory should be: even root cannot create under it.
+        try
+        {
+            var act = async () =>
+            {
+                await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", "--Storage:Provider=InMemory", $"--DataNodes:DataDirectory={file}"]);
+                await app.StartAsync();
+                await app.StopAsync();
+            };
+
+            var thrown = await act.Should().ThrowAsync<Exception>();
+            Hosting.StartupFailure.Describe(thrown.Which).Should().Contain("DataNodes:DataDirectory").And.Contain(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     /// <summary>An in-memory store whose writes fail while <see cref="FailWith"/> is set.</summary>

@@ -102,6 +102,10 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
+        catch (IOException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+        }
     }
 
     private static DataNodeInfo ToContract(SimulatedDataNodeInfo info)

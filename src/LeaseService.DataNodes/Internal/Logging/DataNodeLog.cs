@@ -76,4 +76,8 @@ internal static partial class DataNodeLog
     [LoggerMessage(EventId = 3056, EventName = "WriteRefused", Level = LogLevel.Debug,
         Message = "Write to block {BlockId} at generation stamp {GenerationStamp} stopped at {DataNodeId}: {Status}")]
     public static partial void WriteRefused(ILogger logger, long blockId, long generationStamp, string dataNodeId, SimulatedWriteStatus status);
+
+    [LoggerMessage(EventId = 3057, EventName = "ReplicaUnreadable", Level = LogLevel.Warning,
+        Message = "{DataNodeId} left {File} alone: it is not a replica record it can read")]
+    public static partial void ReplicaUnreadable(ILogger logger, string dataNodeId, string file);
 }

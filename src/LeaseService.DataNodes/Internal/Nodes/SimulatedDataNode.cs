@@ -10,7 +10,9 @@ namespace LeaseService.DataNodes.Internal.Nodes;
 /// One simulated DataNode: its replicas, whether it runs, and the failures injected into it. It
 /// answers HDFS's replica-level recovery calls (FsDatasetImpl.initReplicaRecovery and
 /// updateReplicaUnderRecovery) and client writes. Everything it holds is guarded by one lock;
-/// nothing under it logs, waits or calls out.
+/// nothing under it logs, waits or calls out. With a <see cref="ReplicaDisk"/>, every change to a
+/// replica is on that disk before the call that made it returns (written after the lock is
+/// released, one writer at a time), and a new node loads what the disk holds.
 /// </summary>
 internal sealed class SimulatedDataNode
 {
@@ -22,6 +24,13 @@ internal sealed class SimulatedDataNode
     private readonly Dictionary<long, long> _recoveredWithoutReplica = [];
     private readonly int[] _injectedFailures = new int[Enum.GetValues<RecoveryStep>().Length + 1];
     private readonly ILogger _logger;
+    private readonly ReplicaDisk? _disk;
+
+    // Replicas changed in memory and not yet on the disk; guarded by _gate. _diskWriter orders
+    // the writes: a flush holds it from taking the images to the last write, so a caller whose
+    // change another flush took waits until that flush has written it.
+    private readonly HashSet<long> _dirty = [];
+    private readonly Lock _diskWriter = new();
     private bool _running = true;
     private long _lastHeartbeat;
 
@@ -30,10 +39,24 @@ internal sealed class SimulatedDataNode
     private TaskCompletionSource? _hang;
     private TaskCompletionSource? _hungCallArrived;
 
-    public SimulatedDataNode(string id, ILogger logger)
+    public SimulatedDataNode(string id, ILogger logger, ReplicaDisk? disk = null)
     {
         Id = id;
         _logger = logger;
+        _disk = disk;
+        if (disk is not null)
+        {
+            var unreadable = new List<string>();
+            foreach (var replica in disk.Load(unreadable))
+            {
+                _replicas[replica.BlockId] = replica;
+            }
+
+            foreach (var file in unreadable)
+            {
+                DataNodeLog.ReplicaUnreadable(_logger, Id, file);
+            }
+        }
     }
 
     public string Id { get; }
@@ -102,7 +125,10 @@ internal sealed class SimulatedDataNode
                 RecoveryId = state == ReplicaState.Rur ? recoveryId : 0,
                 OriginalState = state == ReplicaState.Rur ? originalState : state,
             };
+            _dirty.Add(blockId);
         }
+
+        Flush();
     }
 
     /// <summary>Stops the node: every call to it fails fast until it restarts. Idempotent.</summary>
@@ -144,15 +170,19 @@ internal sealed class SimulatedDataNode
                 replica.State = loaded;
                 replica.OriginalState = loaded;
                 replica.RecoveryId = 0;
+                _dirty.Add(replica.BlockId);
             }
 
             foreach (var blockId in dropped)
             {
                 _replicas.Remove(blockId);
+                _dirty.Add(blockId);
             }
 
             _running = true;
         }
+
+        Flush();
     }
 
     public void InjectFailure(RecoveryStep step, int count)
@@ -201,6 +231,17 @@ internal sealed class SimulatedDataNode
     /// </summary>
     public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
     {
+        var reply = WriteInMemory(blockId, generationStamp, data, finalize);
+        if (reply.Status == WriteReplicaStatus.Written)
+        {
+            FlushOrFail();
+        }
+
+        return reply;
+    }
+
+    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
+    {
         lock (_gate)
         {
             ThrowIfStopped();
@@ -228,6 +269,7 @@ internal sealed class SimulatedDataNode
                 replica.OriginalState = ReplicaState.Finalized;
             }
 
+            _dirty.Add(blockId);
             return new WriteReplicaReply(WriteReplicaStatus.Written, replica.Snapshot(Id), string.Empty);
         }
     }
@@ -323,12 +365,14 @@ internal sealed class SimulatedDataNode
                 replica.RecoveryId = recoveryId;
             }
 
+            _dirty.Add(blockId);
             reply = new InitReplicaRecoveryReply(
                 InitReplicaRecoveryStatus.Initialized,
                 new ReplicaRecoveryInfo(blockId, replica.NumBytes, replica.GenerationStamp, replica.OriginalState),
                 string.Empty);
         }
 
+        FlushOrFail();
         if (raisedFrom != 0)
         {
             DataNodeLog.RecoveryIdRaised(_logger, Id, blockId, raisedFrom, recoveryId);
@@ -342,6 +386,17 @@ internal sealed class SimulatedDataNode
     /// <paramref name="newLength"/> and finalizes it at <paramref name="recoveryId"/>.
     /// </summary>
     public UpdateReplicaReply UpdateReplicaUnderRecovery(long blockId, long recoveryId, long newLength)
+    {
+        var reply = UpdateInMemory(blockId, recoveryId, newLength);
+        if (reply.Status == UpdateReplicaStatus.Finalized)
+        {
+            FlushOrFail();
+        }
+
+        return reply;
+    }
+
+    private UpdateReplicaReply UpdateInMemory(long blockId, long recoveryId, long newLength)
     {
         lock (_gate)
         {
@@ -377,6 +432,7 @@ internal sealed class SimulatedDataNode
             replica.State = ReplicaState.Finalized;
             replica.OriginalState = ReplicaState.Finalized;
             replica.RecoveryId = 0;
+            _dirty.Add(blockId);
             return new UpdateReplicaReply(UpdateReplicaStatus.Finalized, string.Empty);
         }
     }
@@ -423,6 +479,75 @@ internal sealed class SimulatedDataNode
 
         arrived?.TrySetResult();
         return hang.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes every changed replica to the disk (nothing without one), outside the node's lock.
+    /// Throws <see cref="IOException"/> when the disk refuses; the changes stay marked and the next
+    /// flush tries them again.
+    /// </summary>
+    public void Flush()
+    {
+        if (_disk is null)
+        {
+            return;
+        }
+
+        lock (_diskWriter)
+        {
+            var images = new List<(long BlockId, ReplicaImage? Image)>();
+            lock (_gate)
+            {
+                foreach (var blockId in _dirty)
+                {
+                    images.Add((blockId, _replicas.TryGetValue(blockId, out var r)
+                        ? new ReplicaImage(r.BlockId, r.State, r.OriginalState, r.GenerationStamp, r.RecoveryId, r.Data)
+                        : null));
+                }
+
+                _dirty.Clear();
+            }
+
+            for (var i = 0; i < images.Count; i++)
+            {
+                try
+                {
+                    if (images[i].Image is { } image)
+                    {
+                        _disk.Write(image);
+                    }
+                    else
+                    {
+                        _disk.Delete(images[i].BlockId);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    lock (_gate)
+                    {
+                        for (var j = i; j < images.Count; j++)
+                        {
+                            _dirty.Add(images[j].BlockId);
+                        }
+                    }
+
+                    throw new IOException($"{Id} could not write its disk at {_disk.Directory}: {ex.Message}", ex);
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="Flush"/> for a call from the NameNode or a client: a disk that fails makes the call fail, as a DataNode whose volume failed does.</summary>
+    private void FlushOrFail()
+    {
+        try
+        {
+            Flush();
+        }
+        catch (IOException ex)
+        {
+            throw new DataNodeUnreachableException(Id, ex.Message);
+        }
     }
 
     private void ThrowIfStopped()
