@@ -7,6 +7,7 @@ namespace LeaseService.Core;
 /// </summary>
 public enum OutcomeKind
 {
+    /// <summary>It happened (OK).</summary>
     Ok,
 
     /// <summary>The request is malformed whatever the state (INVALID_ARGUMENT).</summary>
@@ -38,21 +39,28 @@ public readonly struct Outcome<T>
         Message = message;
     }
 
+    /// <summary>What happened.</summary>
     public OutcomeKind Kind { get; }
 
+    /// <summary>The result when <see cref="IsOk"/>.</summary>
     public T? Value { get; }
 
+    /// <summary>Why it failed, for people; empty when <see cref="IsOk"/>.</summary>
     public string Message { get; }
 
+    /// <summary>True when there is a <see cref="Value"/>.</summary>
     [MemberNotNullWhen(true, nameof(Value))]
     public bool IsOk => Kind == OutcomeKind.Ok;
 
+    /// <summary>A result.</summary>
     public static Outcome<T> Ok(T value) => new(OutcomeKind.Ok, value, string.Empty);
 
+    /// <summary>An expected failure of <paramref name="kind"/>, with <paramref name="message"/> for people.</summary>
     public static Outcome<T> Fail(OutcomeKind kind, string message) => new(kind, default, message);
 
     /// <summary>Carries a failure over to another result type.</summary>
     public Outcome<TOther> As<TOther>() => Outcome<TOther>.Fail(Kind, Message);
 
+    /// <inheritdoc />
     public override string ToString() => IsOk ? $"Ok({Value})" : $"{Kind}: {Message}";
 }

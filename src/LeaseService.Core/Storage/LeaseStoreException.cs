@@ -6,15 +6,18 @@ namespace LeaseService.Core.Storage;
 /// </summary>
 public sealed class LeaseStoreException : Exception
 {
+    /// <summary>A store failure with no message.</summary>
     public LeaseStoreException()
     {
     }
 
+    /// <summary>A store failure; <paramref name="message"/> names the location and the reason.</summary>
     public LeaseStoreException(string message)
         : base(message)
     {
     }
 
+    /// <summary>A store failure caused by <paramref name="innerException"/>.</summary>
     public LeaseStoreException(string message, Exception innerException)
         : base(message, innerException)
     {
