@@ -14,15 +14,17 @@ using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceCl
 //            RENEW_MS ms (retrying UNAVAILABLE while the state loads) while the metrics endpoint is
 //            read every SAMPLE_MS ms, until the open files are down to the live ones. Prints
 //            recoveries/s from the first sample with an expiry to the one with none left (the
-//            expiries counter and open-file gauge), the peak backlog, and RenewLease p50/p99/max of
-//            the live holders over that window. A live holder that loses its lease fails the run.
+//            expiries counter and open-file gauge), the peak backlog, the server's GC pause time and
+//            collections in that window, and RenewLease p50/p99/max of the live holders over it;
+//            then the same renewals for AFTER_S seconds with no backlog (same process and heap) as
+//            the baseline. A live holder that loses its lease fails the run.
 // Exits 1 on a failed check, 2 on bad arguments.
 var options = Options.Parse(args);
 if (options is null)
 {
     Console.Error.WriteLine("""
         usage: LeaseService.BacklogBenchmark open --target URL --metrics URL [--files 1000000] [--live 4] [--concurrency 64]
-               LeaseService.BacklogBenchmark backlog --target URL --metrics URL [--files 1000000] [--live 4] [--renew-ms 50] [--sample-ms 100] [--timeout-s 1800]
+               LeaseService.BacklogBenchmark backlog --target URL --metrics URL [--files 1000000] [--live 4] [--renew-ms 50] [--sample-ms 100] [--timeout-s 1800] [--after-s 10]
         """);
     return 2;
 }
@@ -106,8 +108,8 @@ async Task<int> BacklogAsync()
         }
     })).ToArray();
 
-    // Samples: (time, expiries total, open files, overdue files).
-    var samples = new List<(long At, double Expiries, double Open, double Overdue)>();
+    // Samples: (time, expiries total, open files, overdue files, GC pause seconds, GCs).
+    var samples = new List<(long At, double Expiries, double Open, double Overdue, double GcPause, double Gcs)>();
     var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * Stopwatch.Frequency);
     var live = options.Live;
     while (Stopwatch.GetTimestamp() < deadline && lost is null)
@@ -125,7 +127,8 @@ async Task<int> BacklogAsync()
 
         if (m.TryGetValue("leaseservice_storage_healthy", out var healthy) && healthy == 1)
         {
-            samples.Add((Stopwatch.GetTimestamp(), m.GetValueOrDefault("leaseservice_lease_expiries_total"), m["leaseservice_files_open"], m.GetValueOrDefault("leaseservice_lease_overdue_files")));
+            samples.Add((Stopwatch.GetTimestamp(), m.GetValueOrDefault("leaseservice_lease_expiries_total"), m["leaseservice_files_open"], m.GetValueOrDefault("leaseservice_lease_overdue_files"),
+                m.GetValueOrDefault("dotnet_gc_pause_time_seconds_total"), m.GetValueOrDefault("dotnet_gc_collections_total")));
             if (samples[^1].Expiries > 0 && samples[^1].Open <= live)
             {
                 break;
@@ -135,6 +138,10 @@ async Task<int> BacklogAsync()
         await Task.Delay(options.SampleMs);
     }
 
+    // The same renewals for a while after the backlog, same process and heap: the baseline.
+    var afterFrom = Stopwatch.GetTimestamp();
+    await Task.Delay(TimeSpan.FromSeconds(options.AfterSeconds));
+    var afterTo = Stopwatch.GetTimestamp();
     await stop.CancelAsync();
     await Task.WhenAll(renewers);
     if (lost is not null)
@@ -157,11 +164,16 @@ async Task<int> BacklogAsync()
     var to = samples[last];
     var recovered = to.Expiries - from.Expiries;
     var seconds = (to.At - from.At) / (double)Stopwatch.Frequency;
-    var window = latencies.SelectMany(l => l).Where(x => x.At >= from.At && x.At <= to.At).Select(x => x.Ticks).Order().ToArray();
-    double Ms(double q) => window.Length == 0 ? double.NaN : window[Math.Min(window.Length - 1, (int)(q * window.Length))] * 1000.0 / Stopwatch.Frequency;
+    long[] Window(long a, long b) => latencies.SelectMany(l => l).Where(x => x.At >= a && x.At <= b).Select(x => x.Ticks).Order().ToArray();
+    var window = Window(from.At, to.At);
+    var after = Window(afterFrom, afterTo);
+    static double Ms(long[] w, double q) => w.Length == 0 ? double.NaN : w[Math.Min(w.Length - 1, (int)(q * w.Length))] * 1000.0 / Stopwatch.Frequency;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"step=backlog recovered={recovered:0} seconds={seconds:0.00} recoveries_per_s={recovered / seconds:0} peak_overdue={samples.Max(s => s.Overdue):0} " +
-        $"renewals={window.Length} renew_p50_ms={Ms(0.50):0.000} renew_p99_ms={Ms(0.99):0.000} renew_max_ms={Ms(1.0):0.000} unavailable_retries={unavailable}"));
+        $"renewals={window.Length} renew_p50_ms={Ms(window, 0.50):0.000} renew_p99_ms={Ms(window, 0.99):0.000} renew_max_ms={Ms(window, 1.0):0.000} " +
+        $"gc_pause_ms={(to.GcPause - from.GcPause) * 1000:0} gcs={to.Gcs - from.Gcs:0} unavailable_retries={unavailable}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"step=after-backlog seconds={options.AfterSeconds} renewals={after.Length} renew_p50_ms={Ms(after, 0.50):0.000} renew_p99_ms={Ms(after, 0.99):0.000} renew_max_ms={Ms(after, 1.0):0.000}"));
     if (recovered < options.Files)
     {
         Console.Error.WriteLine($"recovered {recovered} files, expected {options.Files}");
@@ -198,7 +210,7 @@ async Task<Dictionary<string, double>> ScrapeAsync()
 }
 
 /// <summary>Command-line options; null when they do not parse.</summary>
-internal sealed record Options(string Step, string Target, string Metrics, int Files, int Live, int Concurrency, int RenewMs, int SampleMs, double TimeoutSeconds)
+internal sealed record Options(string Step, string Target, string Metrics, int Files, int Live, int Concurrency, int RenewMs, int SampleMs, double TimeoutSeconds, int AfterSeconds)
 {
     public static Options? Parse(string[] args)
     {
@@ -224,7 +236,7 @@ internal sealed record Options(string Step, string Target, string Metrics, int F
         }
 
         int Int(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        var options = new Options(args[0], target, metrics, Int("files", 1_000_000), Int("live", 4), Int("concurrency", 64), Int("renew-ms", 50), Int("sample-ms", 100), Int("timeout-s", 1800));
-        return options is { Files: > 0, Live: > 0, Concurrency: > 0, RenewMs: > 0, SampleMs: > 0, TimeoutSeconds: > 0 } ? options : null;
+        var options = new Options(args[0], target, metrics, Int("files", 1_000_000), Int("live", 4), Int("concurrency", 64), Int("renew-ms", 50), Int("sample-ms", 100), Int("timeout-s", 1800), Int("after-s", 10));
+        return options is { Files: > 0, Live: > 0, Concurrency: > 0, RenewMs: > 0, SampleMs: > 0, TimeoutSeconds: > 0, AfterSeconds: >= 0 } ? options : null;
     }
 }
