@@ -7,9 +7,12 @@ namespace LeaseService.Benchmarks;
 /// <summary>Builds lease managers filled with a given number of holders and files.</summary>
 internal static class Workload
 {
+    /// <summary>A cluster with no DataNodes: files without blocks close at once.</summary>
+    public static IDataNodeCoordinator NoDataNodesInstance { get; } = new NoDataNodes();
+
     public static LeaseManager Create(TimeSpan? hardLimit = null, ILeaseStore? store = null) => new(
         new LeaseManagerOptions { SoftLimit = TimeSpan.FromSeconds(60), HardLimit = hardLimit ?? TimeSpan.FromHours(1) },
-        new NoDataNodes(),
+        NoDataNodesInstance,
         TimeProvider.System,
         store: store);
 

@@ -27,6 +27,8 @@ public sealed partial class LeaseManager
             "Files whose block recovery has not finished (in flight or waiting for a retry).");
         meter.CreateObservableGauge("leaseservice.lease.oldest_overdue_age", () => OldestOverdueSeconds(), "s",
             "How far the oldest lease is past the hard limit (0 when none is). Stays below the monitor interval while the monitor keeps up.");
+        meter.CreateObservableUpDownCounter("leaseservice.lease.overdue_files", () => OverdueFiles(), "{file}",
+            "Open files whose lease is past the hard limit and that the monitor has not yet taken into recovery (its backlog).");
 
         meter.CreateObservableCounter("leaseservice.lease.grants", () => Volatile.Read(ref _counters.Grants), "{grant}",
             "Leases granted on a path by AddLease (new file, append, or after a soft-limit takeover).");
@@ -65,6 +67,14 @@ public sealed partial class LeaseManager
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
         meter.CreateObservableGauge("leaseservice.storage.healthy", () => StorageStatus == StorageStatus.Healthy ? 1 : 0, "{state}",
             "1 while the state is loaded and every write so far is durable; 0 while loading or after a failed write.");
+    }
+
+    private int OverdueFiles()
+    {
+        lock (_lock)
+        {
+            return _leases.CountOverdueFiles(_time.GetTimestamp() - _hardLimit);
+        }
     }
 
     private double OldestOverdueSeconds()

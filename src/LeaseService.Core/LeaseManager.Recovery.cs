@@ -3,6 +3,7 @@ using System.Globalization;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
 using LeaseService.Core.Internal.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace LeaseService.Core;
 
@@ -33,7 +34,7 @@ public sealed partial class LeaseManager
         DroppedUnreachableBlock,
     }
 
-    private readonly record struct Attempt(string Path, AttemptNote Note, BlockRecoveryCommand? Command, long BlockId, int Attempts);
+    private readonly record struct Attempt(string Path, AttemptNote Note, BlockRecoveryCommand? Command, long BlockId, int Attempts, bool ByMonitor);
 
     /// <summary>
     /// Recovers the lease of <paramref name="path"/>. A closed file: closed=true. Within the soft
@@ -121,93 +122,190 @@ public sealed partial class LeaseManager
     /// <summary>
     /// One monitor pass: retries block recoveries older than the recovery timeout (a new recovery
     /// id and the next primary), then releases leases past the hard limit, oldest first, through
-    /// lease recovery. Stops when <paramref name="budget"/> is spent; the rest waits for the next
-    /// pass. O(work done). Completes once its changes are durable and their DataNode calls sent.
+    /// lease recovery, in batches of <see cref="LeaseManagerOptions.MonitorBatchSize"/> files per
+    /// lock hold. The lock is released (and the thread yielded) between batches; the pass stops
+    /// once the time it held the lock, measured on the work clock (real monotonic time, whatever
+    /// clock decides expiry), exceeds <paramref name="budget"/>. Each batch's records go to the
+    /// group-commit writer as one commit without waiting, so a pass costs a few synced writes, not
+    /// one per file; the pass completes once they are durable and its DataNode calls sent, and
+    /// logs one Information summary when it did work. O(work done).
     /// </summary>
     public async Task<MonitorPassResult> RunMonitorPassAsync(TimeSpan budget)
     {
-        var start = _time.GetTimestamp();
+        var passStart = _workClock.GetTimestamp();
+        var budgetTicks = (long)(budget.Ticks * (decimal)_workClock.TimestampFrequency / TimeSpan.TicksPerSecond);
         var nodes = _dataNodes.GetDataNodes();
-        int examined = 0, closed = 0, started = 0, retried = 0;
-        var exhausted = false;
-
-        // Retries first: they are few (one per file under recovery per timeout) and must not
-        // starve behind a mass expiry.
-        while (!exhausted)
+        var tally = new PassTally();
+        var steps = new List<(Commit? Commit, Effects Effects)>();
+        long held = 0;
+        var more = true;
+        while (more)
         {
             var effects = new Effects();
             Commit? commit;
             lock (_lock)
             {
-                var now = _time.GetTimestamp();
-                var head = _recoveries.Oldest;
-                if (BlockedLocked() is not null || head is null || now - head.AttemptStarted <= _recoveryTimeout)
-                {
-                    break;
-                }
-
-                var attempt = StartAttemptLocked(head.File, head.File.LastBlock!, now, nodes, effects);
-                retried++;
-                closed += attempt.Note == AttemptNote.DroppedUnreachableBlock ? 1 : 0;
+                var holdStart = _workClock.GetTimestamp();
+                more = RunMonitorBatchLocked(nodes, effects, ref tally);
                 commit = SealLocked(effects);
+                held += _workClock.GetTimestamp() - holdStart;
             }
 
-            exhausted = await FlushAsync(commit, effects, start, budget).ConfigureAwait(false);
-        }
-
-        // Leases past the hard limit, oldest first, a batch of files per lock hold.
-        while (!exhausted)
-        {
-            var effects = new Effects();
-            Commit? commit;
-            lock (_lock)
+            tally.Batches++;
+            steps.Add((commit, effects));
+            if (more && held > budgetTicks)
             {
-                var now = _time.GetTimestamp();
-                var head = _leases.Oldest;
-                if (BlockedLocked() is not null || head is null || now - head.LastRenewed <= _hardLimit)
-                {
-                    break;
-                }
-
-                examined++;
-                var batch = Math.Max(1, _options.MonitorBatchSize);
-                var recoveryHolder = RecoveryHolderLocked(now);
-                while (batch-- > 0 && head.Files.Any is { } file)
-                {
-                    _counters.Expiries++;
-                    var (path, holder) = (file.Path, head.Holder);
-                    effects.After(() => LogHardLimitExpired(path, holder));
-                    var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, effects);
-                    closed += release == Release.Closed ? 1 : 0;
-                    started += release == Release.RecoveryStarted ? 1 : 0;
-                    if (ReferenceEquals(file.Lease, head))
-                    {
-                        // Never spin on a lease whose file could not move (HDFS-4882): send it to
-                        // the back of the index and carry on with the next one.
-                        _leases.Renew(head, now);
-                        break;
-                    }
-                }
-
-                commit = SealLocked(effects);
+                tally.Exhausted = true;
+                break;
             }
 
-            exhausted = await FlushAsync(commit, effects, start, budget).ConfigureAwait(false);
+            if (more)
+            {
+                await Task.Yield(); // Let callers waiting for the lock (or a thread) in before the next batch.
+            }
         }
 
-        return new MonitorPassResult(examined, closed, started, retried, exhausted);
+        // Durable in decision order; each step's logs and DataNode calls only once it is.
+        foreach (var (commit, effects) in steps)
+        {
+            if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
+            {
+                tally.Exhausted = false; // The store failed: the state reloads once it works again.
+                break;
+            }
+
+            effects.RunAfter();
+        }
+
+        int backlog;
+        TimeSpan oldestOverdue;
+        long committed, failed;
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            backlog = _leases.CountOverdueFiles(now - _hardLimit);
+            oldestOverdue = _leases.Oldest is { } head && now - head.LastRenewed > _hardLimit
+                ? _time.GetElapsedTime(head.LastRenewed, now) - _options.HardLimit
+                : TimeSpan.Zero;
+            (committed, failed) = (_counters.RecoveriesSucceeded - _reportedSucceeded, _counters.RecoveriesFailed - _reportedFailed);
+            (_reportedSucceeded, _reportedFailed) = (_counters.RecoveriesSucceeded, _counters.RecoveriesFailed);
+        }
+
+        var result = new MonitorPassResult
+        {
+            LeasesExamined = tally.Leases,
+            FilesExpired = tally.Expired,
+            FilesClosed = tally.Closed,
+            RecoveriesStarted = tally.Started,
+            RecoveriesRetried = tally.Retried,
+            RecoveriesCommitted = committed,
+            RecoveriesFailed = failed,
+            BacklogFiles = backlog,
+            OldestOverdue = oldestOverdue,
+            Batches = tally.Batches,
+            LockHeld = _workClock.GetElapsedTime(0, held),
+            Elapsed = _workClock.GetElapsedTime(passStart),
+            BudgetExhausted = tally.Exhausted,
+        };
+        if (result.DidWork)
+        {
+            LogMonitorPass(
+                result.FilesExpired, result.LeasesExamined, result.FilesClosed, result.RecoveriesStarted, result.RecoveriesRetried,
+                result.RecoveriesCommitted, result.RecoveriesFailed, result.BacklogFiles, result.OldestOverdue.TotalSeconds,
+                result.LockHeld.TotalMilliseconds, result.Batches, result.Elapsed.TotalMilliseconds);
+        }
+
+        return result;
     }
 
-    /// <summary>Waits for a locked step's records, then logs and dispatches; true when the budget is spent.</summary>
-    private async ValueTask<bool> FlushAsync(Commit? commit, Effects effects, long start, TimeSpan budget)
+    /// <summary>What a monitor pass has done so far.</summary>
+    private struct PassTally
     {
-        if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
+        public int Leases;
+        public int Expired;
+        public int Closed;
+        public int Started;
+        public int Retried;
+        public int Batches;
+        public bool Exhausted;
+        public Lease? LastHead;
+    }
+
+    /// <summary>
+    /// One lock hold of a monitor pass: up to <see cref="LeaseManagerOptions.MonitorBatchSize"/>
+    /// files, overdue block-recovery retries first (they are few, one per file under recovery per
+    /// timeout, and must not starve behind a mass expiry), then files of leases past the hard
+    /// limit, oldest lease first. True when work that is due is left for another batch; false when
+    /// none is (or the state is not writable).
+    /// </summary>
+    private bool RunMonitorBatchLocked(IReadOnlyList<DataNodeStatus> nodes, Effects effects, ref PassTally tally)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        if (BlockedLocked() is not null)
         {
-            return true; // The store failed: the state reloads once it works again; stop this pass.
+            return false;
         }
 
-        effects.RunAfter();
-        return _time.GetElapsedTime(start) > budget;
+        var now = _time.GetTimestamp();
+        var budget = Math.Max(1, _options.MonitorBatchSize);
+        while (budget > 0 && _recoveries.Oldest is { } due && now - due.AttemptStarted > _recoveryTimeout)
+        {
+            budget--;
+            var attempt = StartAttemptLocked(due.File, due.File.LastBlock!, now, nodes, effects, byMonitor: true);
+            tally.Retried++;
+            tally.Closed += attempt.Note == AttemptNote.DroppedUnreachableBlock ? 1 : 0;
+        }
+
+        string? recoveryHolder = null;
+        var debug = _logger.IsEnabled(LogLevel.Debug);
+        while (budget > 0)
+        {
+            var head = _leases.Oldest;
+            if (head is null || now - head.LastRenewed <= _hardLimit)
+            {
+                break;
+            }
+
+            if (!ReferenceEquals(head, tally.LastHead))
+            {
+                tally.Leases++;
+                tally.LastHead = head;
+            }
+
+            recoveryHolder ??= RecoveryHolderLocked(now);
+            while (budget > 0 && head.Files.Any is { } file)
+            {
+                budget--;
+                _counters.Expiries++;
+                tally.Expired++;
+                if (debug)
+                {
+                    var (path, holder) = (file.Path, head.Holder);
+                    effects.After(() => LogHardLimitExpired(path, holder));
+                }
+
+                var release = ReleaseLocked(file, recoveryHolder, now, nodes, fromMonitor: true, effects);
+                tally.Closed += release == Release.Closed ? 1 : 0;
+                tally.Started += release == Release.RecoveryStarted ? 1 : 0;
+                if (ReferenceEquals(file.Lease, head))
+                {
+                    // Never spin on a lease whose file could not move (HDFS-4882): send it to
+                    // the back of the index and carry on with the next one.
+                    _leases.Renew(head, now);
+                    break;
+                }
+            }
+        }
+
+        return MonitorWorkDueLocked(now);
+    }
+
+    /// <summary>Whether a lease is past the hard limit or a block-recovery attempt past the recovery timeout.</summary>
+    private bool MonitorWorkDueLocked(long now)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        return (_leases.Oldest is { } lease && now - lease.LastRenewed > _hardLimit)
+            || (_recoveries.Oldest is { } recovery && now - recovery.AttemptStarted > _recoveryTimeout);
     }
 
     /// <summary>
@@ -240,13 +338,18 @@ public sealed partial class LeaseManager
         {
             file.Epoch = ++_generationStamp;
             CloseLocked(file);
-            var (path, epoch) = (file.Path, file.Epoch);
-            effects.After(() => LogClosedByRecovery(path, epoch));
+            var level = fromMonitor ? LogLevel.Debug : LogLevel.Information;
+            if (_logger.IsEnabled(level))
+            {
+                var (path, epoch) = (file.Path, file.Epoch);
+                effects.After(() => LogClosedByRecovery(level, path, epoch));
+            }
+
             return Release.Closed;
         }
 
         ReassignLocked(file, holder, now, owner);
-        var attempt = StartAttemptLocked(file, last, now, nodes, effects);
+        var attempt = StartAttemptLocked(file, last, now, nodes, effects, fromMonitor);
         if (attempt.Note != AttemptNote.DroppedUnreachableBlock)
         {
             return Release.RecoveryStarted;
@@ -255,7 +358,7 @@ public sealed partial class LeaseManager
         if (!fromMonitor)
         {
             var (droppedPath, droppedEpoch) = (file.Path, file.Epoch);
-            effects.After(() => LogClosedByRecovery(droppedPath, droppedEpoch));
+            effects.After(() => LogClosedByRecovery(LogLevel.Information, droppedPath, droppedEpoch));
         }
 
         return Release.Closed;
@@ -269,19 +372,20 @@ public sealed partial class LeaseManager
     /// for; later attempts leave out DataNodes that are down, and when none of the locations is
     /// up the last block is dropped and the file closed: bounded, never looping forever.
     /// </summary>
-    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, Effects effects, bool byMonitor)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         effects.Change(file);
-        var attempt = NextAttemptLocked(file, last, now, nodes);
+        var attempt = NextAttemptLocked(file, last, now, nodes, byMonitor);
         effects.After(() => Follow(attempt));
         return attempt;
     }
 
-    private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes)
+    private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, bool byMonitor)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var recovery = _recoveries.BeginAttempt(file);
+        recovery.ByMonitor = byMonitor;
 
         var locations = last.Locations;
         if (recovery.Attempts >= _options.DeadReplicaGraceAttempts)
@@ -293,7 +397,7 @@ public sealed partial class LeaseManager
                 _namespace.RemoveBlock(last);
                 file.Epoch = ++_generationStamp;
                 CloseLocked(file);
-                return new Attempt(file.Path, AttemptNote.DroppedUnreachableBlock, null, last.Id, attempts);
+                return new Attempt(file.Path, AttemptNote.DroppedUnreachableBlock, null, last.Id, attempts, byMonitor);
             }
         }
 
@@ -314,8 +418,8 @@ public sealed partial class LeaseManager
         file.Epoch = recoveryId;
         _counters.RecoveriesFailed += primary is null ? 1 : 0;
         return primary is null
-            ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts)
-            : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts);
+            ? new Attempt(file.Path, AttemptNote.NoLivePrimary, null, last.Id, recovery.Attempts, byMonitor)
+            : new Attempt(file.Path, AttemptNote.Dispatched, new BlockRecoveryCommand(last.Id, last.GenerationStamp, recoveryId, primary, locations), last.Id, recovery.Attempts, byMonitor);
     }
 
     private void ReassignLocked(FileEntry file, string holder, long now, string? owner)
@@ -355,17 +459,22 @@ public sealed partial class LeaseManager
     /// </summary>
     private void Follow(Attempt attempt)
     {
+        var (information, warning) = attempt.ByMonitor ? (LogLevel.Debug, LogLevel.Debug) : (LogLevel.Information, LogLevel.Warning);
         switch (attempt)
         {
             case { Note: AttemptNote.Dispatched, Command: { } command } a:
-                LogRecoveryStarted(a.Path, command.BlockId, command.RecoveryId, command.PrimaryDataNodeId, string.Join(",", command.Locations));
+                if (_logger.IsEnabled(information))
+                {
+                    LogRecoveryStarted(information, a.Path, command.BlockId, command.RecoveryId, command.PrimaryDataNodeId, command.Locations);
+                }
+
                 _recoveryTasks.Track(RunRecoveryAsync(command, a.Path));
                 break;
             case { Note: AttemptNote.NoLivePrimary } a:
-                LogRecoveryNoPrimary(a.Path, a.BlockId, a.Attempts);
+                LogRecoveryNoPrimary(warning, a.Path, a.BlockId, a.Attempts);
                 break;
             case { Note: AttemptNote.DroppedUnreachableBlock } a:
-                LogDroppedUnreachableBlock(a.Path, a.BlockId, a.Attempts);
+                LogDroppedUnreachableBlock(warning, a.Path, a.BlockId, a.Attempts);
                 break;
         }
     }
@@ -393,6 +502,7 @@ public sealed partial class LeaseManager
     internal async Task ApplyRecoveryResultAsync(BlockRecoveryResult result, string path)
     {
         bool applied;
+        var byMonitor = false;
         Commit? commit;
         var effects = new Effects();
         lock (_lock)
@@ -405,6 +515,7 @@ public sealed partial class LeaseManager
                 && block.RecoveryId == result.RecoveryId;
             if (applied)
             {
+                byMonitor = block!.File.Recovery!.ByMonitor;
                 var file = block!.File;
                 effects.Change(file);
                 switch (result)
@@ -439,10 +550,15 @@ public sealed partial class LeaseManager
         switch (result)
         {
             case BlockRecoveryCommitted committed when applied:
-                LogRecoveryCommitted(path, committed.BlockId, committed.RecoveryId, committed.NewLength, committed.DeleteBlock, string.Join(",", committed.Locations));
+                var level = byMonitor ? LogLevel.Debug : LogLevel.Information;
+                if (_logger.IsEnabled(level))
+                {
+                    LogRecoveryCommitted(level, path, committed.BlockId, committed.RecoveryId, committed.NewLength, committed.DeleteBlock, committed.Locations);
+                }
+
                 break;
             case BlockRecoveryFailed failed when applied:
-                LogRecoveryFailed(path, failed.BlockId, failed.RecoveryId, failed.Reason, failed.Message);
+                LogRecoveryFailed(byMonitor ? LogLevel.Debug : LogLevel.Warning, path, failed.BlockId, failed.RecoveryId, failed.Reason, failed.Message);
                 break;
             default:
                 LogStaleRecoveryResult(path, result.BlockId, result.RecoveryId);

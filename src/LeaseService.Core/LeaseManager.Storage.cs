@@ -219,7 +219,7 @@ public sealed partial class LeaseManager : IStorageHealth
             // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
             foreach (var file in resume)
             {
-                StartAttemptLocked(file, file.LastBlock!, now, nodes, effects);
+                StartAttemptLocked(file, file.LastBlock!, now, nodes, effects, byMonitor: false);
             }
 
             commit = SealLocked(effects);

@@ -55,6 +55,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private int _recoveryHolderSequence;
     private int _disposed;
 
+    // The monitor: its budget's clock, and the recovery totals its last summary reported.
+    private readonly TimeProvider _workClock;
+    private long _reportedSucceeded;
+    private long _reportedFailed;
+
     /// <summary>Creates a lease manager.</summary>
     /// <param name="options">The limits in force.</param>
     /// <param name="dataNodes">The DataNodes that run block recovery.</param>
@@ -68,7 +73,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// Where state is persisted. With a store, nothing is served until <see cref="LoadAsync"/>
     /// completes. Without one the manager starts empty, in memory, and serves at once.
     /// </param>
-    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null, ILeaseStore? store = null)
+    /// <param name="workClock">
+    /// The clock that measures how long the monitor holds the lock (its per-pass budget): real
+    /// monotonic time (<see cref="TimeProvider.System"/>) when null, whatever clock
+    /// <paramref name="timeProvider"/> is. Tests pass a fake to control it.
+    /// </param>
+    public LeaseManager(LeaseManagerOptions options, IDataNodeCoordinator dataNodes, TimeProvider timeProvider, ILogger<LeaseManager>? logger = null, Meter? meter = null, ILeaseStore? store = null, TimeProvider? workClock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dataNodes);
@@ -83,6 +93,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         _options = options;
         _dataNodes = dataNodes;
         _time = timeProvider;
+        _workClock = workClock ?? TimeProvider.System;
         _logger = logger ?? NullLogger<LeaseManager>.Instance;
         _softLimit = ToTimestampUnits(options.SoftLimit);
         _hardLimit = ToTimestampUnits(options.HardLimit);

@@ -24,6 +24,10 @@ public sealed record LeaseManagerOptions
     /// </summary>
     public int DeadReplicaGraceAttempts { get; init; } = 3;
 
-    /// <summary>Files of one lease handled per lock hold in a monitor pass. Default 32.</summary>
-    public int MonitorBatchSize { get; init; } = 32;
+    /// <summary>
+    /// Files the monitor handles per lock hold (across leases, oldest first); the lock is released
+    /// between batches. Bounds how long a caller can wait for the lock behind the monitor.
+    /// Default 128; ≥ 1.
+    /// </summary>
+    public int MonitorBatchSize { get; init; } = 128;
 }

@@ -29,6 +29,12 @@ public static class LeaseServer
     /// <summary>Where the server listens when nothing is configured.</summary>
     public const string DefaultUrl = "http://localhost:5050";
 
+    /// <summary>
+    /// The key of the keyed <see cref="TimeProvider"/> that measures the monitor's lock-hold budget:
+    /// real monotonic time, whatever clock lease time runs on (tests may replace it).
+    /// </summary>
+    public const string WorkClockKey = "LeaseService.WorkClock";
+
     /// <summary>Builds the application; <paramref name="configure"/> may replace services (tests).</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -78,6 +84,7 @@ public static class LeaseServer
     private static void AddDomain(IServiceCollection services, ConfigurationManager configuration)
     {
         services.AddSingleton(TimeProvider.System);
+        services.AddKeyedSingleton(WorkClockKey, TimeProvider.System);
         services.AddOptions<LeaseOptions>().Bind(configuration.GetSection(LeaseOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LeaseOptions>, LeaseOptionsValidator>();
 
@@ -115,12 +122,14 @@ public static class LeaseServer
                     ReplicationFactor = options.ReplicationFactor,
                     MinReplication = options.MinReplication,
                     DeadReplicaGraceAttempts = options.DeadReplicaGraceAttempts,
+                    MonitorBatchSize = options.MonitorBatchSize,
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 TestingMode.LeaseClock(sp),
                 sp.GetRequiredService<ILogger<LeaseManager>>(),
                 sp.GetRequiredService<IMeterFactory>().Create(LeaseManager.MeterName),
-                sp.GetRequiredService<ILeaseStore>());
+                sp.GetRequiredService<ILeaseStore>(),
+                sp.GetRequiredKeyedService<TimeProvider>(WorkClockKey));
         });
         services.AddLeaseStorage(configuration); // Before the monitor: its loader must start first.
         services.AddSingleton<LeaseRpcService>();

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LeaseService.Core.DataNodes;
 using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace LeaseService.Core.Tests;
 
@@ -11,13 +12,17 @@ internal sealed class LeaseManagerFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(25);
 
-    public LeaseManagerFixture(IDataNodeCoordinator? dataNodes = null, LeaseManagerOptions? options = null, Meter? meter = null)
+    public LeaseManagerFixture(IDataNodeCoordinator? dataNodes = null, LeaseManagerOptions? options = null, Meter? meter = null, ILogger<LeaseManager>? logger = null)
     {
         DataNodes = dataNodes ?? TestDataNodes.None();
-        Manager = new LeaseManager(options ?? new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard }, DataNodes, Time, meter: meter);
+        Manager = new LeaseManager(options ?? new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard }, DataNodes, Time, logger, meter, workClock: WorkClock);
     }
 
+    /// <summary>Lease time: decides expiry.</summary>
     public FakeTimeProvider Time { get; } = new();
+
+    /// <summary>The monitor's work clock (its lock-hold budget); stands still unless a test moves it.</summary>
+    public FakeTimeProvider WorkClock { get; } = new();
 
     public IDataNodeCoordinator DataNodes { get; }
 

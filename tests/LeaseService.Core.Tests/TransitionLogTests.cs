@@ -1,5 +1,4 @@
 using LeaseService.Core.DataNodes;
-using System.Collections.Concurrent;
 using LeaseService.DataNodes;
 using LeaseService.Testing;
 using Microsoft.Extensions.Logging;
@@ -7,7 +6,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LeaseService.Core.Tests;
 
-/// <summary>Every lease transition is one Information event (a recovery problem a Warning) with a stable id.</summary>
+/// <summary>
+/// Every lease transition a caller causes is one Information event (a recovery problem a Warning)
+/// with a stable id; the monitor's per-file events are Debug, summed up by one Information event per pass.
+/// </summary>
 public sealed class TransitionLogTests
 {
     private static readonly TimeSpan Soft = TimeSpan.FromSeconds(60);
@@ -47,7 +49,7 @@ public sealed class TransitionLogTests
     }
 
     [Fact]
-    public void HardLimitExpiry_LogsExpiryAndCloseByRecovery()
+    public void HardLimitExpiry_LogsExpiryAndCloseAtDebugThenThePassSummary()
     {
         _manager.AddLease("w1", "/a", "host");
         _time.Advance(Hard + TimeSpan.FromSeconds(1));
@@ -55,7 +57,8 @@ public sealed class TransitionLogTests
 
         _manager.RunMonitorPass(TimeSpan.FromSeconds(1)).FilesClosed.Should().Be(1);
 
-        _log.Ids().Should().Equal(1003, 1006);
+        _log.Ids().Should().Equal(1003, 1006, 1020);
+        _log.Entries.Select(e => e.Level).Should().Equal(LogLevel.Debug, LogLevel.Debug, LogLevel.Information);
     }
 
     [Fact]
@@ -88,24 +91,5 @@ public sealed class TransitionLogTests
         _log.Ids().Should().Equal(1005, 1014);
         _log.Entries[^1].Level.Should().Be(LogLevel.Warning);
         _log.Entries[^1].Message.Should().Contain("/a").And.Contain("no live DataNode");
-    }
-
-    private sealed class CapturingLogger : ILogger<LeaseManager>
-    {
-        private readonly ConcurrentQueue<(int Id, LogLevel Level, string Message)> _entries = new();
-
-        public List<(int Id, LogLevel Level, string Message)> Entries => [.. _entries];
-
-        public List<int> Ids() => [.. _entries.Select(e => e.Id)];
-
-        public void Clear() => _entries.Clear();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => _entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
     }
 }

@@ -17,6 +17,9 @@ internal sealed class Lease(string holder, string? owner) : IntrusiveNode<Lease>
 
     public long LastRenewed { get; set; }
 
+    /// <summary>In the lease table's overdue prefix (past the hard limit, counted in its backlog).</summary>
+    public bool Overdue { get; set; }
+
     /// <summary>The holder's open files in path order.</summary>
     public OpenFileIndex Files { get; } = new(perHolder: true);
 }

@@ -15,6 +15,9 @@ internal sealed class RecoveryState(FileEntry file) : IntrusiveNode<RecoveryStat
     /// <summary>Attempts started so far (the grace for dead replicas counts them).</summary>
     public int Attempts { get; set; }
 
+    /// <summary>The lease monitor started the current attempt: its per-file events are Debug (the pass summary counts them).</summary>
+    public bool ByMonitor { get; set; }
+
     /// <summary>DataNodes already tried as primary; reset when every live replica has been tried.</summary>
     public HashSet<string> ChosenPrimaries { get; } = new(StringComparer.Ordinal);
 }

@@ -6,10 +6,12 @@ using Microsoft.Extensions.Options;
 namespace LeaseService.Server.Monitoring;
 
 /// <summary>
-/// One monitor pass: <see cref="LeaseManager.RunMonitorPass"/> within its budget, logged, measured,
-/// and never thrown out of (a failed pass is logged and counted). <see cref="LeaseMonitorService"/>
-/// runs it per tick; on the manual test clock the TestClock service does. Meter
-/// <see cref="MeterName"/>: pass duration, budget overruns and failed passes.
+/// The monitor's passes: <see cref="LeaseManager.RunMonitorPassAsync"/> within its budget (the
+/// manager logs each pass that did work), measured, and never thrown out of (a failed pass is
+/// logged and counted). While a pass leaves a backlog (its budget spent with work left) the next
+/// one follows at once, after a yield, instead of a full interval later.
+/// <see cref="LeaseMonitorService"/> runs them per tick; on the manual test clock the TestClock
+/// service does. Meter <see cref="MeterName"/>: pass duration, budget overruns and failed passes.
 /// </summary>
 internal sealed partial class LeaseMonitor(
     LeaseManager manager,
@@ -28,10 +30,27 @@ internal sealed partial class LeaseMonitor(
     private readonly LeaseOptions _options = options.Value;
     private readonly Instruments _instruments = new(meterFactory.Create(MeterName));
 
-    /// <summary>How often a pass runs.</summary>
+    /// <summary>How often a pass runs when the previous one left no backlog.</summary>
     public TimeSpan Interval => _options.MonitorInterval;
 
-    public async Task RunPassAsync()
+    /// <summary>
+    /// Runs one pass, then more while each leaves a backlog, until one does not (or
+    /// <paramref name="cancellationToken"/> trips). Returns how many passes ran.
+    /// </summary>
+    public async Task<int> RunUntilCaughtUpAsync(CancellationToken cancellationToken)
+    {
+        var passes = 1;
+        while (await RunPassAsync().ConfigureAwait(false) && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Yield(); // The pass's batches yielded already; this lets a waiting tick or caller in between passes.
+            passes++;
+        }
+
+        return passes;
+    }
+
+    /// <summary>One pass; true when it spent its budget and left work for the next one.</summary>
+    public async Task<bool> RunPassAsync()
     {
         var start = timeProvider.GetTimestamp();
         try
@@ -40,17 +59,16 @@ internal sealed partial class LeaseMonitor(
             if (result.BudgetExhausted)
             {
                 _instruments.BudgetOverruns.Add(1);
-                LogBudgetExhausted(_options.MaxMonitorWorkPerPass.TotalMilliseconds, result.LeasesExamined);
+                LogBudgetExhausted(_options.MaxMonitorWorkPerPass.TotalMilliseconds, result.BacklogFiles);
             }
-            else if (result.LeasesExamined > 0 || result.RecoveriesRetried > 0)
-            {
-                LogPass(result.LeasesExamined, result.FilesClosed, result.RecoveriesStarted, result.RecoveriesRetried);
-            }
+
+            return result.BudgetExhausted;
         }
         catch (Exception ex)
         {
             _instruments.PassFailures.Add(1);
             LogPassFailed(ex);
+            return false; // Never spin on a failing pass: the next tick tries again.
         }
         finally
         {
@@ -71,7 +89,7 @@ internal sealed partial class LeaseMonitor(
         public Counter<long> BudgetOverruns { get; } = meter.CreateCounter<long>(
             "leaseservice.monitor.budget_overruns",
             "{pass}",
-            "Monitor passes that spent their whole Leases:MaxMonitorWorkPerPass budget and left work for the next pass.");
+            "Monitor passes that spent their whole Leases:MaxMonitorWorkPerPass budget and left work; the next pass follows at once.");
 
         public Counter<long> PassFailures { get; } = meter.CreateCounter<long>(
             "leaseservice.monitor.pass.failures",
@@ -79,11 +97,8 @@ internal sealed partial class LeaseMonitor(
             "Monitor passes that threw; the monitor keeps running.");
     }
 
-    [LoggerMessage(2001, LogLevel.Debug, "Monitor pass: {Leases} expired lease(s), {Closed} file(s) closed, {Started} recovery(ies) started, {Retried} retried")]
-    private partial void LogPass(int leases, int closed, int started, int retried);
-
-    [LoggerMessage(2002, LogLevel.Warning, "Monitor pass spent its {BudgetMs} ms budget after {Leases} lease(s); the rest waits for the next pass")]
-    private partial void LogBudgetExhausted(double budgetMs, int leases);
+    [LoggerMessage(2002, LogLevel.Debug, "Monitor pass spent its {BudgetMs} ms budget with {Backlog} file(s) past the hard limit left; the next pass starts at once")]
+    private partial void LogBudgetExhausted(double budgetMs, int backlog);
 
     [LoggerMessage(2003, LogLevel.Error, "Monitor pass failed; the monitor keeps running")]
     private partial void LogPassFailed(Exception exception);

@@ -1,9 +1,10 @@
 namespace LeaseService.Server.Monitoring;
 
 /// <summary>
-/// The monitor's hosted loop, a thin shell: one <see cref="LeaseMonitor.RunPassAsync"/> per tick of a
-/// periodic timer on the lease clock. The timer is created when the host starts, so the first
-/// tick is one interval after start-up whichever thread runs the loop.
+/// The monitor's hosted loop, a thin shell: per tick of a periodic timer on the lease clock, one
+/// pass, and more at once while a pass leaves a backlog (<see cref="LeaseMonitor.RunUntilCaughtUpAsync"/>).
+/// The timer is created when the host starts, so the first tick is one interval after start-up
+/// whichever thread runs the loop.
 /// </summary>
 internal sealed class LeaseMonitorService(LeaseMonitor monitor, TimeProvider timeProvider) : BackgroundService
 {
@@ -22,7 +23,7 @@ internal sealed class LeaseMonitorService(LeaseMonitor monitor, TimeProvider tim
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                await monitor.RunPassAsync().ConfigureAwait(false);
+                await monitor.RunUntilCaughtUpAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

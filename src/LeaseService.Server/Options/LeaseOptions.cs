@@ -14,8 +14,14 @@ public sealed class LeaseOptions
     /// <summary>How often the monitor runs. Default 00:00:02; &gt; 0.</summary>
     public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Time budget of one monitor pass; the rest waits for the next. Default 00:00:00.025; &gt; 0.</summary>
+    /// <summary>
+    /// How long one monitor pass may hold the lock in all, on the real monotonic clock; a pass
+    /// that spends it with work left is followed by the next at once. Default 00:00:00.025; &gt; 0.
+    /// </summary>
     public TimeSpan MaxMonitorWorkPerPass { get; set; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Files the monitor handles per lock hold; the lock is released between batches. Default 128; 1–100000.</summary>
+    public int MonitorBatchSize { get; set; } = 128;
 
     /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; &gt; 0.</summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(90);

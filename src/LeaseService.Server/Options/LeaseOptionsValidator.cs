@@ -30,6 +30,11 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
             failures.Add($"{S}:MaxMonitorWorkPerPass must be greater than zero (was {options.MaxMonitorWorkPerPass}).");
         }
 
+        if (options.MonitorBatchSize is < 1 or > 100_000)
+        {
+            failures.Add($"{S}:MonitorBatchSize must be between 1 and 100000 (was {options.MonitorBatchSize}).");
+        }
+
         if (options.RecoveryTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{S}:RecoveryTimeout must be greater than zero (was {options.RecoveryTimeout}).");

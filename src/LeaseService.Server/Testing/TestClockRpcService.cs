@@ -10,8 +10,9 @@ namespace LeaseService.Server.Testing;
 /// <summary>
 /// <c>leases.v1.TestClock</c>, mapped only when <c>Testing:ManualClock=true</c>: black-box tests
 /// move the server's lease time and wait for the work a move causes. The monitor's passes run
-/// here, one per interval crossed, at the start timestamp + k × interval, each to its end before
-/// time moves on (no hosted monitor loop runs on the manual clock).
+/// here at the start timestamp + k × interval for each interval crossed, each to its end (and,
+/// as on the real clock, followed by more passes at once while one leaves a backlog) before time
+/// moves on (no hosted monitor loop runs on the manual clock).
 /// </summary>
 internal sealed class TestClockRpcService(ManualClock clock, LeaseMonitor monitor, LeaseManager leases) : TestClockBase, IDisposable
 {
@@ -54,9 +55,9 @@ internal sealed class TestClockRpcService(ManualClock clock, LeaseMonitor monito
                 }
 
                 MoveTo(nextTick);
-                await monitor.RunPassAsync().ConfigureAwait(false);
-                passes++;
-                Interlocked.Increment(ref _passes);
+                var ran = await monitor.RunUntilCaughtUpAsync(context.CancellationToken).ConfigureAwait(false);
+                passes += ran;
+                Interlocked.Add(ref _passes, ran);
             }
 
             return Now(passes);

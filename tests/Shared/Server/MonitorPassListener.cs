@@ -12,7 +12,9 @@ public sealed class MonitorPassListener : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly Lock _gate = new();
+    private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _count;
 
     public MonitorPassListener(IMeterFactory scope)
     {
@@ -28,13 +30,24 @@ public sealed class MonitorPassListener : IDisposable
         _listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
         {
             TaskCompletionSource done;
+            List<TaskCompletionSource> reached = [];
             lock (_gate)
             {
                 done = _next;
                 _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _count++;
+                for (var i = _waiters.Count - 1; i >= 0; i--)
+                {
+                    if (_waiters[i].Count <= _count)
+                    {
+                        reached.Add(_waiters[i].Done);
+                        _waiters.RemoveAt(i);
+                    }
+                }
             }
 
             done.TrySetResult();
+            reached.ForEach(r => r.TrySetResult());
         });
         _listener.Start();
     }
@@ -48,6 +61,34 @@ public sealed class MonitorPassListener : IDisposable
             {
                 return _next.Task;
             }
+        }
+    }
+
+    /// <summary>Passes ended so far.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Completes once <paramref name="count"/> passes have ended in all (at once if they have).</summary>
+    public Task WhenCount(int count)
+    {
+        lock (_gate)
+        {
+            if (_count >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, done));
+            return done.Task;
         }
     }
 

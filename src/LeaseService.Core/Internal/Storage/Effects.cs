@@ -8,9 +8,13 @@ namespace LeaseService.Core.Internal.Storage;
 /// </summary>
 internal sealed class Effects
 {
-    private List<Action>? _after;
+    /// <summary>Above this many changed files, membership is checked in a set rather than by scanning the list.</summary>
+    private const int ScanLimit = 16;
 
-    /// <summary>Files whose state changed, once each.</summary>
+    private List<Action>? _after;
+    private HashSet<FileEntry>? _changedSet;
+
+    /// <summary>Files whose state changed, once each, in the order they first changed.</summary>
     public List<FileEntry> Changed { get; } = [];
 
     /// <summary>The highest commit sequence among the files this step read or changed.</summary>
@@ -19,9 +23,30 @@ internal sealed class Effects
     /// <summary>Records that <paramref name="file"/> changed (its record is written at the end of the step).</summary>
     public void Change(FileEntry file)
     {
-        if (!Changed.Contains(file))
+        if (Changed.Count > 0 && ReferenceEquals(Changed[^1], file))
         {
-            Changed.Add(file);
+            return; // The common repeat: one step changing the same file twice in a row.
+        }
+
+        if (_changedSet is not null)
+        {
+            if (_changedSet.Add(file))
+            {
+                Changed.Add(file);
+            }
+
+            return;
+        }
+
+        if (Changed.Contains(file))
+        {
+            return;
+        }
+
+        Changed.Add(file);
+        if (Changed.Count > ScanLimit)
+        {
+            _changedSet = new HashSet<FileEntry>(Changed, ReferenceEqualityComparer.Instance);
         }
     }
 

@@ -60,45 +60,58 @@ internal static class RecordCodec
 
     public static string FileKey(string path) => FilePrefix + path;
 
+    // One encoder per thread, reused: a record costs its result array only (a monitor pass encodes
+    // thousands; a stream, a writer and a growing buffer each were most of what it allocated).
+    [ThreadStatic]
+    private static BinaryWriter? t_writer;
+
     /// <summary>Encodes the file's whole state. Called under the manager's lock (CPU only, no I/O).</summary>
     public static byte[] EncodeFile(FileEntry file)
     {
-        using var stream = new MemoryStream(64 + (file.Blocks?.Count ?? 0) * 48);
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        var writer = t_writer ??= new BinaryWriter(new MemoryStream(256), Encoding.UTF8);
+        var stream = (MemoryStream)writer.BaseStream;
+        stream.SetLength(0);
+        var owner = file.Lease?.Principal;
+        writer.Write(owner is null ? RecordVersion : OwnedRecordVersion);
+        writer.Write(file.Lease?.Holder ?? string.Empty);
+        writer.Write(file.ClientMachine);
+        if (owner is not null)
         {
-            var owner = file.Lease?.Principal;
-            writer.Write(owner is null ? RecordVersion : OwnedRecordVersion);
-            writer.Write(file.Lease?.Holder ?? string.Empty);
-            writer.Write(file.ClientMachine);
-            if (owner is not null)
-            {
-                writer.Write(owner);
-            }
+            writer.Write(owner);
+        }
 
-            writer.Write(file.Epoch);
-            writer.Write(file.Recovery?.Attempts ?? -1);
-            var blocks = file.Blocks;
-            writer.Write(blocks?.Count ?? 0);
-            if (blocks is not null)
+        writer.Write(file.Epoch);
+        writer.Write(file.Recovery?.Attempts ?? -1);
+        var blocks = file.Blocks;
+        writer.Write(blocks?.Count ?? 0);
+        if (blocks is not null)
+        {
+            foreach (var block in blocks)
             {
-                foreach (var block in blocks)
+                writer.Write(block.Id);
+                writer.Write(block.GenerationStamp);
+                writer.Write(block.NumBytes);
+                writer.Write((byte)block.State);
+                writer.Write(block.RecoveryId);
+                writer.Write(block.Locations.Length);
+                foreach (var location in block.Locations)
                 {
-                    writer.Write(block.Id);
-                    writer.Write(block.GenerationStamp);
-                    writer.Write(block.NumBytes);
-                    writer.Write((byte)block.State);
-                    writer.Write(block.RecoveryId);
-                    writer.Write(block.Locations.Length);
-                    foreach (var location in block.Locations)
-                    {
-                        writer.Write(location);
-                    }
+                    writer.Write(location);
                 }
             }
         }
 
-        return stream.ToArray();
+        writer.Flush();
+        var record = stream.ToArray();
+        if (stream.Capacity > MaxKeptEncoderBytes)
+        {
+            t_writer = null; // A file with very many blocks: do not keep its buffer for the thread's life.
+        }
+
+        return record;
     }
+
+    private const int MaxKeptEncoderBytes = 64 * 1024;
 
     /// <summary>Decodes a file record; <see cref="FormatException"/> when it is malformed.</summary>
     public static StoredFile DecodeFile(string path, ReadOnlyMemory<byte> value)
