@@ -14,6 +14,7 @@ public sealed class RocksDbLeaseStore : ILeaseStore
 {
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _sync = new WriteOptions().SetSync(true);
+    private readonly ReadOptions _verified = new ReadOptions().SetVerifyChecksums(true);
     private int _disposed;
 
     private RocksDbLeaseStore(RocksDbSharp.RocksDb db, string path)
@@ -98,6 +99,23 @@ public sealed class RocksDbLeaseStore : ILeaseStore
             }
 
             yield return entry;
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            // A point lookup (memtable, then the block cache or one block read): synchronous, as
+            // the caller awaits it outside the manager's lock.
+            return ValueTask.FromResult<byte[]?>(_db.Get(Encoding.UTF8.GetBytes(key), readOptions: _verified));
+        }
+        catch (RocksDbException ex)
+        {
+            throw new LeaseStoreException($"cannot read {key} from the store at {Path}: {ex.Message}", ex);
         }
     }
 

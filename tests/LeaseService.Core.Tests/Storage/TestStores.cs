@@ -25,6 +25,17 @@ internal sealed class ControllableStore : ILeaseStore
 
     public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
 
+    /// <summary>When set, every point read throws <see cref="LeaseStoreException"/> with this reason.</summary>
+    public string? FailReadsWith { get; set; }
+
+    public int PointReads { get; private set; }
+
+    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        PointReads++;
+        return FailReadsWith is { } reason ? throw new LeaseStoreException(reason) : _inner.ReadAsync(key, cancellationToken);
+    }
+
     public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
     {
         if (Volatile.Read(ref _gate) is { } gate)
