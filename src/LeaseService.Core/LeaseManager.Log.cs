@@ -24,6 +24,9 @@ public sealed partial class LeaseManager
     [LoggerMessage(1006, LogLevel.Information, "{Path} closed by lease recovery: nothing left to recover, epoch {Epoch}")]
     private partial void LogClosedByRecovery(string path, long epoch);
 
+    [LoggerMessage(1007, LogLevel.Information, "{Path} deleted{Detail}")]
+    private partial void LogDeleted(string path, string detail);
+
     [LoggerMessage(1010, LogLevel.Information, "Block recovery of {Path} started: block {BlockId}, recovery id {RecoveryId}, primary {Primary}, participants [{Locations}]")]
     private partial void LogRecoveryStarted(string path, long blockId, long recoveryId, string primary, string locations);
 
@@ -43,8 +46,8 @@ public sealed partial class LeaseManager
     private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
 
     // Event ids 1100-1109: storage.
-    [LoggerMessage(1100, LogLevel.Information, "State loaded from {Store}: {Files} file(s), generation stamp {GenerationStamp}, last block id {BlockId}; every open file's lease counts as renewed now")]
-    private partial void LogStorageLoaded(string store, int files, long generationStamp, long blockId);
+    [LoggerMessage(1100, LogLevel.Information, "State loaded from {Store}: {Files} file(s), {OpenFiles} open (held in memory), generation stamp {GenerationStamp}, last block id {BlockId}; every open file's lease counts as renewed now")]
+    private partial void LogStorageLoaded(string store, int files, int openFiles, long generationStamp, long blockId);
 
     [LoggerMessage(1101, LogLevel.Error, "Storage write failed: {Reason}; state-changing calls answer UNAVAILABLE until a write succeeds and the state is reloaded")]
     private partial void LogStorageFailed(string reason);

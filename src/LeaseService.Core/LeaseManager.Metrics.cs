@@ -38,6 +38,8 @@ public sealed partial class LeaseManager
             "Files whose lease passed the hard limit and that the monitor took into lease recovery.");
         meter.CreateObservableCounter("leaseservice.lease.takeovers", () => Volatile.Read(ref _counters.Takeovers), "{file}",
             "Files recovered on another writer's AddLease after the holder passed the soft limit.");
+        meter.CreateObservableCounter("leaseservice.files.deletes", () => Volatile.Read(ref _counters.Deletes), "{file}",
+            "Files removed by DeleteFile (with their blocks and any lease on them).");
         meter.CreateObservableCounter("leaseservice.lease.recovery_requests", () => Volatile.Read(ref _counters.RecoveryRequests), "{request}",
             "RecoverLease calls that started lease recovery (or closed the file) on an open file.");
 
