@@ -23,6 +23,8 @@ public sealed partial class LeaseManager
             "Files open for write (under construction), each covered by its holder's lease.");
         meter.CreateObservableUpDownCounter("leaseservice.files", () => GetStatistics().Files, "{file}",
             "Files in the namespace, open or closed.");
+        meter.CreateObservableUpDownCounter("leaseservice.files.in_memory", () => GetStatistics().FilesInMemory, "{file}",
+            "Files held in memory: the open ones, and closed ones until their record is durable (the rest are read from the store when needed).");
         meter.CreateObservableUpDownCounter("leaseservice.recoveries.backlog", () => GetStatistics().Recovering, "{file}",
             "Files whose block recovery has not finished (in flight or waiting for a retry).");
         meter.CreateObservableGauge("leaseservice.lease.oldest_overdue_age", () => OldestOverdueSeconds(), "s",

@@ -263,8 +263,9 @@ public sealed partial class LeaseManager
     {
         lock (_lock)
         {
+            _namespace.Retire(_writer.DurableSequence);
             var oldest = _leases.Oldest is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
-            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest);
+            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest) { FilesInMemory = _namespace.InMemoryCount };
         }
     }
 

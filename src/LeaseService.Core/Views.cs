@@ -31,7 +31,11 @@ public sealed record AddBlockResult(BlockView Block, long Epoch);
 public sealed record LeasePage(IReadOnlyList<LeaseView> Leases, string NextPageToken);
 
 /// <summary>Counts for metrics and operators.</summary>
-public readonly record struct LeaseStatistics(int Holders, int OpenFiles, int Files, int Recovering, TimeSpan OldestLeaseAge);
+public readonly record struct LeaseStatistics(int Holders, int OpenFiles, int Files, int Recovering, TimeSpan OldestLeaseAge)
+{
+    /// <summary>Files held in memory: the open ones, and closed or deleted ones whose record is not durable yet (the rest live only in the store).</summary>
+    public int FilesInMemory { get; init; }
+}
 
 /// <summary>What one monitor pass did.</summary>
 public readonly record struct MonitorPassResult(int LeasesExamined, int FilesClosed, int RecoveriesStarted, int RecoveriesRetried, bool BudgetExhausted);

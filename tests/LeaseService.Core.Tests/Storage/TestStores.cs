@@ -10,6 +10,7 @@ internal sealed class ControllableStore : ILeaseStore
 {
     private readonly InMemoryLeaseStore _inner = new();
     private TaskCompletionSource? _gate;
+    private Func<Task>? _onNextRead;
 
     /// <summary>When set, every write throws with this reason and changes nothing.</summary>
     public string? FailWith { get; set; }
@@ -30,10 +31,24 @@ internal sealed class ControllableStore : ILeaseStore
 
     public int PointReads { get; private set; }
 
-    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    /// <summary>Runs once after the next point read and before it answers (to interleave another operation).</summary>
+    public Func<Task>? OnNextRead { get => _onNextRead; set => _onNextRead = value; }
+
+    public async ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
     {
         PointReads++;
-        return FailReadsWith is { } reason ? throw new LeaseStoreException(reason) : _inner.ReadAsync(key, cancellationToken);
+        if (FailReadsWith is { } reason)
+        {
+            throw new LeaseStoreException(reason);
+        }
+
+        var value = await _inner.ReadAsync(key, cancellationToken);
+        if (Interlocked.Exchange(ref _onNextRead, null) is { } hook)
+        {
+            await hook();
+        }
+
+        return value;
     }
 
     public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
