@@ -46,7 +46,10 @@ internal sealed class FileEntry(string path)
         }
     }
 
-    // Links of the two OpenFileIndex treaps this file is in while open.
-    internal TreapLinks OpenLinks;
-    internal TreapLinks HolderLinks;
+    // Links of the two OpenFileIndex treaps this file is in while open (plain fields, not a
+    // struct: a struct of two references and a priority would be padded to 24 bytes).
+    internal FileEntry? OpenLeft;
+    internal FileEntry? OpenRight;
+    internal FileEntry? HolderLeft;
+    internal FileEntry? HolderRight;
 }

@@ -10,13 +10,16 @@ namespace LeaseService.Core.Internal;
 /// with every file ever written. Shares the manager's lock; every member assumes it is held. Each
 /// file's whole state (blocks included) is one record in the store.
 /// </summary>
-internal sealed class FileNamespace(Lock gate)
+internal sealed class FileNamespace
 {
     // Hash codes of the last paths that left memory, so a read from the store that raced with an
     // eviction of the same path is detected (a false positive only costs a second read).
     private const int EvictionRingSize = 4096;
 
-    private readonly Dictionary<string, FileEntry> _files = new(StringComparer.Ordinal);
+    // The files in memory, found by path: a set of entries (16 bytes a slot, where a dictionary
+    // from path to entry takes 24) looked up by a path string through the alternate comparer.
+    private readonly HashSet<FileEntry> _files;
+    private readonly HashSet<FileEntry>.AlternateLookup<string> _byPath;
     private readonly Dictionary<long, BlockEntry> _blocks = [];
     private readonly OpenFileIndex _open = new(perHolder: false);
 
@@ -26,7 +29,15 @@ internal sealed class FileNamespace(Lock gate)
     // Closed files and deletes in commit order, to leave memory once their commit is durable.
     private readonly Queue<(string Path, long Sequence)> _retiring = new();
     private readonly int[] _evicted = new int[EvictionRingSize];
+    private readonly Lock _gate;
     private long _evictions;
+
+    public FileNamespace(Lock gate)
+    {
+        _gate = gate;
+        _files = new HashSet<FileEntry>(FilePathComparer.Instance);
+        _byPath = _files.GetAlternateLookup<string>();
+    }
 
     /// <summary>Files that exist, in memory or only in the store.</summary>
     public int FileCount { get; private set; }
@@ -42,15 +53,15 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>Sets the number of files the store holds (at load).</summary>
     public void SetStoredCount(int count)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         FileCount = count;
     }
 
     /// <summary>The file when it is in memory (not when only the store has it).</summary>
     public bool TryGetFile(string path, out FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
-        return _files.TryGetValue(path, out file!);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        return _byPath.TryGetValue(path, out file!);
     }
 
     /// <summary>
@@ -59,8 +70,8 @@ internal sealed class FileNamespace(Lock gate)
     /// </summary>
     public bool NeedsStoreRead(string path)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
-        return !_files.ContainsKey(path) && !_deleting.ContainsKey(path);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        return !_byPath.Contains(path) && !_deleting.ContainsKey(path);
     }
 
     /// <summary>
@@ -72,8 +83,8 @@ internal sealed class FileNamespace(Lock gate)
     /// </summary>
     public Resolution ResolveLocked(string path, StoreRead? read, out FileEntry? file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
-        if (_files.TryGetValue(path, out file))
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        if (_byPath.TryGetValue(path, out file))
         {
             return Resolution.Found;
         }
@@ -94,7 +105,7 @@ internal sealed class FileNamespace(Lock gate)
         }
 
         file = new FileEntry(stored.Path) { Epoch = stored.Epoch };
-        _files.Add(file.Path, file);
+        _files.Add(file);
         if (stored.Blocks.Length > 0)
         {
             file.Blocks = new List<BlockEntry>(stored.Blocks.Length);
@@ -111,8 +122,8 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>A new file (not in the store): counted.</summary>
     public void Create(FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
-        _files.Add(file.Path, file);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        _files.Add(file);
         _deleting.Remove(file.Path); // Created again before its delete was durable.
         FileCount++;
     }
@@ -120,8 +131,8 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>A file read from the store at load (counted by <see cref="SetStoredCount"/>).</summary>
     public void Add(FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
-        _files.Add(file.Path, file);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        _files.Add(file);
     }
 
     /// <summary>
@@ -131,7 +142,7 @@ internal sealed class FileNamespace(Lock gate)
     /// </summary>
     public void Delete(FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         Debug.Assert(!file.UnderConstruction, "Close the file before deleting it.");
         if (file.Blocks is { } blocks)
         {
@@ -141,7 +152,7 @@ internal sealed class FileNamespace(Lock gate)
             }
         }
 
-        _files.Remove(file.Path);
+        _byPath.Remove(file.Path);
         _deleting[file.Path] = long.MaxValue; // Until Deleted names its commit.
         FileCount--;
     }
@@ -149,7 +160,7 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>The commit that persists the delete of <paramref name="path"/>.</summary>
     public void Deleted(string path, long sequence)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         if (_deleting.ContainsKey(path))
         {
             _deleting[path] = sequence;
@@ -160,14 +171,14 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>The commit (not yet durable) that deletes <paramref name="path"/>, or 0.</summary>
     public long PendingDelete(string path)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         return _deleting.TryGetValue(path, out var sequence) ? sequence : 0;
     }
 
     /// <summary>A closed file was written by commit <paramref name="sequence"/>: it may leave memory once that is durable.</summary>
     public void Closed(FileEntry file, long sequence)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         _retiring.Enqueue((file.Path, sequence));
     }
 
@@ -177,11 +188,11 @@ internal sealed class FileNamespace(Lock gate)
     /// </summary>
     public void Retire(long durable)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         while (_retiring.TryPeek(out var head) && head.Sequence <= durable)
         {
             _retiring.Dequeue();
-            if (_files.TryGetValue(head.Path, out var file))
+            if (_byPath.TryGetValue(head.Path, out var file))
             {
                 if (file.UnderConstruction || file.PendingSequence > durable)
                 {
@@ -196,7 +207,7 @@ internal sealed class FileNamespace(Lock gate)
                     }
                 }
 
-                _files.Remove(head.Path);
+                _byPath.Remove(head.Path);
             }
             else if (!_deleting.TryGetValue(head.Path, out var sequence) || sequence != head.Sequence)
             {
@@ -214,14 +225,14 @@ internal sealed class FileNamespace(Lock gate)
 
     public bool TryGetBlock(long id, out BlockEntry block)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         return _blocks.TryGetValue(id, out block!);
     }
 
     /// <summary>Appends <paramref name="block"/> to its file and maps its id.</summary>
     public void AppendBlock(BlockEntry block)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         (block.File.Blocks ??= []).Add(block);
         _blocks.Add(block.Id, block);
     }
@@ -229,7 +240,7 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>Removes <paramref name="block"/> from its file and the map (recovery dropped or deleted it).</summary>
     public void RemoveBlock(BlockEntry block)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         block.File.Blocks!.Remove(block);
         _blocks.Remove(block.Id);
     }
@@ -237,20 +248,20 @@ internal sealed class FileNamespace(Lock gate)
     /// <summary>The file is now under construction: it joins the open-file index.</summary>
     public void MarkOpen(FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         _open.Add(file);
     }
 
     public void MarkClosed(FileEntry file)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         _open.Remove(file);
     }
 
     /// <summary>Open files in path order after <paramref name="after"/> with <paramref name="prefix"/>: O(log n + max).</summary>
     public void CollectOpen(string? after, string prefix, int max, List<FileEntry> into)
     {
-        Debug.Assert(gate.IsHeldByCurrentThread);
+        Debug.Assert(_gate.IsHeldByCurrentThread);
         _open.Collect(after, prefix, max, into);
     }
 
@@ -272,6 +283,22 @@ internal sealed class FileNamespace(Lock gate)
 
         return false;
     }
+}
+
+/// <summary>Files are equal when their paths are (ordinal); a path string finds its file.</summary>
+internal sealed class FilePathComparer : IEqualityComparer<FileEntry>, IAlternateEqualityComparer<string, FileEntry>
+{
+    public static readonly FilePathComparer Instance = new();
+
+    public bool Equals(FileEntry? x, FileEntry? y) => string.Equals(x?.Path, y?.Path, StringComparison.Ordinal);
+
+    public int GetHashCode(FileEntry obj) => obj.Path.GetHashCode(StringComparison.Ordinal);
+
+    public bool Equals(string alternate, FileEntry other) => string.Equals(alternate, other.Path, StringComparison.Ordinal);
+
+    public int GetHashCode(string alternate) => alternate.GetHashCode(StringComparison.Ordinal);
+
+    public FileEntry Create(string alternate) => throw new NotSupportedException("Files are added as entries, never created from a path.");
 }
 
 /// <summary>What <see cref="FileNamespace.ResolveLocked"/> found.</summary>
