@@ -7,7 +7,8 @@
 #   2. churn: CHURN more files opened and closed at once: memory must stay flat (closed files leave
 #      memory);
 #   3. restart on the same data directory: time until "listening", then RSS and heap again.
-# Extra server arguments go in SERVER_ARGS (e.g. SERVER_ARGS="--Storage:RocksDb:BlockCacheMb=8").
+# Extra server arguments go in SERVER_ARGS; the runtime's settings in the environment (e.g.
+# DOTNET_gcServer=0 for workstation GC). PORT (default 15111) and PORT+1 (metrics) are used.
 # Usage: benchmarks/load/memory.sh [FILES=1000000] [HOLDERS=100000] [CHURN=200000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,8 +20,8 @@ CHURN=${3:-200000}
 build_release src/LeaseService.Server benchmarks/LeaseService.LoadGenerator
 SERVER=src/LeaseService.Server/bin/Release/net10.0/LeaseService.Server.dll
 GEN=(dotnet benchmarks/LeaseService.LoadGenerator/bin/Release/net10.0/LeaseService.LoadGenerator.dll)
-ADDRESS=127.0.0.1:15111
-METRICS=127.0.0.1:15112
+ADDRESS=127.0.0.1:${PORT:-15111}
+METRICS=127.0.0.1:$(( ${PORT:-15111} + 1 ))
 
 start_server() {
   local log=$1

@@ -251,7 +251,7 @@ public sealed partial class LeaseManager
             lease.Files.Collect(after, prefix, max, into);
         }
 
-        into.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+        into.Sort(static (a, b) => a.PathBytes.SequenceCompareTo(b.PathBytes));
         if (into.Count > max)
         {
             into.RemoveRange(max, into.Count - max);

@@ -285,18 +285,19 @@ internal sealed class FileNamespace
     }
 }
 
-/// <summary>Files are equal when their paths are (ordinal); a path string finds its file.</summary>
+/// <summary>Files are equal when their paths are; a path string finds its file (compared as UTF-8).</summary>
 internal sealed class FilePathComparer : IEqualityComparer<FileEntry>, IAlternateEqualityComparer<string, FileEntry>
 {
     public static readonly FilePathComparer Instance = new();
 
-    public bool Equals(FileEntry? x, FileEntry? y) => string.Equals(x?.Path, y?.Path, StringComparison.Ordinal);
+    public bool Equals(FileEntry? x, FileEntry? y)
+        => ReferenceEquals(x, y) || (x is not null && y is not null && x.PathBytes.SequenceEqual(y.PathBytes));
 
-    public int GetHashCode(FileEntry obj) => obj.Path.GetHashCode(StringComparison.Ordinal);
+    public int GetHashCode(FileEntry obj) => Utf8Path.Hash(obj.PathBytes);
 
-    public bool Equals(string alternate, FileEntry other) => string.Equals(alternate, other.Path, StringComparison.Ordinal);
+    public bool Equals(string alternate, FileEntry other) => Utf8Path.Equals(alternate, other.PathBytes);
 
-    public int GetHashCode(string alternate) => alternate.GetHashCode(StringComparison.Ordinal);
+    public int GetHashCode(string alternate) => Utf8Path.Hash(alternate);
 
     public FileEntry Create(string alternate) => throw new NotSupportedException("Files are added as entries, never created from a path.");
 }

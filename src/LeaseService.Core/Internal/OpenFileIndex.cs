@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace LeaseService.Core.Internal;
 
 /// <summary>
-/// Open files ordered by path (ordinal), for stable paging and prefix listing: a treap whose links
+/// Open files ordered by path (UTF-8 bytes, i.e. code point order, as in the store), for stable paging and prefix listing: a treap whose links
 /// live in <see cref="FileEntry"/>, so an entry costs no extra object. Two instances kinds exist:
 /// the service-wide index of open files and one per lease (a holder's files), each with its own
 /// two links in the entry. A node's priority is its identity hash (random per object, stored in
@@ -42,20 +42,26 @@ internal sealed class OpenFileIndex(bool perHolder)
     /// </summary>
     public void Collect(string? after, string prefix, int max, List<FileEntry> into)
     {
-        // Lower bound: the larger of the cursor (exclusive) and the prefix (inclusive).
-        var bound = prefix;
+        // Lower bound: the larger of the cursor (exclusive) and the prefix (inclusive), in UTF-8
+        // byte order (code point order), the order of the index.
+        var prefixBytes = Utf8Path.Encode(prefix);
+        var bound = prefixBytes;
         var inclusive = true;
-        if (after is not null && string.CompareOrdinal(after, prefix) >= 0)
+        if (after is not null)
         {
-            bound = after;
-            inclusive = false;
+            var afterBytes = Utf8Path.Encode(after);
+            if (afterBytes.AsSpan().SequenceCompareTo(prefixBytes) >= 0)
+            {
+                bound = afterBytes;
+                inclusive = false;
+            }
         }
 
         var stack = new Stack<FileEntry>();
         var node = _root;
         while (node is not null)
         {
-            var cmp = string.CompareOrdinal(node.Path, bound);
+            var cmp = node.PathBytes.SequenceCompareTo(bound);
             if (cmp > 0 || (cmp == 0 && inclusive))
             {
                 stack.Push(node);
@@ -70,7 +76,7 @@ internal sealed class OpenFileIndex(bool perHolder)
         while (stack.Count > 0 && into.Count < max)
         {
             var current = stack.Pop();
-            if (!current.Path.StartsWith(prefix, StringComparison.Ordinal))
+            if (!current.PathBytes.StartsWith(prefixBytes))
             {
                 return; // Past the prefix range: everything later sorts after it too.
             }
@@ -122,7 +128,7 @@ internal sealed class OpenFileIndex(bool perHolder)
             return file;
         }
 
-        if (string.CompareOrdinal(file.Path, root.Path) < 0)
+        if (file.PathBytes.SequenceCompareTo(root.PathBytes) < 0)
         {
             var left = Insert(Left(root), file);
             SetLeft(root, left);
@@ -160,7 +166,7 @@ internal sealed class OpenFileIndex(bool perHolder)
             return Merge(Left(root), Right(root));
         }
 
-        if (string.CompareOrdinal(file.Path, root.Path) < 0)
+        if (file.PathBytes.SequenceCompareTo(root.PathBytes) < 0)
         {
             SetLeft(root, Delete(Left(root), file));
         }
