@@ -227,8 +227,13 @@ public sealed partial class LeaseManager : IStorageHealth
                     // Restart semantics: every restored lease counts as renewed now.
                     _namespace.MarkOpen(file);
                     // The first record of a holder names its owner; the holder's records all agree.
-                    _leases.Attach(file, stored.Holder, now, stored.Owner);
-                    file.ClientMachine = stored.ClientMachine;
+                    var lease = _leases.Attach(file, stored.Holder, now, stored.Owner);
+
+                    // One machine string per holder, as Grant shares it: each record decodes its own.
+                    var other = lease.Files.Any!;
+                    file.ClientMachine = !ReferenceEquals(other, file) && other.ClientMachine == stored.ClientMachine
+                        ? other.ClientMachine
+                        : stored.ClientMachine;
                     if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
                     {
                         _recoveries.Restore(file, stored.RecoveryAttempts);
