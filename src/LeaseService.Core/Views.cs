@@ -18,10 +18,10 @@ public sealed record BlockView(long BlockId, long GenerationStamp, long NumBytes
 /// <summary>A file in the namespace.</summary>
 public sealed record FileView(string Path, bool UnderConstruction, long Length, string Holder, long Epoch, IReadOnlyList<BlockView> Blocks);
 
-/// <summary>The answer to RecoverLease: closed, or recovery under way (poll again).</summary>
 /// <summary>What DeleteFile removed: <see cref="Holder"/> held the file open for write (its lease on it is gone), empty when it was closed.</summary>
 public sealed record DeleteResult(string Holder);
 
+/// <summary>The answer to RecoverLease: closed, or recovery under way (poll again).</summary>
 public sealed record RecoverResult(bool Closed, LeaseView? Lease, long Length);
 
 /// <summary>A new block and the fencing epoch the writer carries on every write.</summary>
