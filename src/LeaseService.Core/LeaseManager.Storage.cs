@@ -258,7 +258,14 @@ public sealed partial class LeaseManager : IStorageHealth
             _storageFailure = null;
         }
 
-        LogStorageLoaded(_store.Description, total, files.Count, stamp, blockId);
+        // The decoded records are consumed: drop them here, since a caller's completed task (and
+        // with it this method's hoisted locals) may be kept alive by whoever started the load; a
+        // million records are about 300 MB (docs/PERFORMANCE.md).
+        var loaded = files.Count;
+        files.Clear();
+        files.TrimExcess();
+
+        LogStorageLoaded(_store.Description, total, loaded, stamp, blockId);
         StorageStatusChanged?.Invoke(StorageStatus.Healthy);
         if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
         {
