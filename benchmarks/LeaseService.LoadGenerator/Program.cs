@@ -10,6 +10,10 @@ using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceCl
 // one answered, until COUNT calls were sent or SECONDS passed. Modes:
 //   add    AddLease of distinct new paths (/load/<run>/<n>), one holder per worker
 //   renew  RenewLease round-robin over HOLDERS holders, each given one open path first (not timed)
+//   fill   AddLease of distinct new paths (/fill/<run>/part-NNNN/file-NNNNNNNN.parquet) across HOLDERS holders
+//          (call n uses holder n % HOLDERS): COUNT files stay open, for memory measurements
+//   churn  one new file per call, opened (AddLease) and closed at once (RemoveLease, closed=true
+//          checked): the open-file count stays flat while the files ever written grow
 //   etcd   etcd's LeaseGrant (TTL 1 h: nothing expires during a run, which would add revocations to etcd's work) through dotnet-etcd, on the same Grpc.Net.Client stack
 // Prints one line: mode, target, concurrency, calls, errors, seconds, req/s, latency p50/p90/p99/max,
 // and this process's CPU time per call (the client's share of the machine).
@@ -18,7 +22,7 @@ var options = LoadOptions.Parse(args);
 if (options is null)
 {
     Console.Error.WriteLine("""
-        usage: LeaseService.LoadGenerator --mode add|renew|etcd --target http://127.0.0.1:PORT
+        usage: LeaseService.LoadGenerator --mode add|renew|fill|churn|etcd --target http://127.0.0.1:PORT
                [--concurrency 64] [--count 100000 | --seconds 10] [--holders 1000] [--warmup 2000]
         """);
     return 2;
@@ -45,7 +49,23 @@ switch (options.Mode)
         });
         connection = channel;
         var client = new LeaseServiceClient(channel);
-        if (options.Mode == "add")
+        if (options.Mode == "fill")
+        {
+            call = (_, n) => client.AddLeaseAsync(new AddLeaseRequest { Holder = $"fill-{run}-{n % options.Holders:D6}", Path = $"/fill/{run}/part-{n % 1000:D4}/file-{n:D8}.parquet", ClientMachine = "load" }).ResponseAsync;
+        }
+        else if (options.Mode == "churn")
+        {
+            call = async (worker, n) =>
+            {
+                var (holder, path) = ($"churn-{run}-{worker}", $"/churn/{run}/part-{n % 1000:D4}/file-{n:D8}.parquet");
+                await client.AddLeaseAsync(new AddLeaseRequest { Holder = holder, Path = path, ClientMachine = "load" });
+                if (!(await client.RemoveLeaseAsync(new RemoveLeaseRequest { Holder = holder, Path = path })).Closed)
+                {
+                    throw new InvalidOperationException($"RemoveLease of {path} did not close it");
+                }
+            };
+        }
+        else if (options.Mode == "add")
         {
             call = (worker, n) => client.AddLeaseAsync(new AddLeaseRequest { Holder = $"load-{run}-{worker}", Path = $"/load/{run}/{n}", ClientMachine = "load" }).ResponseAsync;
         }
@@ -151,7 +171,7 @@ internal sealed record LoadOptions(string Mode, string Target, int Concurrency, 
             values[args[i][2..]] = args[i + 1];
         }
 
-        if (args.Length % 2 != 0 || !values.TryGetValue("mode", out var mode) || mode is not ("add" or "renew" or "etcd")
+        if (args.Length % 2 != 0 || !values.TryGetValue("mode", out var mode) || mode is not ("add" or "renew" or "fill" or "churn" or "etcd")
             || !values.TryGetValue("target", out var target))
         {
             return null;

@@ -53,6 +53,7 @@ internal static class LeaseCli
             ScriptCommands.Add(context),
             ScriptCommands.Renew(context),
             ScriptCommands.Release(context),
+            ScriptCommands.Remove(context),
         };
 
         var parse = root.Parse(args);

@@ -169,6 +169,15 @@ public sealed class LeaseClient : IDisposable
     public Task<Contracts.V1.FileInfo> GetFileAsync(string path, CancellationToken cancellationToken = default)
         => Call(_leases.GetFileAsync(new GetFileRequest { Path = path }, Options(cancellationToken)));
 
+    /// <summary>
+    /// Deletes <paramref name="path"/>: the file, its blocks and any lease on it, durably before
+    /// it answers. Throws <see cref="LeaseNotFoundException"/> when it does not exist. Not retried
+    /// on UNAVAILABLE by the default policy: a retry after a lost answer would see NOT_FOUND.
+    /// </summary>
+    /// <returns>The holder that had it open for write (its lease on it is gone), or empty when it was closed.</returns>
+    public Task<DeleteFileResponse> DeleteFileAsync(string path, CancellationToken cancellationToken = default)
+        => Call(_leases.DeleteFileAsync(new DeleteFileRequest { Path = path }, Options(cancellationToken)));
+
     /// <summary>The server's health (grpc.health.v1), overall or for one service.</summary>
     public async Task<HealthCheckResponse.Types.ServingStatus> CheckHealthAsync(string service = "", CancellationToken cancellationToken = default)
         => (await Call(_health.CheckAsync(new HealthCheckRequest { Service = service }, Options(cancellationToken))).ConfigureAwait(false)).Status;

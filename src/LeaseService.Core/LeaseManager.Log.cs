@@ -27,6 +27,9 @@ public sealed partial class LeaseManager
     [LoggerMessage(EventId = 1006, Message = "{Path} closed by lease recovery: nothing left to recover, epoch {Epoch}")]
     private partial void LogClosedByRecovery(LogLevel level, string path, long epoch);
 
+    [LoggerMessage(1007, LogLevel.Information, "{Path} deleted{Detail}")]
+    private partial void LogDeleted(string path, string detail);
+
     [LoggerMessage(EventId = 1010, Message = "Block recovery of {Path} started: block {BlockId}, recovery id {RecoveryId}, primary {Primary}, participants [{Locations}]")]
     private partial void LogRecoveryStarted(LogLevel level, string path, long blockId, long recoveryId, string primary, IEnumerable<string> locations);
 
@@ -49,8 +52,8 @@ public sealed partial class LeaseManager
     private partial void LogMonitorPass(int expired, int leases, int closed, int started, int retried, long committed, long failed, int backlog, double oldestOverdueSeconds, double lockHeldMs, int batches, double elapsedMs);
 
     // Event ids 1100-1109: storage.
-    [LoggerMessage(1100, LogLevel.Information, "State loaded from {Store}: {Files} file(s), generation stamp {GenerationStamp}, last block id {BlockId}; every open file's lease counts as renewed now")]
-    private partial void LogStorageLoaded(string store, int files, long generationStamp, long blockId);
+    [LoggerMessage(1100, LogLevel.Information, "State loaded from {Store}: {Files} file(s), {OpenFiles} open (held in memory), generation stamp {GenerationStamp}, last block id {BlockId}; every open file's lease counts as renewed now")]
+    private partial void LogStorageLoaded(string store, int files, int openFiles, long generationStamp, long blockId);
 
     [LoggerMessage(1101, LogLevel.Error, "Storage write failed: {Reason}; state-changing calls answer UNAVAILABLE until a write succeeds and the state is reloaded")]
     private partial void LogStorageFailed(string reason);

@@ -23,6 +23,8 @@ public sealed partial class LeaseManager
             "Files open for write (under construction), each covered by its holder's lease.");
         meter.CreateObservableUpDownCounter("leaseservice.files", () => GetStatistics().Files, "{file}",
             "Files in the namespace, open or closed.");
+        meter.CreateObservableUpDownCounter("leaseservice.files.in_memory", () => GetStatistics().FilesInMemory, "{file}",
+            "Files held in memory: the open ones, and closed ones until their record is durable (the rest are read from the store when needed).");
         meter.CreateObservableUpDownCounter("leaseservice.recoveries.backlog", () => GetStatistics().Recovering, "{file}",
             "Files whose block recovery has not finished (in flight or waiting for a retry).");
         meter.CreateObservableGauge("leaseservice.lease.oldest_overdue_age", () => OldestOverdueSeconds(), "s",
@@ -40,6 +42,8 @@ public sealed partial class LeaseManager
             "Files whose lease passed the hard limit and that the monitor took into lease recovery.");
         meter.CreateObservableCounter("leaseservice.lease.takeovers", () => Volatile.Read(ref _counters.Takeovers), "{file}",
             "Files recovered on another writer's AddLease after the holder passed the soft limit.");
+        meter.CreateObservableCounter("leaseservice.files.deletes", () => Volatile.Read(ref _counters.Deletes), "{file}",
+            "Files removed by DeleteFile (with their blocks and any lease on them).");
         meter.CreateObservableCounter("leaseservice.lease.recovery_requests", () => Volatile.Read(ref _counters.RecoveryRequests), "{request}",
             "RecoverLease calls that started lease recovery (or closed the file) on an open file.");
 

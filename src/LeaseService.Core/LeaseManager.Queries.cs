@@ -69,13 +69,23 @@ public sealed partial class LeaseManager
             return ValueTask.FromResult(Outcome<FileView>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
-        return Read(effects =>
+        return WithStoredFileAsync<FileView>(path, (read, effects) =>
         {
-            if (!_namespace.TryGetFile(path, out var file))
+            if (BlockedLocked() is { } blocked)
             {
-                return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+                return Outcome<FileView>.Fail(OutcomeKind.Unavailable, blocked);
             }
 
+            switch (_namespace.ResolveLocked(path, read, out var found))
+            {
+                case Resolution.Stale:
+                    return null;
+                case Resolution.Missing:
+                    effects.Observe(_namespace.PendingDelete(path));
+                    return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+            }
+
+            var file = found!;
             effects.Observe(file);
             var blocks = new BlockView[file.Blocks?.Count ?? 0];
             for (var i = 0; i < blocks.Length; i++)
@@ -104,7 +114,11 @@ public sealed partial class LeaseManager
         {
             if (!_namespace.TryGetBlock(blockId, out var block))
             {
-                return Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");
+                // Only the blocks of files in memory are mapped; any other id this service issued
+                // belonged to a file that is closed or deleted, or was dropped by recovery: fenced.
+                return blockId > 0 && blockId <= _lastBlockId
+                    ? Outcome<BlockView>.Fail(OutcomeKind.Aborted, $"fenced: block {blockId} is not a block of a file open for write (its file was closed or deleted, or recovery dropped it); it takes no more writes")
+                    : Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");
             }
 
             var file = block.File;
@@ -237,7 +251,7 @@ public sealed partial class LeaseManager
             lease.Files.Collect(after, prefix, max, into);
         }
 
-        into.Sort(static (a, b) => string.CompareOrdinal(a.Path, b.Path));
+        into.Sort(static (a, b) => a.PathBytes.SequenceCompareTo(b.PathBytes));
         if (into.Count > max)
         {
             into.RemoveRange(max, into.Count - max);
@@ -249,8 +263,9 @@ public sealed partial class LeaseManager
     {
         lock (_lock)
         {
+            _namespace.Retire(_writer.DurableSequence);
             var oldest = _leases.Oldest is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
-            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest);
+            return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest) { FilesInMemory = _namespace.InMemoryCount };
         }
     }
 

@@ -61,19 +61,10 @@ public sealed partial class LeaseManager
         }
 
         var nodes = _dataNodes.GetDataNodes();
-        var effects = new Effects();
-        Outcome<RecoverResult> outcome;
-        Commit? commit;
-        lock (_lock)
-        {
-            outcome = RecoverLeaseLocked(path, string.IsNullOrEmpty(requester) ? null : requester, force, principal, nodes, effects);
-            commit = SealLocked(effects);
-        }
-
-        return Complete(commit, effects, outcome);
+        return WithStoredFileAsync(path, (read, effects) => RecoverLeaseLocked(path, string.IsNullOrEmpty(requester) ? null : requester, force, principal, read, nodes, effects));
     }
 
-    private Outcome<RecoverResult> RecoverLeaseLocked(string path, string? requester, bool force, string? principal, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Outcome<RecoverResult>? RecoverLeaseLocked(string path, string? requester, bool force, string? principal, StoreRead? read, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (BlockedLocked() is { } blocked)
@@ -87,11 +78,16 @@ public sealed partial class LeaseManager
         }
 
         var now = _time.GetTimestamp();
-        if (!_namespace.TryGetFile(path, out var file))
+        switch (_namespace.ResolveLocked(path, read, out var found))
         {
-            return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+            case Resolution.Stale:
+                return null;
+            case Resolution.Missing:
+                effects.Observe(_namespace.PendingDelete(path));
+                return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
         }
 
+        var file = found!;
         effects.Observe(file);
         if (!file.UnderConstruction)
         {

@@ -38,13 +38,13 @@ public sealed partial class LeaseManager : IStorageHealth
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
-        var (files, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+        var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
         if (fresh)
         {
             await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
         }
 
-        await InstallAsync(files, stamp, blockId).ConfigureAwait(false);
+        await InstallAsync(files, total, stamp, blockId).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -77,10 +77,11 @@ public sealed partial class LeaseManager : IStorageHealth
             }
 
             List<StoredFile> files;
+            int total;
             long stamp, blockId;
             try
             {
-                (files, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+                (files, total, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (LeaseStoreException ex)
             {
@@ -88,8 +89,8 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            LogStorageRestored(files.Count);
-            await InstallAsync(files, stamp, blockId).ConfigureAwait(false);
+            LogStorageRestored(total);
+            await InstallAsync(files, total, stamp, blockId).ConfigureAwait(false);
             return true;
         }
         finally
@@ -98,9 +99,16 @@ public sealed partial class LeaseManager : IStorageHealth
         }
     }
 
-    private async Task<(List<StoredFile> Files, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads every record (each one decoded, so a corrupt store is refused at start-up) and keeps
+    /// only what must be in memory: the open files and the counters. Closed files stay in the
+    /// store and are read when a call needs one.
+    /// </summary>
+    private async Task<(List<StoredFile> Files, int Total, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
     {
         var files = new List<StoredFile>();
+        var total = 0;
+        long highestStamp = 0, highestBlockId = 0;
         int? format = null;
         long stamp = 0, blockId = 0;
         var others = 0;
@@ -128,7 +136,19 @@ public sealed partial class LeaseManager : IStorageHealth
                         throw new FormatException($"record {entry.Key}: {invalid}");
                     }
 
-                    files.Add(RecordCodec.DecodeFile(path, entry.Value));
+                    var stored = RecordCodec.DecodeFile(path, entry.Value);
+                    total++;
+                    highestStamp = Math.Max(highestStamp, stored.Epoch);
+                    foreach (var block in stored.Blocks)
+                    {
+                        highestStamp = Math.Max(highestStamp, Math.Max(block.GenerationStamp, block.RecoveryId));
+                        highestBlockId = Math.Max(highestBlockId, block.Id);
+                    }
+
+                    if (stored.Holder.Length > 0)
+                    {
+                        files.Add(stored);
+                    }
                 }
                 else
                 {
@@ -141,7 +161,7 @@ public sealed partial class LeaseManager : IStorageHealth
             throw new LeaseStoreException($"{_store.Description}: corrupt record: {ex.Message}", ex);
         }
 
-        if (format is null && (files.Count > 0 || others > 0 || stamp != 0))
+        if (format is null && (total > 0 || others > 0 || stamp != 0))
         {
             throw new LeaseStoreException($"{_store.Description}: holds data without a format version; not a LeaseService store");
         }
@@ -163,11 +183,16 @@ public sealed partial class LeaseManager : IStorageHealth
             throw new LeaseStoreException($"{_store.Description}: format version {format} is not valid");
         }
 
-        return (files, stamp, blockId, format is null);
+        // The counters record is written with every change that moves them; the records can only
+        // agree, but a fencing token must never be issued twice, so take the highest of all.
+        return (files, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), format is null);
     }
 
-    /// <summary>Replaces the whole state with <paramref name="files"/>, then resumes their recoveries.</summary>
-    private async Task InstallAsync(List<StoredFile> files, long stamp, long blockId)
+    /// <summary>
+    /// Replaces the whole state with the open <paramref name="files"/> (of <paramref name="total"/>
+    /// files in the store), then resumes their recoveries.
+    /// </summary>
+    private async Task InstallAsync(List<StoredFile> files, int total, long stamp, long blockId)
     {
         var effects = new Effects();
         Commit? commit;
@@ -177,6 +202,7 @@ public sealed partial class LeaseManager : IStorageHealth
             _namespace = new FileNamespace(_lock);
             _leases = new LeaseTable(_lock);
             _recoveries = new RecoveryQueue(_lock);
+            _namespace.SetStoredCount(total);
             var now = _time.GetTimestamp();
             var resume = new List<FileEntry>();
             foreach (var stored in files)
@@ -201,8 +227,13 @@ public sealed partial class LeaseManager : IStorageHealth
                     // Restart semantics: every restored lease counts as renewed now.
                     _namespace.MarkOpen(file);
                     // The first record of a holder names its owner; the holder's records all agree.
-                    _leases.Attach(file, stored.Holder, now, stored.Owner);
-                    file.ClientMachine = stored.ClientMachine;
+                    var lease = _leases.Attach(file, stored.Holder, now, stored.Owner);
+
+                    // One machine string per holder, as Grant shares it: each record decodes its own.
+                    var other = lease.Files.Any!;
+                    file.ClientMachine = !ReferenceEquals(other, file) && other.ClientMachine == stored.ClientMachine
+                        ? other.ClientMachine
+                        : stored.ClientMachine;
                     if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
                     {
                         _recoveries.Restore(file, stored.RecoveryAttempts);
@@ -227,7 +258,14 @@ public sealed partial class LeaseManager : IStorageHealth
             _storageFailure = null;
         }
 
-        LogStorageLoaded(_store.Description, files.Count, stamp, blockId);
+        // The decoded records are consumed: drop them here, since a caller's completed task (and
+        // with it this method's hoisted locals) may be kept alive by whoever started the load; a
+        // million records are about 300 MB (docs/PERFORMANCE.md).
+        var loaded = files.Count;
+        files.Clear();
+        files.TrimExcess();
+
+        LogStorageLoaded(_store.Description, total, loaded, stamp, blockId);
         StorageStatusChanged?.Invoke(StorageStatus.Healthy);
         if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
         {
@@ -257,13 +295,19 @@ public sealed partial class LeaseManager : IStorageHealth
     private Commit? SealLocked(Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
+        _namespace.Retire(_writer.DurableSequence);
         List<StoreWrite>? writes = null;
-        if (effects.Changed.Count > 0 || _generationStamp != _persistedStamp || _lastBlockId != _persistedBlockId)
+        if (effects.Changed.Count > 0 || effects.Deleted.Count > 0 || _generationStamp != _persistedStamp || _lastBlockId != _persistedBlockId)
         {
-            writes = new List<StoreWrite>(effects.Changed.Count + 1);
+            writes = new List<StoreWrite>(effects.Changed.Count + effects.Deleted.Count + 1);
             foreach (var file in effects.Changed)
             {
                 writes.Add(new StoreWrite(RecordCodec.FileKey(file.Path), RecordCodec.EncodeFile(file)));
+            }
+
+            foreach (var path in effects.Deleted)
+            {
+                writes.Add(new StoreWrite(RecordCodec.FileKey(path), null));
             }
 
             if (_generationStamp != _persistedStamp || _lastBlockId != _persistedBlockId)
@@ -282,6 +326,15 @@ public sealed partial class LeaseManager : IStorageHealth
         foreach (var file in effects.Changed)
         {
             file.PendingSequence = commit.Sequence;
+            if (!file.UnderConstruction)
+            {
+                _namespace.Closed(file, commit.Sequence); // Leaves memory once this commit is durable.
+            }
+        }
+
+        foreach (var path in effects.Deleted)
+        {
+            _namespace.Deleted(path, commit.Sequence);
         }
 
         _writer.Enqueue(commit);

@@ -141,19 +141,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         var machine = clientMachine ?? string.Empty;
         var nodes = _dataNodes.GetDataNodes();
-        var effects = new Effects();
-        Outcome<LeaseView> outcome;
-        Commit? commit;
-        lock (_lock)
-        {
-            outcome = AddLeaseLocked(holder, path, machine, principal, nodes, effects);
-            commit = SealLocked(effects);
-        }
-
-        return Complete(commit, effects, outcome);
+        return WithStoredFileAsync(path, (read, effects) => AddLeaseLocked(holder, path, machine, principal, read, nodes, effects));
     }
 
-    private Outcome<LeaseView> AddLeaseLocked(string holder, string path, string machine, string? principal, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Outcome<LeaseView>? AddLeaseLocked(string holder, string path, string machine, string? principal, StoreRead? read, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (BlockedLocked() is { } blocked)
@@ -167,13 +158,17 @@ public sealed partial class LeaseManager : IAsyncDisposable
         }
 
         var now = _time.GetTimestamp();
-        if (!_namespace.TryGetFile(path, out var file))
+        switch (_namespace.ResolveLocked(path, read, out var found))
         {
-            file = new FileEntry(path);
-            _namespace.Add(file);
-            return Granted(file, holder, machine, principal, now, effects);
+            case Resolution.Stale:
+                return null;
+            case Resolution.Missing:
+                var created = new FileEntry(path);
+                _namespace.Create(created);
+                return Granted(created, holder, machine, principal, now, effects);
         }
 
+        var file = found!;
         effects.Observe(file);
         if (!file.UnderConstruction)
         {

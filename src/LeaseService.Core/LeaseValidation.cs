@@ -99,6 +99,11 @@ public static class LeaseValidation
             return $"{field} must not contain NUL";
         }
 
+        if (HasUnpairedSurrogate(path))
+        {
+            return $"{field} is not valid Unicode (it has an unpaired surrogate)";
+        }
+
         var segmentStart = 1;
         for (var i = 1; i <= path.Length; i++)
         {
@@ -179,4 +184,28 @@ public static class LeaseValidation
     }
 
     private static string Shorten(string value) => Echo(value);
+
+    /// <summary>True when <paramref name="value"/> is not valid UTF-16 (it could not be stored as UTF-8 unchanged).</summary>
+    private static bool HasUnpairedSurrogate(string value)
+    {
+        var rest = value.AsSpan();
+        var first = rest.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0)
+        {
+            return false;
+        }
+
+        rest = rest[first..];
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return true;
+            }
+
+            rest = rest[consumed..];
+        }
+
+        return false;
+    }
 }

@@ -18,6 +18,9 @@ public sealed record BlockView(long BlockId, long GenerationStamp, long NumBytes
 /// <summary>A file in the namespace.</summary>
 public sealed record FileView(string Path, bool UnderConstruction, long Length, string Holder, long Epoch, IReadOnlyList<BlockView> Blocks);
 
+/// <summary>What DeleteFile removed: <see cref="Holder"/> held the file open for write (its lease on it is gone), empty when it was closed.</summary>
+public sealed record DeleteResult(string Holder);
+
 /// <summary>The answer to RecoverLease: closed, or recovery under way (poll again).</summary>
 public sealed record RecoverResult(bool Closed, LeaseView? Lease, long Length);
 
@@ -28,7 +31,11 @@ public sealed record AddBlockResult(BlockView Block, long Epoch);
 public sealed record LeasePage(IReadOnlyList<LeaseView> Leases, string NextPageToken);
 
 /// <summary>Counts for metrics and operators.</summary>
-public readonly record struct LeaseStatistics(int Holders, int OpenFiles, int Files, int Recovering, TimeSpan OldestLeaseAge);
+public readonly record struct LeaseStatistics(int Holders, int OpenFiles, int Files, int Recovering, TimeSpan OldestLeaseAge)
+{
+    /// <summary>Files held in memory: the open ones, and closed or deleted ones whose record is not durable yet (the rest live only in the store).</summary>
+    public int FilesInMemory { get; init; }
+}
 
 /// <summary>What one monitor pass did, and what it left.</summary>
 public readonly record struct MonitorPassResult

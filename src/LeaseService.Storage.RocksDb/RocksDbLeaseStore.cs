@@ -10,10 +10,24 @@ namespace LeaseService.Storage.RocksDb;
 /// <see cref="WriteBatch"/> (atomic, and durable when it returns). Keys are the UTF-8 bytes of the
 /// core's keys, so RocksDB's bytewise order is the core's ordinal order.
 /// </summary>
+/// <remarks>
+/// Memory is bounded (docs/OPERATIONS.md, "Memory"): at most two memtables of
+/// <see cref="WriteBufferBytes"/> (RocksDB's default is 64 MiB each, which would hold most of a
+/// million-file fill in RSS), and one LRU block cache of <see cref="BlockCacheBytes"/> that also
+/// holds the index and bloom-filter blocks (the filter makes a point read of a path that does not
+/// exist, which every AddLease of a new path does, cost no data-block read).
+/// </remarks>
 public sealed class RocksDbLeaseStore : ILeaseStore
 {
+    /// <summary>Bytes of one memtable: 16 MiB (at most two, one being flushed).</summary>
+    public const ulong WriteBufferBytes = 16UL * 1024 * 1024;
+
+    /// <summary>Bytes of the block cache (data, index and filter blocks): 16 MiB.</summary>
+    public const ulong BlockCacheBytes = 16UL * 1024 * 1024;
+
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _sync = new WriteOptions().SetSync(true);
+    private readonly ReadOptions _verified = new ReadOptions().SetVerifyChecksums(true);
     private int _disposed;
 
     private RocksDbLeaseStore(RocksDbSharp.RocksDb db, string path)
@@ -53,7 +67,14 @@ public sealed class RocksDbLeaseStore : ILeaseStore
 
         var options = new DbOptions()
             .SetCreateIfMissing(true)
-            .SetParanoidChecks(true);
+            .SetParanoidChecks(true)
+            .SetWriteBufferSize(WriteBufferBytes)
+            .SetMaxWriteBufferNumber(2)
+            .SetBlockBasedTableFactory(new BlockBasedTableOptions()
+                .SetBlockCache(Cache.CreateLru(BlockCacheBytes))
+                .SetCacheIndexAndFilterBlocks(true)
+                .SetPinL0FilterAndIndexBlocksInCache(true)
+                .SetFilterPolicy(BloomFilterPolicy.Create(10, false)));
         try
         {
             return new RocksDbLeaseStore(RocksDbSharp.RocksDb.Open(options, full), full);
@@ -98,6 +119,23 @@ public sealed class RocksDbLeaseStore : ILeaseStore
             }
 
             yield return entry;
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            // A point lookup (memtable, then the block cache or one block read): synchronous, as
+            // the caller awaits it outside the manager's lock.
+            return ValueTask.FromResult<byte[]?>(_db.Get(Encoding.UTF8.GetBytes(key), readOptions: _verified));
+        }
+        catch (RocksDbException ex)
+        {
+            throw new LeaseStoreException($"cannot read {key} from the store at {Path}: {ex.Message}", ex);
         }
     }
 

@@ -76,6 +76,28 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rm_DeletesOpenOrClosedFiles_NamesTheFormerHolder_MissingExit1()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/open").DefaultTimeout();
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/closed").DefaultTimeout();
+        (await _server.Client.RemoveLeaseAsync("writer-1", "/logs/closed").DefaultTimeout()).Should().BeTrue();
+
+        var open = await _cli.RunAsync("rm", "/logs/open");
+        var closed = await _cli.RunAsync("rm", "/logs/closed");
+        var missing = await _cli.RunAsync("rm", "/logs/open");
+        var usage = await _cli.RunAsync("rm");
+
+        open.ExitCode.Should().Be(0, open.ToString());
+        open.Out.Trim().Should().Be("Deleted /logs/open (it was open for write by writer-1; that lease on it is gone)");
+        closed.ExitCode.Should().Be(0, closed.ToString());
+        closed.Out.Trim().Should().Be("Deleted /logs/closed");
+        missing.ExitCode.Should().Be(1);
+        missing.Error.Should().StartWith("lease rm: ").And.Contain("(NOT_FOUND)");
+        usage.ExitCode.Should().Be(2);
+        await Assert.ThrowsAsync<LeaseService.Client.LeaseNotFoundException>(() => _server.Client.GetFileAsync("/logs/closed"));
+    }
+
+    [Fact]
     public async Task File_ShowsBlocksAndReplicas()
     {
         await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();

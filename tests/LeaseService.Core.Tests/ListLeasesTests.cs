@@ -25,6 +25,36 @@ public sealed class ListLeasesTests
     }
 
     [Fact]
+    public void ListLeases_NonAsciiPaths_AreInCodePointOrder_AsInTheStore_AndPageAcrossThem()
+    {
+        var f = new LeaseManagerFixture();
+        var emoji = "/u/\U0001F600"; // A supplementary character: UTF-16 ordinal would put it before U+FFFD.
+        foreach (var path in new[] { emoji, "/u/\uFFFD", "/u/\u00E9", "/u/z" })
+        {
+            f.Add("w", path);
+        }
+
+        var all = f.Manager.ListLeases(null, "/u/", 0, null).Value!;
+        var first = f.Manager.ListLeases("w", "/u/", 2, null).Value!;
+        var second = f.Manager.ListLeases("w", "/u/", 2, first.NextPageToken).Value!;
+
+        Paths(all).Should().Equal("/u/z", "/u/\u00E9", "/u/\uFFFD", emoji);
+        Paths(first).Concat(Paths(second)).Should().Equal(Paths(all));
+        f.Manager.GetFile(emoji).Value!.Path.Should().Be(emoji);
+    }
+
+    [Fact]
+    public void AddLease_PathWithAnUnpairedSurrogate_IsInvalidArgument()
+    {
+        var f = new LeaseManagerFixture();
+
+        var outcome = f.Manager.AddLease("w", "/u/\uD800x", "m");
+
+        outcome.Kind.Should().Be(OutcomeKind.InvalidArgument);
+        outcome.Message.Should().Contain("surrogate");
+    }
+
+    [Fact]
     public async Task ListLeases_Paging_IsStableAndComplete()
     {
         var f = WithFiles();

@@ -13,7 +13,7 @@ internal sealed class RecoveryFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(90);
 
-    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null, int minReplication = 1)
+    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null, int minReplication = 1, LeaseService.Core.Storage.ILeaseStore? store = null)
     {
         Cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes }, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
         Coordinator = new RecordingCoordinator(Cluster);
@@ -21,7 +21,12 @@ internal sealed class RecoveryFixture
             new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication, MinReplication = minReplication },
             Coordinator,
             Time,
-            meter: meter);
+            meter: meter,
+            store: store);
+        if (store is not null)
+        {
+            Manager.LoadAsync().WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>The cluster as the manager sees it, with the recovery commands it sent.</summary>

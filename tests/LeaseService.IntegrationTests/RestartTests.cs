@@ -84,6 +84,14 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
         var recovering = await client.RecoverLeaseAsync("/r/recovering", "ops", force: true).DefaultTimeout();
         recovering.Closed.Should().BeFalse();
 
+        // Deletes: a file open for write (its holder's lease on it goes) and a closed one.
+        await client.AddLeaseAsync("writer-del", "/r/deleted-open", "host-f").DefaultTimeout();
+        await client.AddBlockAsync("writer-del", "/r/deleted-open").DefaultTimeout();
+        (await client.DeleteFileAsync("/r/deleted-open").DefaultTimeout()).Holder.Should().Be("writer-del");
+        await client.AddLeaseAsync("writer-g", "/r/deleted-closed", "host-g").DefaultTimeout();
+        (await client.RemoveLeaseAsync("writer-g", "/r/deleted-closed").DefaultTimeout()).Should().BeTrue();
+        (await client.DeleteFileAsync("/r/deleted-closed").DefaultTimeout()).Holder.Should().BeEmpty();
+
         var filesBefore = new Dictionary<string, Contracts.V1.FileInfo>();
         foreach (var path in new[] { "/r/takeover", "/r/open", "/r/closed", "/r/uc", "/r/recovering" })
         {
@@ -111,6 +119,12 @@ public sealed class RestartTests(ITestOutputHelper output) : IAsyncLifetime
         (await client.GetFileAsync("/r/closed").DefaultTimeout()).Should().Be(filesBefore["/r/closed"]);
         (await client.GetFileAsync("/r/uc").DefaultTimeout()).Should().Be(filesBefore["/r/uc"]);
         (await client.GetFileAsync("/r/open").DefaultTimeout()).Should().Be(filesBefore["/r/open"]);
+
+        // Deleted files stay deleted; the former holder's calls on the path find nothing.
+        await FluentActions.Awaiting(() => client.GetFileAsync("/r/deleted-open")).Should().ThrowAsync<LeaseNotFoundException>();
+        await FluentActions.Awaiting(() => client.GetFileAsync("/r/deleted-closed")).Should().ThrowAsync<LeaseNotFoundException>();
+        await FluentActions.Awaiting(() => client.AddBlockAsync("writer-del", "/r/deleted-open")).Should().ThrowAsync<LeaseNotFoundException>();
+        await FluentActions.Awaiting(() => client.RenewLeaseAsync("writer-del")).Should().ThrowAsync<LeaseNotFoundException>();
 
         // The block allocated before the crash is the same block on retry (its answer may have been lost).
         (await client.AddBlockAsync("writer-d", "/r/uc").DefaultTimeout()).Block.Should().Be(ucBlock.Block);

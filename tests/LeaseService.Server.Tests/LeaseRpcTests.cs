@@ -174,6 +174,24 @@ public sealed class LeaseRpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeleteFile_OpenFile_RemovesFileAndLease_FormerHolderGetsNotFound_MissingPathNotFound()
+    {
+        await Client.AddLeaseAsync("writer-1", "/data/del").DefaultTimeout();
+        await Client.AddLeaseAsync("writer-1", "/data/kept").DefaultTimeout();
+
+        var deleted = await Client.DeleteFileAsync("/data/del").DefaultTimeout();
+
+        deleted.Holder.Should().Be("writer-1");
+        await Assert.ThrowsAsync<LeaseNotFoundException>(() => Client.GetFileAsync("/data/del"));
+        await Assert.ThrowsAsync<LeaseNotFoundException>(() => Client.AddBlockAsync("writer-1", "/data/del"));
+        (await Client.RenewLeaseAsync("writer-1").DefaultTimeout()).LeasesRenewed.Should().Be(1);
+        var again = () => Client.DeleteFileAsync("/data/del");
+        (await again.Should().ThrowAsync<LeaseNotFoundException>()).Which.Status.Detail.Should().Contain("/data/del");
+        var invalid = () => Client.DeleteFileAsync("no-slash");
+        (await invalid.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+    }
+
+    [Fact]
     public async Task Monitor_PastHardLimit_RecoversLeaseWithoutAnyCall()
     {
         var lease = await Client.AddLeaseAsync("writer-1", "/a").DefaultTimeout();

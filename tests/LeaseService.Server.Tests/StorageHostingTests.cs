@@ -106,6 +106,8 @@ public sealed class StorageHostingTests
 
         public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
 
+        public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default) => _inner.ReadAsync(key, cancellationToken);
+
         public ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
             => FailWith is { } reason ? throw new IOException(reason) : _inner.WriteAsync(batch, cancellationToken);
 

@@ -81,6 +81,63 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Read_MissingKey_ReturnsNull()
+    {
+        await Store.WriteAsync([Put("file//a", "1")]);
+
+        (await Store.ReadAsync("file//b")).Should().BeNull();
+        (await Store.ReadAsync("file//")).Should().BeNull("a prefix of a key is not the key");
+        (await Store.ReadAsync("file//a/")).Should().BeNull("a key is not a prefix match");
+    }
+
+    [Fact]
+    public async Task Read_SeesTheLastCompletedBatch_PutsDeletesAndNonAsciiKeys()
+    {
+        await Store.WriteAsync([Put("file//é/x", "old"), Put("gone", "x")]);
+        await Store.WriteAsync([Put("file//é/x", "new"), new StoreWrite("gone", null), Put("empty", string.Empty)]);
+
+        Encoding.UTF8.GetString((await Store.ReadAsync("file//é/x"))!).Should().Be("new");
+        (await Store.ReadAsync("gone")).Should().BeNull("deleted by a later batch");
+        (await Store.ReadAsync("empty")).Should().NotBeNull().And.BeEmpty("an empty value is not an absent key");
+    }
+
+    [Fact]
+    public async Task Read_ReturnsTheCallersCopy_AndSurvivesAReopen()
+    {
+        await Store.WriteAsync([Put("k", "value")]);
+        var first = (await Store.ReadAsync("k"))!;
+        first[0] = (byte)'X';
+
+        Encoding.UTF8.GetString((await Store.ReadAsync("k"))!).Should().Be("value", "changing a returned array must not change the store");
+        _store = await ReopenAsync(Store);
+        Encoding.UTF8.GetString((await Store.ReadAsync("k"))!).Should().Be("value");
+    }
+
+    [Fact]
+    public async Task Read_ConcurrentWithWrites_SeesEachKeyWholeOrNotAtAll()
+    {
+        var value = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                await Store.WriteAsync([new StoreWrite($"k{i % 10}", value), new StoreWrite($"k{(i + 5) % 10}", null)]);
+            }
+        });
+        var reads = 0;
+        while (!writer.IsCompleted || reads < 100)
+        {
+            var read = await Store.ReadAsync($"k{reads++ % 10}");
+            if (read is not null)
+            {
+                read.Should().Equal(value);
+            }
+        }
+
+        await writer;
+    }
+
+    [Fact]
     public async Task Write_ConcurrentBatchesFromOneWriterAtATime_AreAllApplied()
     {
         // The group-commit writer is one caller; still, sequential awaits from different threads must work.

@@ -4,7 +4,7 @@ using LeaseService.Cli.Internal;
 
 namespace LeaseService.Cli.Commands;
 
-/// <summary><c>lease add</c>, <c>lease renew</c>, <c>lease release</c>: single calls for scripts and drills.</summary>
+/// <summary><c>lease add</c>, <c>lease renew</c>, <c>lease release</c>, <c>lease rm</c>: single calls for scripts and drills.</summary>
 internal static class ScriptCommands
 {
     public static Command Add(CliContext context)
@@ -54,6 +54,22 @@ internal static class ScriptCommands
 
             context.Error.WriteLine($"lease release: {file} is not closed yet: its last block waits for FINALIZED replicas; try again.");
             return ExitCodes.Failed;
+        }, ct));
+        return command;
+    }
+
+    public static Command Remove(CliContext context)
+    {
+        var path = new Argument<string>("path") { Description = "The file to delete" };
+        var command = new Command("rm", "Delete a file, its blocks and any lease on it (DeleteFile); exit 1 when it does not exist") { path };
+        command.SetAction((parse, ct) => context.RunAsync(parse, "rm", async (client, token) =>
+        {
+            var file = parse.GetValue(path)!;
+            var response = await client.DeleteFileAsync(file, token).ConfigureAwait(false);
+            context.Out.WriteLine(response.Holder.Length == 0
+                ? $"Deleted {file}"
+                : $"Deleted {file} (it was open for write by {response.Holder}; that lease on it is gone)");
+            return ExitCodes.Success;
         }, ct));
         return command;
     }

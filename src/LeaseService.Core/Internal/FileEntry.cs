@@ -1,13 +1,22 @@
+using System.Text;
+
 namespace LeaseService.Core.Internal;
 
 /// <summary>
 /// A file in the namespace, open (under construction, with a lease) or closed. Kept small: one
-/// million open files must fit in a few hundred megabytes. Its links serve two path-ordered
+/// million open files must fit in well under 300 MB of RSS (docs/PERFORMANCE.md). Its links serve two path-ordered
 /// indexes: all open files, and its holder's files.
 /// </summary>
 internal sealed class FileEntry(string path)
 {
-    public string Path { get; } = path;
+    // The path as UTF-8: a path of n ASCII characters costs 24 + n bytes here, 22 + 2n as a string.
+    private readonly byte[] _path = Encoding.UTF8.GetBytes(path);
+
+    /// <summary>The path (decoded on each call: for replies, keys and logs, not for comparisons).</summary>
+    public string Path => Encoding.UTF8.GetString(_path);
+
+    /// <summary>The path as UTF-8; its byte order (code point order) is the order of every path index.</summary>
+    public ReadOnlySpan<byte> PathBytes => _path;
 
     public Lease? Lease { get; set; }
 
@@ -46,7 +55,10 @@ internal sealed class FileEntry(string path)
         }
     }
 
-    // Links of the two OpenFileIndex treaps this file is in while open.
-    internal TreapLinks OpenLinks;
-    internal TreapLinks HolderLinks;
+    // Links of the two OpenFileIndex treaps this file is in while open (plain fields, not a
+    // struct: a struct of two references and a priority would be padded to 24 bytes).
+    internal FileEntry? OpenLeft;
+    internal FileEntry? OpenRight;
+    internal FileEntry? HolderLeft;
+    internal FileEntry? HolderRight;
 }

@@ -17,6 +17,7 @@ internal struct LeaseCounters
     public long RecoveriesRetried;
     public long RecoveriesSucceeded;
     public long RecoveriesFailed;
+    public long Deletes;
     public long StorageBatches;
     public long StorageRecords;
 }

@@ -1,27 +1,19 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace LeaseService.Core.Internal;
 
-/// <summary>The links one <see cref="OpenFileIndex"/> keeps inside a <see cref="FileEntry"/>.</summary>
-internal struct TreapLinks
-{
-    public FileEntry? Left;
-    public FileEntry? Right;
-    public uint Priority;
-    public bool Linked;
-}
-
 /// <summary>
-/// Open files ordered by path (ordinal), for stable paging and prefix listing: a treap whose links
+/// Open files ordered by path (UTF-8 bytes, i.e. code point order, as in the store), for stable paging and prefix listing: a treap whose links
 /// live in <see cref="FileEntry"/>, so an entry costs no extra object. Two instances kinds exist:
 /// the service-wide index of open files and one per lease (a holder's files), each with its own
-/// links in the entry. Insert and remove are O(log n) expected; a page from a cursor is
-/// O(log n + page).
+/// two links in the entry. A node's priority is its identity hash (random per object, stored in
+/// the object header), so it costs no field either. Insert and remove are O(log n) expected; a
+/// page from a cursor is O(log n + page).
 /// </summary>
 internal sealed class OpenFileIndex(bool perHolder)
 {
     private FileEntry? _root;
-    private uint _random = 2463534242;
 
     public int Count { get; private set; }
 
@@ -30,20 +22,16 @@ internal sealed class OpenFileIndex(bool perHolder)
 
     public void Add(FileEntry file)
     {
-        ref var links = ref Links(file);
-        Debug.Assert(!links.Linked, "File is already indexed.");
-        links.Priority = NextRandom();
-        links.Linked = true;
+        Debug.Assert(Left(file) is null && Right(file) is null && !ReferenceEquals(_root, file), "File is already indexed.");
         _root = Insert(_root, file);
         Count++;
     }
 
     public void Remove(FileEntry file)
     {
-        Debug.Assert(Links(file).Linked, "File is not indexed.");
         _root = Delete(_root, file);
-        ref var links = ref Links(file);
-        links = default;
+        SetLeft(file, null);
+        SetRight(file, null);
         Count--;
     }
 
@@ -54,50 +42,84 @@ internal sealed class OpenFileIndex(bool perHolder)
     /// </summary>
     public void Collect(string? after, string prefix, int max, List<FileEntry> into)
     {
-        // Lower bound: the larger of the cursor (exclusive) and the prefix (inclusive).
-        var bound = prefix;
+        // Lower bound: the larger of the cursor (exclusive) and the prefix (inclusive), in UTF-8
+        // byte order (code point order), the order of the index.
+        var prefixBytes = Utf8Path.Encode(prefix);
+        var bound = prefixBytes;
         var inclusive = true;
-        if (after is not null && string.CompareOrdinal(after, prefix) >= 0)
+        if (after is not null)
         {
-            bound = after;
-            inclusive = false;
+            var afterBytes = Utf8Path.Encode(after);
+            if (afterBytes.AsSpan().SequenceCompareTo(prefixBytes) >= 0)
+            {
+                bound = afterBytes;
+                inclusive = false;
+            }
         }
 
         var stack = new Stack<FileEntry>();
         var node = _root;
         while (node is not null)
         {
-            var cmp = string.CompareOrdinal(node.Path, bound);
+            var cmp = node.PathBytes.SequenceCompareTo(bound);
             if (cmp > 0 || (cmp == 0 && inclusive))
             {
                 stack.Push(node);
-                node = Links(node).Left;
+                node = Left(node);
             }
             else
             {
-                node = Links(node).Right;
+                node = Right(node);
             }
         }
 
         while (stack.Count > 0 && into.Count < max)
         {
             var current = stack.Pop();
-            if (!current.Path.StartsWith(prefix, StringComparison.Ordinal))
+            if (!current.PathBytes.StartsWith(prefixBytes))
             {
                 return; // Past the prefix range: everything later sorts after it too.
             }
 
             into.Add(current);
-            node = Links(current).Right;
+            node = Right(current);
             while (node is not null)
             {
                 stack.Push(node);
-                node = Links(node).Left;
+                node = Left(node);
             }
         }
     }
 
-    private ref TreapLinks Links(FileEntry file) => ref perHolder ? ref file.HolderLinks : ref file.OpenLinks;
+    private static int Priority(FileEntry file) => RuntimeHelpers.GetHashCode(file);
+
+    private FileEntry? Left(FileEntry file) => perHolder ? file.HolderLeft : file.OpenLeft;
+
+    private FileEntry? Right(FileEntry file) => perHolder ? file.HolderRight : file.OpenRight;
+
+    private void SetLeft(FileEntry file, FileEntry? value)
+    {
+        if (perHolder)
+        {
+            file.HolderLeft = value;
+        }
+        else
+        {
+            file.OpenLeft = value;
+        }
+    }
+
+    private void SetRight(FileEntry file, FileEntry? value)
+    {
+        if (perHolder)
+        {
+            file.HolderRight = value;
+        }
+        else
+        {
+            file.OpenRight = value;
+        }
+    }
 
     private FileEntry Insert(FileEntry? root, FileEntry file)
     {
@@ -106,29 +128,26 @@ internal sealed class OpenFileIndex(bool perHolder)
             return file;
         }
 
-        ref var r = ref Links(root);
-        if (string.CompareOrdinal(file.Path, root.Path) < 0)
+        if (file.PathBytes.SequenceCompareTo(root.PathBytes) < 0)
         {
-            r.Left = Insert(r.Left, file);
-            ref var left = ref Links(r.Left);
-            if (left.Priority > r.Priority)
+            var left = Insert(Left(root), file);
+            SetLeft(root, left);
+            if (Priority(left) > Priority(root))
             {
-                var child = r.Left;
-                r.Left = left.Right;
-                left.Right = root;
-                return child;
+                SetLeft(root, Right(left));
+                SetRight(left, root);
+                return left;
             }
         }
         else
         {
-            r.Right = Insert(r.Right, file);
-            ref var right = ref Links(r.Right);
-            if (right.Priority > r.Priority)
+            var right = Insert(Right(root), file);
+            SetRight(root, right);
+            if (Priority(right) > Priority(root))
             {
-                var child = r.Right;
-                r.Right = right.Left;
-                right.Left = root;
-                return child;
+                SetRight(root, Left(right));
+                SetLeft(right, root);
+                return right;
             }
         }
 
@@ -142,19 +161,18 @@ internal sealed class OpenFileIndex(bool perHolder)
             return null;
         }
 
-        ref var r = ref Links(root);
         if (ReferenceEquals(root, file))
         {
-            return Merge(r.Left, r.Right);
+            return Merge(Left(root), Right(root));
         }
 
-        if (string.CompareOrdinal(file.Path, root.Path) < 0)
+        if (file.PathBytes.SequenceCompareTo(root.PathBytes) < 0)
         {
-            r.Left = Delete(r.Left, file);
+            SetLeft(root, Delete(Left(root), file));
         }
         else
         {
-            r.Right = Delete(r.Right, file);
+            SetRight(root, Delete(Right(root), file));
         }
 
         return root;
@@ -172,26 +190,13 @@ internal sealed class OpenFileIndex(bool perHolder)
             return left;
         }
 
-        ref var l = ref Links(left);
-        ref var r = ref Links(right);
-        if (l.Priority > r.Priority)
+        if (Priority(left) > Priority(right))
         {
-            l.Right = Merge(l.Right, right);
+            SetRight(left, Merge(Right(left), right));
             return left;
         }
 
-        r.Left = Merge(left, r.Left);
+        SetLeft(right, Merge(left, Left(right)));
         return right;
-    }
-
-    private uint NextRandom()
-    {
-        // xorshift32: deterministic, cheap, good enough for treap priorities.
-        var x = _random;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        _random = x;
-        return x;
     }
 }

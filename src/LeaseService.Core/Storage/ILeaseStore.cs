@@ -23,6 +23,20 @@ public interface ILeaseStore : IAsyncDisposable
     IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The value stored under <paramref name="key"/> (exact match), or null when the key is absent.
+    /// Sees every batch whose <see cref="WriteAsync"/> has completed (read-your-writes); a batch
+    /// still being written may be seen whole or not at all, never in part. Safe to call from any
+    /// thread, concurrently with other reads and with the one writer. The returned bytes are the
+    /// caller's (the engine does not reuse them). Throws <see cref="LeaseStoreException"/> when the
+    /// store cannot be read (an I/O error or a corrupt block), naming the location and the reason.
+    /// </summary>
+    /// <remarks>
+    /// The manager calls it outside its lock, for a file that is not in memory (a closed file, read
+    /// on demand), so it should be a point lookup, not a scan.
+    /// </remarks>
+    ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Applies <paramref name="batch"/> atomically and in order (a later write of a key wins), and
     /// completes only once it is durable (synced). Throws when it could not be made durable; then
     /// none of it may be visible to a later <see cref="ReadAllAsync"/>.

@@ -33,6 +33,18 @@ public sealed class InMemoryLeaseStore : ILeaseStore
     }
 
     /// <inheritdoc/>
+    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            // A copy: a caller may not change what the store holds.
+            return ValueTask.FromResult<byte[]?>(_records.TryGetValue(key, out var value) ? [.. value] : null);
+        }
+    }
+
+    /// <inheritdoc/>
     public ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -86,6 +86,16 @@ internal sealed class LeaseRpcService : LeaseServiceBase
         return new AddBlockResponse { Block = result.Block.ToContract(), Epoch = (ulong)result.Epoch };
     }
 
+    public override async Task<DeleteFileResponse> DeleteFile(DeleteFileRequest request, ServerCallContext context)
+    {
+        // Admins may delete any file; another principal may not delete a file open for write by a
+        // holder someone else owns (the core decides, under its lock). Path rules: the interceptor.
+        var principal = CallerPrincipal.Of(context);
+        var owner = principal is null || _security.IsAdmin(principal) ? null : principal;
+        var result = OutcomeStatus.Unwrap(await _leases.DeleteFileAsync(request.Path, owner).ConfigureAwait(false));
+        return new DeleteFileResponse { Holder = result.Holder };
+    }
+
     public override async Task<Contracts.V1.FileInfo> GetFile(GetFileRequest request, ServerCallContext context)
         => OutcomeStatus.Unwrap(await _leases.GetFileAsync(request.Path).ConfigureAwait(false)).ToContract();
 }

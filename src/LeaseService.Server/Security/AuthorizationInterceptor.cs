@@ -10,7 +10,8 @@ namespace LeaseService.Server.Security;
 /// RecoverLease with <c>force</c> needs the admin policy, every DataNodeSimulator method but
 /// WriteBlock needs it too (WriteBlock is the writers' data path: the core lets only the owner of
 /// the block's file write, like an HDFS block access token), AddLease needs the path-rule policy
-/// (all through <see cref="IAuthorizationService"/>), and a PERMISSION_DENIED from the core's
+/// (all through <see cref="IAuthorizationService"/>), so does DeleteFile (write access to the path,
+/// as HDFS delete needs), and a PERMISSION_DENIED from the core's
 /// ownership rules is recorded. A refusal here happens before the handler: nothing changes.
 /// </summary>
 internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials, SecuritySettings settings) : Interceptor
@@ -35,6 +36,9 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
             case AddLeaseRequest add
                 when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {add.Path} (Authorization:PathRules)");
+            case DeleteFileRequest delete
+                when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, delete.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, delete.Path, null, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not delete files at {Core.LeaseValidation.Echo(delete.Path)} (Authorization:PathRules)");
         }
 
         try
@@ -64,6 +68,7 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
         AddBlockRequest r => (r.Path, r.Holder),
         WriteBlockRequest r => ($"block {r.BlockId}", null),
         RecoverLeaseRequest r => (r.Path, r.Requester),
+        DeleteFileRequest r => (r.Path, null),
         _ => (null, null),
     };
 }

@@ -15,12 +15,13 @@ internal sealed partial class StorageLoader(LeaseManager manager, ILogger<Storag
         LogLoading(manager.Store.Description);
         await manager.LoadAsync(cancellationToken).ConfigureAwait(false);
 
-        // The loaded state (up to millions of objects) is all young, beside the garbage of reading
-        // it. Left alone, the first collections while serving would promote and compact all of it,
-        // pausing every call for long (hundreds of ms at a million open files, measured by
-        // benchmarks/load/run-backlog.sh); one full compacting collection now, before Kestrel
-        // listens, moves it to the oldest generation while nobody waits.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        // Loading decoded every record in the store: the loaded state (up to millions of objects)
+        // is all young, beside the garbage of reading it (about 300 MB at a million open files,
+        // docs/PERFORMANCE.md). Left alone, the first collections while serving would promote and
+        // compact all of it, pausing every call for hundreds of ms (benchmarks/load/run-backlog.sh).
+        // One aggressive compacting collection now, before Kestrel listens, moves the live state to
+        // the oldest generation and gives the garbage back while nobody waits.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -10,6 +10,7 @@ internal sealed class ControllableStore : ILeaseStore
 {
     private readonly InMemoryLeaseStore _inner = new();
     private TaskCompletionSource? _gate;
+    private Func<Task>? _onNextRead;
 
     /// <summary>When set, every write throws with this reason and changes nothing.</summary>
     public string? FailWith { get; set; }
@@ -24,6 +25,31 @@ internal sealed class ControllableStore : ILeaseStore
     public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
     public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+    /// <summary>When set, every point read throws <see cref="LeaseStoreException"/> with this reason.</summary>
+    public string? FailReadsWith { get; set; }
+
+    public int PointReads { get; private set; }
+
+    /// <summary>Runs once after the next point read and before it answers (to interleave another operation).</summary>
+    public Func<Task>? OnNextRead { get => _onNextRead; set => _onNextRead = value; }
+
+    public async ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        PointReads++;
+        if (FailReadsWith is { } reason)
+        {
+            throw new LeaseStoreException(reason);
+        }
+
+        var value = await _inner.ReadAsync(key, cancellationToken);
+        if (Interlocked.Exchange(ref _onNextRead, null) is { } hook)
+        {
+            await hook();
+        }
+
+        return value;
+    }
 
     public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
     {

@@ -167,6 +167,40 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     }
 
     [Fact]
+    public async Task DeleteFile_OpenByAnotherPrincipalsHolder_IsPermissionDenied_TheOwnerAndAdminsMay_ClosedFilesAnyone()
+    {
+        var alice = server.As("alice");
+        await alice.AddLeaseAsync("del-owner", "/del/own/1").DefaultTimeout();
+        await alice.AddLeaseAsync("del-owner", "/del/own/2").DefaultTimeout();
+        await alice.AddLeaseAsync("del-owner", "/del/own/3").DefaultTimeout();
+        (await alice.RemoveLeaseAsync("del-owner", "/del/own/3").DefaultTimeout()).Should().BeTrue();
+        var bob = server.As("bob");
+
+        var denied = () => bob.DeleteFileAsync("/del/own/1");
+
+        (await denied.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await Admin.GetFileAsync("/del/own/1").DefaultTimeout()).UnderConstruction.Should().BeTrue("a refusal changes nothing");
+        (await alice.DeleteFileAsync("/del/own/1").DefaultTimeout()).Holder.Should().Be("del-owner");
+        (await Admin.DeleteFileAsync("/del/own/2").DefaultTimeout()).Holder.Should().Be("del-owner", "admins may delete any file");
+        (await bob.DeleteFileAsync("/del/own/3").DefaultTimeout()).Holder.Should().BeEmpty("a closed file is anyone's to delete (path rules permitting)");
+    }
+
+    [Fact]
+    public async Task DeleteFile_PathRules_ApplyAsToOpeningAFile()
+    {
+        await Admin.AddLeaseAsync("del-admin", "/del/rules/a").DefaultTimeout();
+        (await Admin.RemoveLeaseAsync("del-admin", "/del/rules/a").DefaultTimeout()).Should().BeTrue();
+        var restricted = server.As(SecureServer.Restricted);
+        await restricted.AddLeaseAsync("r-del", SecureServer.RestrictedPrefix + "del").DefaultTimeout();
+
+        var outside = () => restricted.DeleteFileAsync("/del/rules/a");
+
+        (await outside.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await Admin.GetFileAsync("/del/rules/a").DefaultTimeout()).Path.Should().Be("/del/rules/a");
+        (await restricted.DeleteFileAsync(SecureServer.RestrictedPrefix + "del").DefaultTimeout()).Holder.Should().Be("r-del");
+    }
+
+    [Fact]
     public async Task Denial_IsLoggedAtWarningWithPrincipalMethodAndPath_AndCountedByReason()
     {
         await server.As("alice").AddLeaseAsync("audited", "/audit/a").DefaultTimeout();

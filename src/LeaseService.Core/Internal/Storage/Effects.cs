@@ -17,6 +17,9 @@ internal sealed class Effects
     /// <summary>Files whose state changed, once each, in the order they first changed.</summary>
     public List<FileEntry> Changed { get; } = [];
 
+    /// <summary>Paths this step deleted, once each (their records are deleted at the end of the step).</summary>
+    public List<string> Deleted { get; } = [];
+
     /// <summary>The highest commit sequence among the files this step read or changed.</summary>
     public long Observed { get; private set; }
 
@@ -50,8 +53,18 @@ internal sealed class Effects
         }
     }
 
+    /// <summary>Records that <paramref name="file"/> was deleted (its record is deleted at the end of the step).</summary>
+    public void Delete(FileEntry file)
+    {
+        Changed.Remove(file);
+        Deleted.Add(file.Path);
+    }
+
     /// <summary>Records that the reply depends on <paramref name="file"/>'s state.</summary>
     public void Observe(FileEntry file) => Observed = Math.Max(Observed, file.PendingSequence);
+
+    /// <summary>Records that the reply depends on commit <paramref name="sequence"/> (e.g. a pending delete; 0 for none).</summary>
+    public void Observe(long sequence) => Observed = Math.Max(Observed, sequence);
 
     /// <summary>Runs <paramref name="action"/> once the step's records are durable (never if they fail).</summary>
     public void After(Action action) => (_after ??= []).Add(action);
