@@ -1,0 +1,303 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Grpc.Core;
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.IntegrationTests.Infrastructure;
+using LeaseService.Testing;
+using Xunit.Abstractions;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace LeaseService.IntegrationTests;
+
+/// <summary>
+/// High availability on etcd (issue 11): a real 3-member etcd cluster on loopback and two real
+/// replica processes with a 2 s session TTL. The active is killed (SIGKILL) under load or frozen
+/// (SIGSTOP) past the TTL; etcd members go down. Time is real here (etcd sessions): every wait is
+/// a bounded wait for an event (health Watch, an answer), never a sleep for expiry.
+/// </summary>
+public sealed class FailoverTests(ITestOutputHelper output)
+{
+    private const string NotActive = "not the active replica";
+
+    [EtcdFact]
+    public async Task Standby_RefusesEveryCall_WithTheActivesUrl_AndReportsNotServing()
+    {
+        await using var cluster = await ReplicaCluster.StartAsync(etcdMembers: 1, replicas: 2);
+        try
+        {
+            var active = await cluster.WaitForActiveAsync();
+            var standby = 1 - active;
+            await cluster.Clients[active].AddLeaseAsync("h", "/standby/a").DefaultTimeout();
+
+            var calls = new Func<Task>[]
+            {
+                () => cluster.Clients[standby].AddLeaseAsync("h", "/standby/b"),
+                () => cluster.Clients[standby].RenewLeaseAsync("h"),
+                () => cluster.Clients[standby].GetLeaseAsync("/standby/a"),
+                () => cluster.Clients[standby].ListLeasesAsync(),
+                () => cluster.Clients[standby].GetFileAsync("/standby/a"),
+            };
+            foreach (var call in calls)
+            {
+                var refused = (await call.Should().ThrowAsync<LeaseUnavailableException>()).Which;
+                refused.Status.Detail.Should().Be(NotActive);
+                refused.Trailers.GetValue("leader-url").Should().Be(cluster.Replicas[active].Address);
+            }
+
+            (await cluster.HealthAsync(standby)).Should().Be(ServingStatus.NotServing);
+            (await cluster.HealthAsync(standby, "")).Should().Be(ServingStatus.Serving, "a standby is a healthy process");
+            (await cluster.HealthAsync(active)).Should().Be(ServingStatus.Serving);
+            (await cluster.HealthAsync(active, "")).Should().Be(ServingStatus.Serving);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Output);
+            throw;
+        }
+    }
+
+    [EtcdFact]
+    public async Task ActiveKilledUnderLoad_StandbyTakesOver_NothingAcknowledgedLost_EpochsOnlyGoUp()
+    {
+        await using var cluster = await ReplicaCluster.StartAsync(etcdMembers: 3, replicas: 2);
+        try
+        {
+            var active = await cluster.WaitForActiveAsync();
+            var standby = 1 - active;
+            var client = cluster.Clients[active];
+
+            // A closed file with a committed block, before the load: it must stay closed with its block.
+            await client.AddLeaseAsync("closer", "/load/closed").DefaultTimeout();
+            var block = await client.AddBlockAsync("closer", "/load/closed").DefaultTimeout();
+            await Simulator.WriteAsync(client, block, 64, finalize: true);
+            (await client.RemoveLeaseAsync("closer", "/load/closed").DefaultTimeout()).Should().BeTrue();
+
+            // Concurrent writers, each its own holder, each path new; stop at the first call without an answer.
+            var acknowledged = new ConcurrentDictionary<string, (string Holder, ulong Epoch)>();
+            var inFlight = new ConcurrentDictionary<string, string>();
+            var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var writers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+            {
+                for (var n = 0; ; n++)
+                {
+                    var path = $"/load/w{w}/{n}";
+                    var holder = $"writer-{w}";
+                    inFlight[path] = holder;
+                    try
+                    {
+                        var lease = await client.AddLeaseAsync(holder, path);
+                        acknowledged[path] = (holder, lease.Epoch);
+                        inFlight.TryRemove(path, out _);
+                        if (acknowledged.Count >= 150)
+                        {
+                            enough.TrySetResult();
+                        }
+                    }
+                    catch (RpcException)
+                    {
+                        return;
+                    }
+                }
+            })).ToArray();
+
+            await enough.Task.DefaultTimeout();
+            var killed = Stopwatch.StartNew();
+            await cluster.Replicas[active].KillAsync();
+            await Task.WhenAll(writers).DefaultTimeout();
+
+            // Failover time: from the kill to the first successful AddLease on the other replica.
+            var next = cluster.Clients[standby];
+            var maxAcknowledged = acknowledged.Values.Max(a => a.Epoch);
+            LeaseInfo first;
+            while (true)
+            {
+                try
+                {
+                    first = await next.AddLeaseAsync("after", "/load/after").DefaultTimeout();
+                    break;
+                }
+                catch (LeaseUnavailableException) when (killed.Elapsed < LeaseService.Testing.TaskExtensions.Timeout)
+                {
+                    // Standby until the dead active's session expires (the TTL): retried at once, as a client would.
+                    await Task.Delay(20);
+                }
+            }
+
+            var failover = killed.Elapsed;
+            output.WriteLine($"failover: SIGKILL to first AddLease on the new active {failover.TotalMilliseconds:F0} ms (SessionTtl {ReplicaCluster.SessionTtl.TotalSeconds:0} s); acknowledged before the kill {acknowledged.Count}, in flight {inFlight.Count}");
+            failover.Should().BeLessThan(ReplicaCluster.SessionTtl + TimeSpan.FromSeconds(10), "a standby takes over once the dead active's session expires");
+            first.Epoch.Should().BeGreaterThan(maxAcknowledged, "epochs continue above everything the old active issued");
+
+            // Every acknowledged grant is there, with its holder and epoch: no path has another holder.
+            var leases = new Dictionary<string, LeaseInfo>();
+            await foreach (var lease in next.ListAllLeasesAsync(pathPrefix: "/load/"))
+            {
+                leases.Add(lease.Path, lease);
+            }
+
+            foreach (var (path, (holder, epoch)) in acknowledged)
+            {
+                leases.Should().ContainKey(path);
+                leases[path].Holder.Should().Be(holder);
+                leases[path].Epoch.Should().Be(epoch);
+            }
+
+            // What was in flight at the kill is either fully there (its holder) or absent.
+            foreach (var (path, holder) in inFlight)
+            {
+                if (leases.TryGetValue(path, out var lease))
+                {
+                    lease.Holder.Should().Be(holder);
+                }
+            }
+
+            leases.Values.Select(l => l.Epoch).Should().OnlyHaveUniqueItems("an epoch is never issued twice");
+
+            // The restored leases count as renewed at the failover plus a grace: no takeover yet.
+            var takeover = () => next.AddLeaseAsync("intruder", acknowledged.Keys.First());
+            await takeover.Should().ThrowAsync<LeaseConflictException>();
+
+            var closed = await next.GetFileAsync("/load/closed").DefaultTimeout();
+            closed.UnderConstruction.Should().BeFalse();
+            closed.Blocks.Should().ContainSingle().Which.BlockId.Should().Be(block.Block.BlockId);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Output);
+            throw;
+        }
+    }
+
+    [EtcdFact]
+    public async Task ActivePausedPastTheTtl_StandbyTakesOver_OldActiveServesNothingAndWritesNothing()
+    {
+        // Short limits: when the old active wakes up, its stale view has the lease past the hard
+        // limit, so its monitor wants to recover it (a write the guard must refuse).
+        var limits = new Dictionary<string, string> { ["Leases__SoftLimit"] = "00:00:01", ["Leases__HardLimit"] = "00:00:02", ["Leases__MonitorInterval"] = "00:00:00.200" };
+        await using var cluster = await ReplicaCluster.StartAsync(etcdMembers: 3, replicas: 2, limits);
+        using var renewing = new CancellationTokenSource();
+        try
+        {
+            var old = await cluster.WaitForActiveAsync();
+            var next = 1 - old;
+            var granted = await cluster.Clients[old].AddLeaseAsync("sleeper", "/pause/x").DefaultTimeout();
+
+            var paused = Stopwatch.StartNew();
+            cluster.Replicas[old].Pause();
+            (await cluster.WaitForActiveAsync(next)).Should().Be(next);
+            output.WriteLine($"failover: SIGSTOP to the standby serving {paused.ElapsedMilliseconds} ms");
+
+            // The holder renews through the new active, which therefore never recovers the path.
+            var renewer = Task.Run(async () =>
+            {
+                while (!renewing.IsCancellationRequested)
+                {
+                    await cluster.Clients[next].RenewLeaseAsync("sleeper", renewing.Token);
+                    await Task.Delay(200, renewing.Token);
+                }
+            });
+            var before = await cluster.ReadDataRevisionsAsync();
+
+            cluster.Replicas[old].Resume();
+
+            // At once: it cannot prove it holds the election key, so it serves nothing.
+            var stale = () => cluster.Clients[old].AddLeaseAsync("other", "/pause/y");
+            (await stale.Should().ThrowAsync<LeaseUnavailableException>()).Which.Status.Detail.Should().Be(NotActive);
+            var read = () => cluster.Clients[old].GetLeaseAsync("/pause/x");
+            (await read.Should().ThrowAsync<LeaseUnavailableException>()).Which.Trailers.GetValue("leader-url").Should().Be(cluster.Replicas[next].Address);
+
+            // It steps down (its own log says so) and wrote nothing meanwhile.
+            await WaitForOutputAsync(cluster.Replicas[old], "No longer the active replica");
+            (await cluster.HealthAsync(old)).Should().Be(ServingStatus.NotServing);
+            var after = await cluster.ReadDataRevisionsAsync();
+            after.Should().Equal(before, "a deposed replica's transactions fail the election-key guard");
+
+            var lease = await cluster.Clients[next].GetLeaseAsync("/pause/x").DefaultTimeout();
+            lease.Holder.Should().Be("sleeper");
+            lease.Epoch.Should().Be(granted.Epoch);
+            await renewing.CancelAsync();
+            await renewer.ContinueWith(_ => { }).DefaultTimeout();
+        }
+        catch
+        {
+            await renewing.CancelAsync();
+            output.WriteLine(cluster.Output);
+            throw;
+        }
+    }
+
+    [EtcdFact]
+    public async Task EtcdMemberDown_ServiceContinues_QuorumLost_WritesUnavailable_ThenResumes()
+    {
+        await using var cluster = await ReplicaCluster.StartAsync(etcdMembers: 3, replicas: 2);
+        try
+        {
+            var active = await cluster.WaitForActiveAsync();
+            var kept = await cluster.Clients[active].AddLeaseAsync("h", "/quorum/before").DefaultTimeout();
+
+            // One member down: writes still commit on the remaining two.
+            await cluster.Etcd.KillMemberAsync(2);
+            var during = await AddLeaseOnActiveAsync(cluster, "h", "/quorum/one-down");
+
+            // Quorum lost: no write is acknowledged; every answer is UNAVAILABLE.
+            await cluster.Etcd.KillMemberAsync(1);
+            var lost = Stopwatch.StartNew();
+            foreach (var client in cluster.Clients)
+            {
+                var write = () => client.AddLeaseAsync("h", "/quorum/lost");
+                await write.Should().ThrowAsync<LeaseUnavailableException>();
+            }
+
+            output.WriteLine($"quorum lost: both replicas answered UNAVAILABLE within {lost.ElapsedMilliseconds} ms");
+
+            // Quorum back: a replica is elected, loads the state and serves it.
+            cluster.Etcd.StartMember(1);
+            cluster.Etcd.StartMember(2);
+            var resumed = Stopwatch.StartNew();
+            await AddLeaseOnActiveAsync(cluster, "h", "/quorum/after");
+            output.WriteLine($"quorum back: first AddLease acknowledged after {resumed.ElapsedMilliseconds} ms");
+
+            var now = cluster.Clients[await cluster.WaitForActiveAsync()];
+            (await now.GetLeaseAsync("/quorum/before").DefaultTimeout()).Epoch.Should().Be(kept.Epoch);
+            (await now.GetLeaseAsync("/quorum/one-down").DefaultTimeout()).Epoch.Should().Be(during.Epoch);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Output);
+            throw;
+        }
+    }
+
+    /// <summary>AddLease on whichever replica is active, retrying UNAVAILABLE (a failover in progress) within the default timeout.</summary>
+    private static async Task<LeaseInfo> AddLeaseOnActiveAsync(ReplicaCluster cluster, string holder, string path)
+    {
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            var active = await cluster.WaitForActiveAsync();
+            try
+            {
+                return await cluster.Clients[active].AddLeaseAsync(holder, path).DefaultTimeout();
+            }
+            catch (LeaseUnavailableException) when (started.Elapsed < LeaseService.Testing.TaskExtensions.Timeout)
+            {
+            }
+        }
+    }
+
+    /// <summary>Waits, bounded, until the process printed <paramref name="text"/> (a log line written when the event happened).</summary>
+    private static async Task WaitForOutputAsync(ServerProcess process, string text)
+    {
+        var started = Stopwatch.StartNew();
+        while (!process.Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
+            {
+                throw new TimeoutException($"'{text}' not printed within {LeaseService.Testing.TaskExtensions.Timeout}.\n{process.Output}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
