@@ -405,15 +405,22 @@ public sealed partial class LeaseManager : IStorageHealth
         return CompleteAsync(commit, effects, outcome);
     }
 
-    /// <summary>The writer's failure callback: refuse every call until a restore reloads the state.</summary>
+    /// <summary>
+    /// The writer's failure callback: refuse every call until a restore reloads the state. A
+    /// manager not serving (Loading: deactivated, its last commits refused by the store) stays
+    /// Loading: it has nothing to restore, and activation probes the store itself.
+    /// </summary>
     private void OnStorageFailed(string reason)
     {
         bool changed;
         lock (_lock)
         {
             changed = _status == StorageStatus.Healthy;
-            _status = StorageStatus.Failed;
-            _storageFailure = reason;
+            if (_status != StorageStatus.Loading)
+            {
+                _status = StorageStatus.Failed;
+                _storageFailure = reason;
+            }
         }
 
         LogStorageFailed(reason);

@@ -107,6 +107,24 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task Deactivate_WithACommitInFlight_TheStoreRefusesIt_CallerUnavailable_StatusStaysLoading()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        store.Hold();
+        var pending = d.Manager.AddLeaseAsync("w", "/a", "m").AsTask();
+
+        d.Manager.Deactivate("deposed");
+        store.FailWith = "not the active replica";
+        store.Release();
+
+        (await pending.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Manager.StorageStatus.Should().Be(StorageStatus.Loading, "a standby has nothing to restore: no storage failure to report");
+        d.Manager.StorageFailure.Should().BeNull();
+    }
+
+    [Fact]
     public async Task Writer_CutsBatchesBetweenCommits_AtTheStoresKeyLimit()
     {
         var store = new LimitedStore(maxKeys: 8);
