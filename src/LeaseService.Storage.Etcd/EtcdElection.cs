@@ -362,25 +362,25 @@ public sealed partial class EtcdElection
 
     private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    [LoggerMessage(6001, LogLevel.Warning, "Elected active replica (election key revision {Revision}, advertised {AdvertiseUrl})")]
+    [LoggerMessage(7001, LogLevel.Warning, "Elected active replica (election key revision {Revision}, advertised {AdvertiseUrl})")]
     private partial void LogElected(long revision, string advertiseUrl);
 
-    [LoggerMessage(6002, LogLevel.Warning, "No longer the active replica: {Reason}")]
+    [LoggerMessage(7002, LogLevel.Warning, "No longer the active replica: {Reason}")]
     private partial void LogDeposed(string reason);
 
-    [LoggerMessage(6003, LogLevel.Warning, "etcd session failed: {Reason}; starting a new one")]
+    [LoggerMessage(7003, LogLevel.Warning, "etcd session failed: {Reason}; starting a new one")]
     private partial void LogSessionFailed(string reason);
 
-    [LoggerMessage(6004, LogLevel.Information, "etcd session ended: {Reason}; starting a new one")]
+    [LoggerMessage(7004, LogLevel.Information, "etcd session ended: {Reason}; starting a new one")]
     private partial void LogSessionEnded(string reason);
 
-    [LoggerMessage(6005, LogLevel.Debug, "etcd keepalive failed: {Reason}; retrying")]
+    [LoggerMessage(7005, LogLevel.Debug, "etcd keepalive failed: {Reason}; retrying")]
     private partial void LogKeepAliveFailed(string reason);
 
-    [LoggerMessage(6006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading it")]
+    [LoggerMessage(7006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading it")]
     private partial void LogWatchFailed(StatusCode status, string detail);
 
-    [LoggerMessage(6007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]
+    [LoggerMessage(7007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]
     private partial void LogRevokeFailed(StatusCode status, string detail);
 
     /// <summary>An etcd lease kept alive, and until when its holder can prove it is alive.</summary>

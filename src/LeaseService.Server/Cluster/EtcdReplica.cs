@@ -71,12 +71,12 @@ internal sealed partial class EtcdReplica(
         Changed?.Invoke();
     }
 
-    [LoggerMessage(6101, LogLevel.Warning, "Active replica: state loaded from {Store}; serving")]
+    [LoggerMessage(7101, LogLevel.Warning, "Active replica: state loaded from {Store}; serving")]
     private partial void LogServing(string store);
 
-    [LoggerMessage(6102, LogLevel.Warning, "Elected, but the state could not be loaded: {Reason}; retrying")]
+    [LoggerMessage(7102, LogLevel.Warning, "Elected, but the state could not be loaded: {Reason}; retrying")]
     private partial void LogActivationFailed(string reason);
 
-    [LoggerMessage(6103, LogLevel.Critical, "Cannot use the lease store: {Reason}; stopping")]
+    [LoggerMessage(7103, LogLevel.Critical, "Cannot use the lease store: {Reason}; stopping")]
     private partial void LogStoreRefused(string reason);
 }
