@@ -70,8 +70,13 @@ public sealed partial class EtcdElection
     /// </summary>
     public bool IsLeader => _term is { } term && term.Session.IsValid(_time.GetTimestamp());
 
-    /// <summary>The active replica's advertised URL when known (this replica's own while it leads); else null.</summary>
-    public string? LeaderUrl => _leaderUrl;
+    /// <summary>
+    /// The active replica's advertised URL when known (this replica's own while it leads and can
+    /// prove it); else null — never this replica's own once it cannot prove it still leads.
+    /// </summary>
+    public string? LeaderUrl => _term is { } term
+        ? (term.Session.IsValid(_time.GetTimestamp()) ? _options.AdvertiseUrl : null)
+        : _leaderUrl;
 
     /// <summary>The keys of this cluster.</summary>
     public EtcdKeys Keys => _keys;

@@ -12,7 +12,7 @@ namespace LeaseService.IntegrationTests;
 
 /// <summary>
 /// High availability on etcd (issue 11): a real 3-member etcd cluster on loopback and two real
-/// replica processes with a 2 s session TTL. The active is killed (SIGKILL) under load or frozen
+/// replica processes with a 3 s session TTL (<see cref="ReplicaCluster.SessionTtl"/>). The active is killed (SIGKILL) under load or frozen
 /// (SIGSTOP) past the TTL; etcd members go down. Time is real here (etcd sessions): every wait is
 /// a bounded wait for an event (health Watch, an answer), never a sleep for expiry.
 /// </summary>
@@ -239,13 +239,22 @@ public sealed class FailoverTests(ITestOutputHelper output)
             var stale = () => cluster.Clients[old].AddLeaseAsync("other", "/pause/y");
             (await stale.Should().ThrowAsync<LeaseUnavailableException>()).Which.Status.Detail.Should().Be(NotActive);
             var read = () => cluster.Clients[old].GetLeaseAsync("/pause/x");
-            (await read.Should().ThrowAsync<LeaseUnavailableException>()).Which.Trailers.GetValue("leader-url").Should().Be(cluster.Replicas[next].Address);
+            var leader = (await read.Should().ThrowAsync<LeaseUnavailableException>()).Which.Trailers.GetValue("leader-url");
+            // Unknown until it read the key again; never itself.
+            (leader is null || leader == cluster.Replicas[next].Address).Should().BeTrue($"leader-url is absent or the new active, was {leader}");
 
             // It steps down (its own log says so) and wrote nothing meanwhile.
             await WaitForOutputAsync(cluster.Replicas[old], "No longer the active replica");
             (await cluster.HealthAsync(old)).Should().Be(ServingStatus.NotServing);
             var after = await cluster.ReadDataRevisionsAsync();
             after.Should().Equal(before, "a deposed replica's transactions fail the election-key guard");
+
+            // As a standby it learns the active from the election key and points clients to it.
+            await WaitUntilAsync(async () =>
+            {
+                var refused = await read.Should().ThrowAsync<LeaseUnavailableException>();
+                return refused.Which.Trailers.GetValue("leader-url") == cluster.Replicas[next].Address;
+            });
 
             var lease = await cluster.Clients[next].GetLeaseAsync("/pause/x").DefaultTimeout();
             lease.Holder.Should().Be("sleeper");
@@ -317,6 +326,21 @@ public sealed class FailoverTests(ITestOutputHelper output)
             catch (LeaseUnavailableException) when (started.Elapsed < LeaseService.Testing.TaskExtensions.Timeout)
             {
             }
+        }
+    }
+
+    /// <summary>Asks, bounded, until <paramref name="condition"/> holds (a state another process reaches through etcd).</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var started = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
+            {
+                throw new TimeoutException($"condition not reached within {LeaseService.Testing.TaskExtensions.Timeout}");
+            }
+
+            await Task.Delay(50);
         }
     }
 

@@ -48,7 +48,7 @@ internal sealed class ElectedReplica : IAsyncDisposable
     private ElectedReplica(string endpoints, string prefix, string url)
     {
         Client = EtcdConnection.Create(endpoints);
-        Election = new EtcdElection(Client, new EtcdKeys(prefix), new EtcdElectionOptions { SessionTtl = TimeSpan.FromSeconds(2), DriftMargin = TimeSpan.FromMilliseconds(200), AdvertiseUrl = url }, TimeProvider.System);
+        Election = new EtcdElection(Client, new EtcdKeys(prefix), new EtcdElectionOptions { SessionTtl = TimeSpan.FromSeconds(3), DriftMargin = TimeSpan.FromMilliseconds(300), AdvertiseUrl = url }, TimeProvider.System);
         Store = new EtcdLeaseStore(Client, Election, endpoints);
         _run = Election.RunAsync(
             _ =>

@@ -17,8 +17,15 @@ namespace LeaseService.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class ReplicaCluster : IAsyncDisposable
 {
-    /// <summary>The session TTL the replicas run with: short, so failovers take seconds.</summary>
-    public static readonly TimeSpan SessionTtl = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The session TTL the replicas run with: short, so failovers take seconds; not the minimum
+    /// (2 s), so a loaded CI machine does not fail over by itself.
+    /// </summary>
+    /// <remarks>
+    /// <c>LEASE_HA_SESSION_TTL</c> (whole seconds) overrides it, e.g. for <c>benchmarks/ha/failover.sh</c>.
+    /// </remarks>
+    public static readonly TimeSpan SessionTtl = TimeSpan.FromSeconds(
+        int.TryParse(Environment.GetEnvironmentVariable("LEASE_HA_SESSION_TTL"), out var seconds) ? seconds : 3);
 
     private readonly List<ServerProcess> _replicas = [];
     private readonly List<LeaseClient> _clients = [];
