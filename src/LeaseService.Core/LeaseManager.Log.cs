@@ -60,4 +60,7 @@ public sealed partial class LeaseManager
 
     [LoggerMessage(1102, LogLevel.Warning, "Storage writes succeed again; reloading {Files} file(s) from the store")]
     private partial void LogStorageRestored(int files);
+
+    [LoggerMessage(1103, LogLevel.Warning, "Stopped serving and dropped the in-memory state: {Reason}")]
+    private partial void LogDeactivated(string reason);
 }

@@ -264,7 +264,8 @@ public sealed partial class LeaseManager
         lock (_lock)
         {
             _namespace.Retire(_writer.DurableSequence);
-            var oldest = _leases.Oldest is { } head ? _time.GetElapsedTime(head.LastRenewed) : TimeSpan.Zero;
+            // A lease within a failover's grace counts as renewed in the future: its age is zero.
+            var oldest = _leases.Oldest is { } head ? TimeSpan.FromTicks(Math.Max(0, _time.GetElapsedTime(head.LastRenewed).Ticks)) : TimeSpan.Zero;
             return new LeaseStatistics(_leases.Count, _namespace.OpenCount, _namespace.FileCount, _recoveries.Count, oldest) { FilesInMemory = _namespace.InMemoryCount };
         }
     }

@@ -44,7 +44,96 @@ public sealed partial class LeaseManager : IStorageHealth
             await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
         }
 
-        await InstallAsync(files, total, stamp, blockId).ConfigureAwait(false);
+        await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes this manager serve the store's state after it became the store's only writer (a
+    /// replica elected active): reads the store, proves it can write with a probe (which also
+    /// clears an earlier write failure), then installs the state like a restart, except that every
+    /// restored lease counts as renewed at serving start plus <paramref name="grace"/> (the time
+    /// writers could not renew while the replicas failed over). False when the probe write fails
+    /// (the store refused this writer, or is down); the manager then stays Loading. Throws
+    /// <see cref="LeaseStoreException"/> for a store it must not serve (corrupt, newer format).
+    /// </summary>
+    public async Task<bool> ActivateAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero);
+        await _restoreGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            SetStatus(StorageStatus.Loading, null);
+
+            // Read first: a store of a newer format must be refused before the probe writes ours.
+            var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+            List<StoreWrite> probeWrites = [new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat())];
+            if (fresh)
+            {
+                probeWrites.Add(new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0)));
+            }
+
+            Commit probe;
+            lock (_lock)
+            {
+                probe = new Commit(probeWrites, ++_sequence, probe: true);
+                _writer.Enqueue(probe);
+            }
+
+            if (await probe.Durable.ConfigureAwait(false) is { } failure)
+            {
+                Volatile.Write(ref _storageFailure, failure);
+                return false;
+            }
+
+            await InstallAsync(files, total, stamp, blockId, grace).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _restoreGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stops serving and forgets the state (a replica that is no longer the store's writer): every
+    /// call answers Unavailable and the monitor finds nothing, until <see cref="ActivateAsync"/>.
+    /// Writes still queued fail at the store (it refuses a writer that is not active).
+    /// </summary>
+    public void Deactivate(string reason)
+    {
+        bool changed;
+        lock (_lock)
+        {
+            _namespace = new FileNamespace(_lock);
+            _leases = new LeaseTable(_lock);
+            _recoveries = new RecoveryQueue(_lock);
+            changed = _status != StorageStatus.Loading;
+            _status = StorageStatus.Loading;
+            _storageFailure = null;
+        }
+
+        LogDeactivated(reason);
+        if (changed)
+        {
+            StorageStatusChanged?.Invoke(StorageStatus.Loading);
+        }
+    }
+
+    /// <summary>Sets the status and raises <see cref="StorageStatusChanged"/> when it changed.</summary>
+    private void SetStatus(StorageStatus status, string? failure)
+    {
+        bool changed;
+        lock (_lock)
+        {
+            changed = _status != status;
+            _status = status;
+            _storageFailure = failure;
+        }
+
+        if (changed)
+        {
+            StorageStatusChanged?.Invoke(status);
+        }
     }
 
     /// <summary>
@@ -90,7 +179,7 @@ public sealed partial class LeaseManager : IStorageHealth
             }
 
             LogStorageRestored(total);
-            await InstallAsync(files, total, stamp, blockId).ConfigureAwait(false);
+            await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero).ConfigureAwait(false);
             return true;
         }
         finally
@@ -190,20 +279,21 @@ public sealed partial class LeaseManager : IStorageHealth
 
     /// <summary>
     /// Replaces the whole state with the open <paramref name="files"/> (of <paramref name="total"/>
-    /// files in the store), then resumes their recoveries.
+    /// files in the store), then resumes their recoveries. Every lease counts as renewed now plus
+    /// <paramref name="grace"/>.
     /// </summary>
-    private async Task InstallAsync(List<StoredFile> files, int total, long stamp, long blockId)
+    private async Task InstallAsync(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace)
     {
         var effects = new Effects();
         Commit? commit;
         var nodes = _dataNodes.GetDataNodes();
         lock (_lock)
         {
+            var now = _time.GetTimestamp();
             _namespace = new FileNamespace(_lock);
-            _leases = new LeaseTable(_lock);
+            _leases = new LeaseTable(_lock) { RenewedFloor = now + ToTimestampUnits(grace) };
             _recoveries = new RecoveryQueue(_lock);
             _namespace.SetStoredCount(total);
-            var now = _time.GetTimestamp();
             var resume = new List<FileEntry>();
             foreach (var stored in files)
             {
@@ -366,15 +456,22 @@ public sealed partial class LeaseManager : IStorageHealth
         return CompleteAsync(commit, effects, outcome);
     }
 
-    /// <summary>The writer's failure callback: refuse every call until a restore reloads the state.</summary>
+    /// <summary>
+    /// The writer's failure callback: refuse every call until a restore reloads the state. A
+    /// manager not serving (Loading: deactivated, its last commits refused by the store) stays
+    /// Loading: it has nothing to restore, and activation probes the store itself.
+    /// </summary>
     private void OnStorageFailed(string reason)
     {
         bool changed;
         lock (_lock)
         {
             changed = _status == StorageStatus.Healthy;
-            _status = StorageStatus.Failed;
-            _storageFailure = reason;
+            if (_status != StorageStatus.Loading)
+            {
+                _status = StorageStatus.Failed;
+                _storageFailure = reason;
+            }
         }
 
         LogStorageFailed(reason);

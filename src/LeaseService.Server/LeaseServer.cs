@@ -3,6 +3,7 @@ using LeaseService.Core;
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Storage;
 using LeaseService.DataNodes;
+using LeaseService.Server.Cluster;
 using LeaseService.Server.Health;
 using LeaseService.Server.Hosting;
 using LeaseService.Server.Logging;
@@ -132,6 +133,7 @@ public static class LeaseServer
                 sp.GetRequiredKeyedService<TimeProvider>(WorkClockKey));
         });
         services.AddLeaseStorage(configuration); // Before the monitor: its loader must start first.
+        services.AddReplicaRole(configuration); // Standalone, or an etcd replica that loads when elected.
         services.AddSingleton<LeaseRpcService>();
         services.AddSingleton<DataNodeSimulatorRpcService>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LeaseMonitor>(sp, TestingMode.LeaseClock(sp)));

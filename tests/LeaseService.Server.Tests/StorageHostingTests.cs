@@ -30,6 +30,25 @@ public sealed class StorageHostingTests
         (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
     }
 
+    [Theory]
+    [InlineData("--Storage:Etcd:Endpoints=", "--Cluster:SessionTtl=00:00:05", "Storage:Etcd:Endpoints")]
+    [InlineData("--Storage:Etcd:Endpoints=localhost:2379", "--Cluster:SessionTtl=00:00:05", "Storage:Etcd:Endpoints")]
+    [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Storage:Etcd:Prefix=", "Storage:Etcd:Prefix")]
+    [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:SessionTtl=00:00:01", "Cluster:SessionTtl")]
+    [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:SessionTtl=00:00:02.500", "Cluster:SessionTtl")]
+    [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:AdvertiseUrl=lease-1:5050", "Cluster:AdvertiseUrl")]
+    public async Task InvalidEtcdOption_StopsStartUpNamingTheKey(string first, string second, string key)
+    {
+        var act = async () =>
+        {
+            await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", "--Storage:Provider=Etcd", first, second]);
+            await app.StartAsync();
+            await app.StopAsync();
+        };
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
+    }
+
     [Fact]
     public async Task StoreFailure_AnswersUnavailableAndHealthIsNotServingUntilAWriteSucceeds()
     {

@@ -26,13 +26,13 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         await CleanUpAsync();
     }
 
-    [Fact]
+    [ContractFact]
     public async Task ReadAll_EmptyStore_ReturnsNothing()
     {
         (await Store.ReadAllAsync().ToListAsync()).Should().BeEmpty();
     }
 
-    [Fact]
+    [ContractFact]
     public async Task ReadAll_ReturnsEveryKeyInOrdinalOrder()
     {
         await Store.WriteAsync([Put("file//b", "2"), Put("meta/format", "f"), Put("file//a", "1"), Put("file//B", "3"), Put("file//é", "4")]);
@@ -42,7 +42,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         keys.Should().Equal(["file//B", "file//a", "file//b", "file//é", "meta/format"], "ordinal (UTF-8 byte) order");
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Write_LaterWriteOfAKeyInOneBatch_Wins_AndDeleteRemoves()
     {
         await Store.WriteAsync([Put("k1", "old"), Put("k2", "x")]);
@@ -53,7 +53,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         entries.Select(e => (e.Key, Encoding.UTF8.GetString(e.Value.Span))).Should().Equal([("k1", "new")]);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Write_BinaryValues_RoundTripExactly()
     {
         var value = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray();
@@ -65,7 +65,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         entries["empty"].Should().BeEmpty();
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Write_ManyBatches_AllSurviveAReopen()
     {
         for (var i = 0; i < 50; i++)
@@ -80,7 +80,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         Encoding.UTF8.GetString(entries[^1].Value.Span).Should().Be("49.19");
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Read_MissingKey_ReturnsNull()
     {
         await Store.WriteAsync([Put("file//a", "1")]);
@@ -90,7 +90,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         (await Store.ReadAsync("file//a/")).Should().BeNull("a key is not a prefix match");
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Read_SeesTheLastCompletedBatch_PutsDeletesAndNonAsciiKeys()
     {
         await Store.WriteAsync([Put("file//é/x", "old"), Put("gone", "x")]);
@@ -101,7 +101,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         (await Store.ReadAsync("empty")).Should().NotBeNull().And.BeEmpty("an empty value is not an absent key");
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Read_ReturnsTheCallersCopy_AndSurvivesAReopen()
     {
         await Store.WriteAsync([Put("k", "value")]);
@@ -113,7 +113,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         Encoding.UTF8.GetString((await Store.ReadAsync("k"))!).Should().Be("value");
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Read_ConcurrentWithWrites_SeesEachKeyWholeOrNotAtAll()
     {
         var value = Enumerable.Range(0, 4096).Select(i => (byte)i).ToArray();
@@ -137,7 +137,7 @@ public abstract class LeaseStoreContractTests : IAsyncLifetime
         await writer;
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Write_ConcurrentBatchesFromOneWriterAtATime_AreAllApplied()
     {
         // The group-commit writer is one caller; still, sequential awaits from different threads must work.

@@ -26,6 +26,13 @@ internal sealed class LeaseTable(Lock gate)
 
     public int Count => _leases.Count;
 
+    /// <summary>
+    /// No lease counts as renewed before this timestamp: after a failover every restored lease is
+    /// renewed at (serving start + grace), and a renewal within the grace cannot move it earlier,
+    /// which also keeps the expiry list sorted. <see cref="long.MinValue"/> when there is no grace.
+    /// </summary>
+    public long RenewedFloor { get; init; } = long.MinValue;
+
     /// <summary>The lease renewed longest ago, or null.</summary>
     public Lease? Oldest => _expiry.Head;
 
@@ -63,7 +70,7 @@ internal sealed class LeaseTable(Lock gate)
                 owned.Add(lease);
             }
 
-            lease.LastRenewed = now;
+            lease.LastRenewed = Math.Max(now, RenewedFloor);
             _expiry.AddLast(lease);
         }
         else
@@ -107,6 +114,7 @@ internal sealed class LeaseTable(Lock gate)
     public void Renew(Lease lease, long now)
     {
         Debug.Assert(gate.IsHeldByCurrentThread);
+        now = Math.Max(now, RenewedFloor);
         Debug.Assert(_expiry.Tail is null || _expiry.Tail.LastRenewed <= now, "The monotonic clock went backwards.");
         if (lease.Overdue)
         {

@@ -4,7 +4,8 @@ namespace LeaseService.Core.Storage;
 /// Where the lease manager keeps its state durably: a key-value store with ordered, atomic,
 /// durable batches. The manager owns the schema (keys and record encoding, see
 /// docs/SEMANTICS.md "Persistence"); an engine only stores bytes under string keys. Engines:
-/// <see cref="InMemoryLeaseStore"/>, RocksDB (<c>LeaseService.Storage.RocksDb</c>), etcd next.
+/// <see cref="InMemoryLeaseStore"/>, RocksDB (<c>LeaseService.Storage.RocksDb</c>), etcd
+/// (<c>LeaseService.Storage.Etcd</c>).
 /// </summary>
 /// <remarks>
 /// Every record is a full state record (the whole file, the whole counters), so writing one
@@ -42,6 +43,14 @@ public interface ILeaseStore : IAsyncDisposable
     /// none of it may be visible to a later <see cref="ReadAllAsync"/>.
     /// </summary>
     ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The most distinct keys one batch can write atomically (etcd: 128 operations per
+    /// transaction). The group-commit writer cuts batches between commits to stay within it; a
+    /// single commit with more keys is still passed whole, and the engine then writes it in
+    /// several steps, in order (each record stays whole). Unlimited by default.
+    /// </summary>
+    int MaxKeysPerBatch => int.MaxValue;
 }
 
 /// <summary>One stored record.</summary>

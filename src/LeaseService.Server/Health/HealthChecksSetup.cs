@@ -7,7 +7,8 @@ namespace LeaseService.Server.Health;
 /// <summary>
 /// <c>grpc.health.v1.Health</c> from Grpc.AspNetCore.HealthChecks, driven by ASP.NET Core health
 /// checks: one per subsystem, tagged with the gRPC service it stands for; <c>""</c> is every
-/// check. Check runs the checks on each call; Watch gets its first answer the same way and later
+/// check but the replica role (a standby is NOT_SERVING for <c>leases.v1.LeaseService</c>, SERVING
+/// for <c>""</c>). Check runs the checks on each call; Watch gets its first answer the same way and later
 /// changes from the health-check publisher (every <see cref="PublishPeriod"/>). On shutdown
 /// (<see cref="HealthDrain"/>) every Watch stream is sent NOT_SERVING, then ended.
 /// </summary>
@@ -16,6 +17,9 @@ internal static class HealthChecksSetup
     public const string LeaseServiceName = "leases.v1.LeaseService";
     public const string DataNodeSimulatorName = "leases.v1.DataNodeSimulator";
     public const string HealthServiceName = "grpc.health.v1.Health";
+
+    /// <summary>The tag of the replica-role check: part of <c>leases.v1.LeaseService</c>, not of <c>""</c> (a standby is a healthy process).</summary>
+    public const string RoleTag = "role";
 
     /// <summary>How often Watch streams see re-evaluated checks.</summary>
     public static readonly TimeSpan PublishPeriod = TimeSpan.FromSeconds(1);
@@ -34,6 +38,7 @@ internal static class HealthChecksSetup
         {
             o.Services.Map(LeaseServiceName, r => r.Tags.Contains(LeaseServiceName));
             o.Services.Map(DataNodeSimulatorName, r => r.Tags.Contains(DataNodeSimulatorName));
+            o.Services.Map(string.Empty, r => !r.Tags.Contains(RoleTag));
 
             // HealthDrain ends Watch streams itself, after they were sent NOT_SERVING.
             o.SuppressCompletionOnShutdown = true;

@@ -2,18 +2,22 @@ using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
+using LeaseService.Server.Cluster;
 using LeaseService.Server.Health;
 
 namespace LeaseService.Server.Rpc;
 
 /// <summary>
 /// Every call to every service: refused with UNAVAILABLE once the host is stopping (calls in
-/// flight finish; health calls are answered, and Watch streams end with the drain), counted and timed by service, method and status (<see cref="CallInstruments"/>),
+/// flight finish; health calls are answered, and Watch streams end with the drain), and every
+/// <c>leases.v1</c> call refused with UNAVAILABLE "not the active replica" (trailer
+/// <c>leader-url</c> when the active is known) while this replica is a standby; counted and timed by service, method and status (<see cref="CallInstruments"/>),
 /// and one Debug event (id 30) with method, status and duration.
 /// </summary>
 internal sealed partial class CallObservabilityInterceptor(
     IHostApplicationLifetime lifetime,
     HealthDrain drain,
+    IReplicaRole role,
     CallInstruments instruments,
     ILogger<CallObservabilityInterceptor> logger) : Interceptor
 {
@@ -110,7 +114,15 @@ internal sealed partial class CallObservabilityInterceptor(
         }
     }
 
-    /// <summary>Once the host is stopping: the call recorded as UNAVAILABLE and the exception that refuses it; otherwise null.</summary>
+    /// <summary>The trailer naming the active replica's advertised URL in a standby's refusal.</summary>
+    public const string LeaderUrlTrailer = "leader-url";
+
+    private const string LeasesPackagePrefix = "/leases.v1.";
+
+    /// <summary>
+    /// Once the host is stopping, or on a standby for <c>leases.v1</c> calls: the call recorded as
+    /// UNAVAILABLE and the exception that refuses it; otherwise null.
+    /// </summary>
     private RpcException? Refusal(ServerCallContext context)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested
@@ -118,6 +130,18 @@ internal sealed partial class CallObservabilityInterceptor(
         {
             instruments.Record(context.Method, StatusCode.Unavailable, 0);
             return new RpcException(new Status(StatusCode.Unavailable, "Server is shutting down"));
+        }
+
+        if (!role.IsActive && context.Method.StartsWith(LeasesPackagePrefix, StringComparison.Ordinal))
+        {
+            instruments.Record(context.Method, StatusCode.Unavailable, 0);
+            var trailers = new Metadata();
+            if (role.LeaderUrl is { Length: > 0 } leader)
+            {
+                trailers.Add(LeaderUrlTrailer, leader);
+            }
+
+            return new RpcException(new Status(StatusCode.Unavailable, "not the active replica"), trailers);
         }
 
         return null;

@@ -6,16 +6,18 @@ using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 namespace LeaseService.Server.Storage;
 
 /// <summary>
-/// Pushes storage changes (loaded, a write failed, reloaded) to health Watch streams of
-/// <c>leases.v1.LeaseService</c> at once, rather than at the health-check publisher's next round.
+/// Pushes storage changes (loaded, a write failed, reloaded) and role changes (elected, deposed)
+/// to health Watch streams of <c>leases.v1.LeaseService</c> at once, rather than at the
+/// health-check publisher's next round.
 /// </summary>
-internal sealed class StorageHealthPush(IStorageHealth storage, HealthServiceImpl health, IHostApplicationLifetime lifetime) : IHostedService
+internal sealed class StorageHealthPush(IStorageHealth storage, Cluster.IReplicaRole role, HealthServiceImpl health, IHostApplicationLifetime lifetime) : IHostedService
 {
     private readonly Lock _gate = new();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         storage.StorageStatusChanged += OnChanged;
+        role.Changed += OnRoleChanged;
         OnChanged(storage.StorageStatus);
         return Task.CompletedTask;
     }
@@ -23,8 +25,11 @@ internal sealed class StorageHealthPush(IStorageHealth storage, HealthServiceImp
     public Task StopAsync(CancellationToken cancellationToken)
     {
         storage.StorageStatusChanged -= OnChanged;
+        role.Changed -= OnRoleChanged;
         return Task.CompletedTask;
     }
+
+    private void OnRoleChanged() => OnChanged(storage.StorageStatus);
 
     private void OnChanged(StorageStatus _)
     {
@@ -33,7 +38,7 @@ internal sealed class StorageHealthPush(IStorageHealth storage, HealthServiceImp
         {
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
-                health.SetStatus(HealthChecksSetup.LeaseServiceName, storage.StorageStatus == StorageStatus.Healthy ? ServingStatus.Serving : ServingStatus.NotServing);
+                health.SetStatus(HealthChecksSetup.LeaseServiceName, storage.StorageStatus == StorageStatus.Healthy && role.IsActive ? ServingStatus.Serving : ServingStatus.NotServing);
             }
         }
     }

@@ -1,4 +1,6 @@
 using LeaseService.Core;
+using LeaseService.Server.Cluster;
+using Microsoft.Extensions.Options;
 
 namespace LeaseService.Server.Storage;
 
@@ -6,12 +8,18 @@ namespace LeaseService.Server.Storage;
 /// Loads the lease state from the store before anything is served. Hosted services start in
 /// registration order and before Kestrel listens, and this one is registered before the monitor,
 /// so the monitor (and every takeover) starts only after loading. A store it must not start over
-/// stops start-up (<see cref="Core.Storage.LeaseStoreException"/>, exit code 2).
+/// stops start-up (<see cref="Core.Storage.LeaseStoreException"/>, exit code 2). Not on etcd:
+/// there a replica loads when elected.
 /// </summary>
-internal sealed partial class StorageLoader(LeaseManager manager, ILogger<StorageLoader> logger) : IHostedService
+internal sealed partial class StorageLoader(LeaseManager manager, IOptions<StorageOptions> options, ILogger<StorageLoader> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (options.Value.IsClustered())
+        {
+            return; // A replica loads the state when it is elected active (Cluster.EtcdReplica).
+        }
+
         LogLoading(manager.Store.Description);
         await manager.LoadAsync(cancellationToken).ConfigureAwait(false);
 

@@ -11,7 +11,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         const string S = StorageOptions.Section;
         if (!Enum.TryParse<StorageProvider>(options.Provider, ignoreCase: true, out _) || int.TryParse(options.Provider, out _))
         {
-            failures.Add($"{S}:Provider must be RocksDb or InMemory (was '{options.Provider}').");
+            failures.Add($"{S}:Provider must be RocksDb, InMemory or Etcd (was '{options.Provider}').");
+        }
+        else if (options.ParsedProvider == StorageProvider.Etcd)
+        {
+            ValidateEtcd(options.Etcd, failures);
         }
 
         if (string.IsNullOrWhiteSpace(options.Path))
@@ -24,5 +28,27 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateEtcd(EtcdStorageOptions etcd, List<string> failures)
+    {
+        const string E = StorageOptions.Section + ":Etcd";
+        if (etcd.EndpointList.Count == 0)
+        {
+            failures.Add($"{E}:Endpoints is required with {StorageOptions.Section}:Provider=Etcd: the etcd members' client URLs, comma-separated (http://host:2379,...).");
+        }
+
+        foreach (var endpoint in etcd.EndpointList)
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")
+            {
+                failures.Add($"{E}:Endpoints: '{endpoint}' is not an http:// or https:// URL of an etcd member (host and port, no path).");
+            }
+        }
+
+        if (string.IsNullOrEmpty(etcd.Prefix) || etcd.Prefix.Contains('\0', StringComparison.Ordinal))
+        {
+            failures.Add($"{E}:Prefix must not be empty or contain NUL (default {LeaseService.Storage.Etcd.EtcdKeys.DefaultPrefix}).");
+        }
     }
 }

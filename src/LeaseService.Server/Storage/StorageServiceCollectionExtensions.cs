@@ -1,5 +1,7 @@
 using LeaseService.Core;
 using LeaseService.Core.Storage;
+using dotnet_etcd;
+using LeaseService.Storage.Etcd;
 using LeaseService.Storage.RocksDb;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +13,8 @@ internal static class StorageServiceCollectionExtensions
     /// <summary>
     /// Options <c>Storage</c> (validated at start-up), the <see cref="ILeaseStore"/> of the
     /// configured provider (opened when first resolved), the loader (register before the monitor:
-    /// hosted services start in order) and the restorer after storage failures.
+    /// hosted services start in order; on etcd the replica loads when elected, see
+    /// <see cref="Cluster.EtcdReplica"/>) and the restorer after storage failures.
     /// </summary>
     public static IServiceCollection AddLeaseStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,12 +23,17 @@ internal static class StorageServiceCollectionExtensions
         services.AddSingleton<ILeaseStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return options.ParsedProvider == StorageProvider.InMemory
-                ? new InMemoryLeaseStore()
-                : RocksDbLeaseStore.Open(options.FullPath);
+            return options.ParsedProvider switch
+            {
+                StorageProvider.InMemory => new InMemoryLeaseStore(),
+                StorageProvider.Etcd => new EtcdLeaseStore(sp.GetRequiredService<EtcdClient>(), sp.GetRequiredService<EtcdElection>(), options.Etcd.Endpoints),
+                _ => RocksDbLeaseStore.Open(options.FullPath),
+            };
         });
         services.AddSingleton<IStorageHealth>(sp => sp.GetRequiredService<LeaseManager>());
-        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [Health.HealthChecksSetup.LeaseServiceName]);
+        services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage", tags: [Health.HealthChecksSetup.LeaseServiceName])
+            .AddCheck<Cluster.ReplicaRoleHealthCheck>("role", tags: [Health.HealthChecksSetup.LeaseServiceName, Health.HealthChecksSetup.RoleTag]);
         services.AddHostedService<StorageHealthPush>();
         services.AddHostedService<StorageLoader>();
         services.AddHostedService<StorageRestorer>();

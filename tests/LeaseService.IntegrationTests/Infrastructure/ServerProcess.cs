@@ -22,6 +22,8 @@ public sealed class ServerProcess : IServerHost
     internal const int MaxOutputLines = 4000;
 
     private const int Sigterm = 15;
+    private const int Sigstop = 19;
+    private const int Sigcont = 18;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly List<string> _output = [];
@@ -128,6 +130,20 @@ public sealed class ServerProcess : IServerHost
         if (Kill(_process.Id, Sigterm) != 0)
         {
             throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Freezes the process (SIGSTOP): a long GC pause or a partition, as the process sees it.</summary>
+    public void Pause() => Signal(Sigstop, "STOP");
+
+    /// <summary>Lets a paused process run again (SIGCONT).</summary>
+    public void Resume() => Signal(Sigcont, "CONT");
+
+    private void Signal(int signal, string name)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill -{name} {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

@@ -78,26 +78,62 @@ internal sealed class GroupCommitWriter
     {
         var batch = new List<Commit>();
         var writes = new List<StoreWrite>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var maxKeys = _store.MaxKeysPerBatch;
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (batch.Count < MaxCommitsPerBatch && _queue.Reader.TryRead(out var commit))
             {
                 if (commit.IsProbe)
                 {
-                    await FlushAsync(batch, writes).ConfigureAwait(false);
+                    await FlushAsync(batch, writes, keys).ConfigureAwait(false);
                     await ProbeAsync(commit).ConfigureAwait(false);
                     continue;
+                }
+
+                // Cut between commits so a batch stays one atomic write of the engine (etcd: one
+                // transaction); a commit alone above the limit still goes whole (see MaxKeysPerBatch).
+                if (maxKeys != int.MaxValue && commit.Writes is { } commitWrites && !FitsLimit(commitWrites, keys, maxKeys))
+                {
+                    await FlushAsync(batch, writes, keys).ConfigureAwait(false);
+                    FitsLimit(commitWrites, keys, maxKeys);
                 }
 
                 batch.Add(commit);
             }
 
-            await FlushAsync(batch, writes).ConfigureAwait(false);
+            await FlushAsync(batch, writes, keys).ConfigureAwait(false);
         }
     }
 
-    private async Task FlushAsync(List<Commit> batch, List<StoreWrite> writes)
+    /// <summary>Adds the commit's keys to <paramref name="keys"/> when the batch stays within the limit (or is empty); false, unchanged, otherwise.</summary>
+    private static bool FitsLimit(List<StoreWrite> commitWrites, HashSet<string> keys, int maxKeys)
     {
+        var added = 0;
+        foreach (var write in commitWrites)
+        {
+            if (!keys.Contains(write.Key))
+            {
+                added++;
+            }
+        }
+
+        if (keys.Count > 0 && keys.Count + added > maxKeys)
+        {
+            return false;
+        }
+
+        foreach (var write in commitWrites)
+        {
+            keys.Add(write.Key);
+        }
+
+        return true;
+    }
+
+    private async Task FlushAsync(List<Commit> batch, List<StoreWrite> writes, HashSet<string> keys)
+    {
+        keys.Clear();
         if (batch.Count == 0)
         {
             return;

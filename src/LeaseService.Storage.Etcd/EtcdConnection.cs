@@ -1,0 +1,46 @@
+using dotnet_etcd;
+using Grpc.Core;
+using Grpc.Net.Client.Configuration;
+
+namespace LeaseService.Storage.Etcd;
+
+/// <summary>
+/// The etcd client of a replica: one dotnet-etcd <see cref="EtcdClient"/> over every endpoint
+/// (round robin over the members that answer), with a short retry of UNAVAILABLE so one member
+/// going down costs a retry, not an error. Every call sets its own deadline.
+/// </summary>
+public static class EtcdConnection
+{
+    /// <summary>
+    /// A client for <paramref name="endpoints"/>: comma-separated URLs such as
+    /// <c>http://10.0.0.1:2379,http://10.0.0.2:2379</c>. The caller disposes it.
+    /// </summary>
+    public static EtcdClient Create(string endpoints)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(endpoints);
+        return new EtcdClient(endpoints, configureChannelOptions: options =>
+        {
+            // dotnet-etcd's default retries back off 1-5 s, longer than a session TTL: keep the
+            // round robin, retry UNAVAILABLE quickly; the callers' own loops do the rest.
+            options.ServiceConfig = new ServiceConfig
+            {
+                LoadBalancingConfigs = { new RoundRobinConfig() },
+                MethodConfigs =
+                {
+                    new MethodConfig
+                    {
+                        Names = { MethodName.Default },
+                        RetryPolicy = new RetryPolicy
+                        {
+                            MaxAttempts = 3,
+                            InitialBackoff = TimeSpan.FromMilliseconds(50),
+                            MaxBackoff = TimeSpan.FromMilliseconds(200),
+                            BackoffMultiplier = 2,
+                            RetryableStatusCodes = { StatusCode.Unavailable },
+                        },
+                    },
+                },
+            };
+        });
+    }
+}

@@ -1,0 +1,471 @@
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mvccpb;
+
+namespace LeaseService.Storage.Etcd;
+
+/// <summary>
+/// Chooses the one active replica through etcd: each replica keeps a session (an etcd lease of
+/// <see cref="EtcdElectionOptions.SessionTtl"/>, kept alive) and campaigns by creating the
+/// election key bound to it in a transaction that succeeds only while the key does not exist
+/// (create revision 0). The winner is active for as long as it can prove it still holds the key:
+/// until its last successful keepalive (timed from when it was sent) plus the lease's TTL, minus
+/// <see cref="EtcdElectionOptions.DriftMargin"/>. Losers watch the key and campaign again when it
+/// goes (the active's session expired or it resigned). The store's writes are guarded by the
+/// key's create revision (<see cref="Guard"/>), so a replica that lost the key can never write.
+/// </summary>
+public sealed partial class EtcdElection
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
+    // etcd clientv3.WithRequireLeader: a member that lost its raft leader ends the watch instead of going silent.
+    private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
+
+    private readonly EtcdClient _client;
+    private readonly EtcdKeys _keys;
+    private readonly EtcdElectionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly long _margin;
+    private volatile Term? _term;
+    private volatile string? _leaderUrl;
+
+    /// <param name="client">The etcd client (<see cref="EtcdConnection.Create"/>); the caller owns it.</param>
+    /// <param name="keys">The cluster's keys.</param>
+    /// <param name="options">Session TTL, drift margin and this replica's advertised URL.</param>
+    /// <param name="timeProvider">Monotonic time for the session's validity.</param>
+    /// <param name="logger">Role changes at Information/Warning.</param>
+    public EtcdElection(EtcdClient client, EtcdKeys keys, EtcdElectionOptions options, TimeProvider timeProvider, ILogger<EtcdElection>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        if (options.SessionTtl < TimeSpan.FromSeconds(1) || options.SessionTtl.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            throw new ArgumentException("SessionTtl must be a whole number of seconds, at least 1.", nameof(options));
+        }
+
+        if (options.DriftMargin < TimeSpan.Zero || options.DriftMargin >= options.SessionTtl / 2)
+        {
+            throw new ArgumentException("DriftMargin must be at least 0 and less than half the SessionTtl.", nameof(options));
+        }
+
+        _client = client;
+        _keys = keys;
+        _options = options;
+        _time = timeProvider;
+        _logger = logger ?? NullLogger<EtcdElection>.Instance;
+        _margin = ToTimestamp(options.DriftMargin);
+    }
+
+    /// <summary>
+    /// True while this replica holds the election key and can prove it: within the session's
+    /// validity, measured now. Serve only while true.
+    /// </summary>
+    public bool IsLeader => _term is { } term && term.Session.IsValid(_time.GetTimestamp());
+
+    /// <summary>
+    /// The active replica's advertised URL when known (this replica's own while it leads and can
+    /// prove it); else null — never this replica's own once it cannot prove it still leads.
+    /// </summary>
+    public string? LeaderUrl => _term is { } term
+        ? (term.Session.IsValid(_time.GetTimestamp()) ? _options.AdvertiseUrl : null)
+        : _leaderUrl;
+
+    /// <summary>The keys of this cluster.</summary>
+    public EtcdKeys Keys => _keys;
+
+    /// <summary>
+    /// The election key's create revision while this replica holds it, for guarding writes
+    /// (compare it in every transaction); null otherwise.
+    /// </summary>
+    public long? Guard => _term?.CreateRevision;
+
+    /// <summary>
+    /// Campaigns until <paramref name="cancellationToken"/>: each time this replica wins,
+    /// <paramref name="onElected"/> runs (load the state, then serve) with a token cancelled when
+    /// the term ends; when the term ends, <paramref name="onDeposed"/> is told why (stop serving),
+    /// the session is revoked so another replica can take over at once, and the replica campaigns
+    /// again. Never throws but for cancellation; etcd errors are logged and retried.
+    /// </summary>
+    public async Task RunAsync(Func<CancellationToken, Task> onElected, Action<string> onDeposed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onElected);
+        ArgumentNullException.ThrowIfNull(onDeposed);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunSessionAsync(onElected, onDeposed, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                LogSessionFailed(ex.Message);
+            }
+
+            try
+            {
+                await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Told by the store when a guarded write failed its compare: the key is gone or another's.
+    /// Ends the term at once.
+    /// </summary>
+    public void GuardFailed()
+    {
+        if (_term is { } term)
+        {
+            term.End("a guarded write found the election key gone or held by another replica");
+        }
+    }
+
+    private async Task RunSessionAsync(Func<CancellationToken, Task> onElected, Action<string> onDeposed, CancellationToken cancellationToken)
+    {
+        var sent = _time.GetTimestamp();
+        var grant = await _client.GetConnection().LeaseClient.LeaseGrantAsync(
+            new LeaseGrantRequest { TTL = (long)_options.SessionTtl.TotalSeconds },
+            deadline: Deadline(),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(grant.Error) || grant.TTL <= 0)
+        {
+            throw new InvalidOperationException($"etcd refused a session lease: {grant.Error}");
+        }
+
+        var session = new Session(grant.ID, sent + ToTimestamp(TimeSpan.FromSeconds(grant.TTL)) - _margin);
+        using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var keepAlive = KeepAliveAsync(session, sessionEnd);
+        try
+        {
+            while (true)
+            {
+                sessionEnd.Token.ThrowIfCancellationRequested();
+                var (won, holder) = await CampaignAsync(session, sessionEnd.Token).ConfigureAwait(false);
+                if (won)
+                {
+                    await LeadAsync(session, holder!.CreateRevision, onElected, onDeposed, sessionEnd).ConfigureAwait(false);
+                    return;
+                }
+
+                if (holder is not null)
+                {
+                    _leaderUrl = holder.Value.IsEmpty ? null : holder.Value.ToStringUtf8();
+                    await WaitUntilGoneAsync(holder.CreateRevision, holder.ModRevision, sessionEnd.Token).ConfigureAwait(false);
+                    _leaderUrl = null;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogSessionEnded(session.EndReason ?? "the session ended");
+        }
+        finally
+        {
+            await sessionEnd.CancelAsync().ConfigureAwait(false);
+            await keepAlive.ConfigureAwait(false);
+            await RevokeAsync(session).ConfigureAwait(false);
+        }
+    }
+
+    private async Task LeadAsync(Session session, long createRevision, Func<CancellationToken, Task> onElected, Action<string> onDeposed, CancellationTokenSource sessionEnd)
+    {
+        using var termEnd = CancellationTokenSource.CreateLinkedTokenSource(sessionEnd.Token);
+        var term = new Term(session, createRevision, termEnd);
+        _term = term;
+        _leaderUrl = _options.AdvertiseUrl;
+        LogElected(createRevision, _options.AdvertiseUrl ?? "(none)");
+        try
+        {
+            await onElected(termEnd.Token).ConfigureAwait(false);
+            await WaitUntilGoneAsync(createRevision, createRevision, termEnd.Token).ConfigureAwait(false);
+            term.End("the election key was deleted or replaced");
+        }
+        catch (OperationCanceledException) when (termEnd.IsCancellationRequested)
+        {
+            // The term ended: the session could not be proven, a guarded write failed, or stopping.
+        }
+        finally
+        {
+            _term = null;
+            _leaderUrl = null;
+            var reason = term.Reason ?? session.EndReason ?? "the replica is stopping";
+            LogDeposed(reason);
+            onDeposed(reason);
+        }
+    }
+
+    /// <summary>Creates the election key if nobody holds it. Won: the new key; lost: the holder's key (null when it vanished meanwhile).</summary>
+    private async Task<(bool Won, KeyValue? Holder)> CampaignAsync(Session session, CancellationToken cancellationToken)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = _keys.Leader, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _keys.Leader, Value = ByteString.CopyFromUtf8(_options.AdvertiseUrl ?? string.Empty), Lease = session.LeaseId } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = _keys.Leader } });
+        var response = await _client.GetConnection().KVClient.TxnAsync(txn, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (response.Succeeded)
+        {
+            return (true, new KeyValue { Key = _keys.Leader, CreateRevision = response.Header.Revision, Lease = session.LeaseId });
+        }
+
+        var holder = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+
+        // A retried campaign whose first attempt had won finds its own key.
+        return holder is not null && holder.Lease == session.LeaseId ? (true, holder) : (false, holder);
+    }
+
+    /// <summary>
+    /// Returns once the key with <paramref name="createRevision"/> is deleted or replaced, watching
+    /// from after <paramref name="seenRevision"/>; a failed watch is re-established from a fresh read.
+    /// </summary>
+    private async Task WaitUntilGoneAsync(long createRevision, long seenRevision, CancellationToken cancellationToken)
+    {
+        var kv = _client.GetConnection().KVClient;
+        var watch = _client.GetConnection().WatchClient;
+        while (true)
+        {
+            try
+            {
+                using var call = watch.Watch(RequireLeader, cancellationToken: cancellationToken);
+                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _keys.Leader, StartRevision = seenRevision + 1 } }, cancellationToken).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    var response = call.ResponseStream.Current;
+                    foreach (var change in response.Events)
+                    {
+                        if (change.Type == Event.Types.EventType.Delete || change.Kv.CreateRevision != createRevision)
+                        {
+                            return;
+                        }
+                    }
+
+                    if (response.Canceled || response.CompactRevision != 0)
+                    {
+                        break; // Re-read below.
+                    }
+                }
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogWatchFailed(ex.Status.StatusCode, ex.Status.Detail);
+                await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            var current = await kv.RangeAsync(new RangeRequest { Key = _keys.Leader }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (current.Kvs.Count == 0 || current.Kvs[0].CreateRevision != createRevision)
+            {
+                return;
+            }
+
+            seenRevision = current.Header.Revision;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the session's lease alive every quarter TTL and extends its validity from each
+    /// answered keepalive (timed from its sending). Ends the session (cancels
+    /// <paramref name="sessionEnd"/>) when the validity passes without an answer or etcd says the
+    /// lease is gone.
+    /// </summary>
+    private async Task KeepAliveAsync(Session session, CancellationTokenSource sessionEnd)
+    {
+        var token = sessionEnd.Token;
+        var interval = _options.SessionTtl / 4;
+        AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse>? call = null;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var now = _time.GetTimestamp();
+                if (!session.IsValid(now))
+                {
+                    session.End("no etcd keepalive was answered within the session TTL (minus the drift margin)");
+                    break;
+                }
+
+                try
+                {
+                    call ??= _client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: token);
+                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = session.LeaseId }, token).ConfigureAwait(false);
+                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    answer.CancelAfter(session.Remaining(now, _time));
+                    if (!await call.ResponseStream.MoveNext(answer.Token).ConfigureAwait(false))
+                    {
+                        throw new RpcException(new Status(StatusCode.Unavailable, "the keepalive stream ended"));
+                    }
+
+                    var ttl = call.ResponseStream.Current.TTL;
+                    if (ttl <= 0)
+                    {
+                        session.End("etcd reports the session lease expired");
+                        break;
+                    }
+
+                    session.Extend(now + ToTimestamp(TimeSpan.FromSeconds(ttl)) - _margin);
+                }
+                catch (Exception ex) when (!token.IsCancellationRequested && ex is RpcException or OperationCanceledException or InvalidOperationException)
+                {
+                    // Answer overdue or the member went away: a new stream (round robin picks a live member).
+                    LogKeepAliveFailed(ex.Message);
+                    call?.Dispose();
+                    call = null;
+                    continue;
+                }
+
+                var wait = TimeSpan.FromTicks(Math.Min(interval.Ticks, session.Remaining(_time.GetTimestamp(), _time).Ticks));
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _time, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The session ends.
+        }
+        finally
+        {
+            call?.Dispose();
+            if (session.EndReason is not null)
+            {
+                _term?.End(session.EndReason);
+            }
+
+            await sessionEnd.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Best effort: revoking deletes the election key at once instead of after the TTL.</summary>
+    private async Task RevokeAsync(Session session)
+    {
+        try
+        {
+            await _client.GetConnection().LeaseClient.LeaseRevokeAsync(new LeaseRevokeRequest { ID = session.LeaseId }, deadline: DateTime.UtcNow.AddSeconds(1)).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            LogRevokeFailed(ex.Status.StatusCode, ex.Status.Detail);
+        }
+    }
+
+    private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    [LoggerMessage(7001, LogLevel.Warning, "Elected active replica (election key revision {Revision}, advertised {AdvertiseUrl})")]
+    private partial void LogElected(long revision, string advertiseUrl);
+
+    [LoggerMessage(7002, LogLevel.Warning, "No longer the active replica: {Reason}")]
+    private partial void LogDeposed(string reason);
+
+    [LoggerMessage(7003, LogLevel.Warning, "etcd session failed: {Reason}; starting a new one")]
+    private partial void LogSessionFailed(string reason);
+
+    [LoggerMessage(7004, LogLevel.Information, "etcd session ended: {Reason}; starting a new one")]
+    private partial void LogSessionEnded(string reason);
+
+    [LoggerMessage(7005, LogLevel.Debug, "etcd keepalive failed: {Reason}; retrying")]
+    private partial void LogKeepAliveFailed(string reason);
+
+    [LoggerMessage(7006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading it")]
+    private partial void LogWatchFailed(StatusCode status, string detail);
+
+    [LoggerMessage(7007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]
+    private partial void LogRevokeFailed(StatusCode status, string detail);
+
+    /// <summary>An etcd lease kept alive, and until when its holder can prove it is alive.</summary>
+    private sealed class Session(long leaseId, long validUntil)
+    {
+        private long _validUntil = validUntil;
+        private volatile string? _endReason;
+
+        public long LeaseId { get; } = leaseId;
+
+        public string? EndReason => _endReason;
+
+        public bool IsValid(long now) => _endReason is null && now < Volatile.Read(ref _validUntil);
+
+        public TimeSpan Remaining(long now, TimeProvider time)
+        {
+            var until = Volatile.Read(ref _validUntil);
+            return until <= now ? TimeSpan.Zero : time.GetElapsedTime(now, until);
+        }
+
+        public void Extend(long validUntil)
+        {
+            // Answers may come back out of order only across streams; never move the validity back.
+            long current;
+            do
+            {
+                current = Volatile.Read(ref _validUntil);
+                if (validUntil <= current)
+                {
+                    return;
+                }
+            }
+            while (Interlocked.CompareExchange(ref _validUntil, validUntil, current) != current);
+        }
+
+        public void End(string reason) => _endReason ??= reason;
+    }
+
+    /// <summary>One tenure as the active replica.</summary>
+    private sealed class Term(Session session, long createRevision, CancellationTokenSource end)
+    {
+        private volatile string? _reason;
+
+        public Session Session { get; } = session;
+
+        public long CreateRevision { get; } = createRevision;
+
+        public string? Reason => _reason;
+
+        public void End(string reason)
+        {
+            _reason ??= reason;
+            try
+            {
+                end.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already over.
+            }
+        }
+    }
+}
+
+/// <summary>How a replica takes part in the election.</summary>
+public sealed record EtcdElectionOptions
+{
+    /// <summary>The session lease's TTL: a dead active's key goes after it. Whole seconds, at least 1 (etcd rounds up to its minimum). Default 5 s.</summary>
+    public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How much sooner than etcd the active assumes its session expired, for clock-rate drift
+    /// between it and etcd's leader. Default 10% of <see cref="SessionTtl"/> but at least 200 ms
+    /// (see <see cref="DefaultDriftMargin"/>).
+    /// </summary>
+    public TimeSpan DriftMargin { get; init; } = DefaultDriftMargin(TimeSpan.FromSeconds(5));
+
+    /// <summary>The URL clients should use for this replica; stored as the election key's value. Null: unknown.</summary>
+    public string? AdvertiseUrl { get; init; }
+
+    /// <summary>The default drift margin for a TTL: 10% of it, at least 200 ms.</summary>
+    public static TimeSpan DefaultDriftMargin(TimeSpan sessionTtl) => TimeSpan.FromTicks(Math.Max(sessionTtl.Ticks / 10, TimeSpan.FromMilliseconds(200).Ticks));
+}

@@ -1,0 +1,192 @@
+using LeaseService.Core.Storage;
+using LeaseService.Testing;
+
+namespace LeaseService.Core.Tests.Storage;
+
+/// <summary>
+/// A replica's manager (etcd provider): activated when elected (restart semantics plus a grace),
+/// deactivated when deposed; batches cut at the store's key limit (one etcd transaction each).
+/// </summary>
+public sealed class FailoverTests
+{
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task Activate_RestoredLease_CannotBeTakenOverBeforeSoftLimitPlusGrace()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/logs/a", "host-a"));
+        d.Time.Advance(TimeSpan.FromMinutes(5)); // Long past the soft limit on the old active.
+
+        var standby = d.Create();
+        (await standby.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
+        d.Time.Advance(DurableManager.Soft + Grace);
+        var early = await standby.AddLeaseAsync("other", "/logs/a", "host-b");
+        d.Time.Advance(TimeSpan.FromTicks(1));
+        var late = await standby.AddLeaseAsync("other", "/logs/a", "host-b");
+
+        early.Kind.Should().Be(OutcomeKind.FailedPrecondition, "a failover counts every lease as renewed at serving start plus the grace");
+        Ok(late).Holder.Should().Be("other");
+    }
+
+    [Fact]
+    public async Task Activate_RenewalWithinTheGrace_DoesNotShortenIt_AndKeepsTheExpiryOrder()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("a", "/a", "m"));
+        Ok(await d.Manager.AddLeaseAsync("b", "/b", "m"));
+
+        var standby = d.Create();
+        (await standby.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
+        d.Time.Advance(TimeSpan.FromSeconds(1));
+        standby.RenewLease("a").Value.Should().Be(1); // Within the grace: counts as renewed at its end.
+        d.Time.Advance(DurableManager.Hard + Grace - TimeSpan.FromSeconds(1));
+
+        var pass = await standby.RunMonitorPassAsync(TimeSpan.FromSeconds(1));
+
+        pass.LeasesExamined.Should().Be(0, "no lease passes the hard limit before hard limit + grace from serving start");
+        var lease = Ok(await standby.GetLeaseAsync("/a"));
+        lease.HardLimitRemaining.Should().Be(TimeSpan.Zero);
+        d.Time.Advance(TimeSpan.FromTicks(1));
+        (await standby.RunMonitorPassAsync(TimeSpan.FromSeconds(1))).LeasesExamined.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Activate_CountersContinueAboveEverythingTheOldActiveIssued()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        var before = Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
+        var block = Ok(await d.Manager.AddBlockAsync("w", "/a"));
+
+        var standby = d.Create();
+        (await standby.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
+        var after = Ok(await standby.AddLeaseAsync("v", "/b", "m"));
+        var nextBlock = Ok(await standby.AddBlockAsync("v", "/b"));
+
+        after.Epoch.Should().BeGreaterThan(Math.Max(before.Epoch, block.Block.GenerationStamp));
+        nextBlock.Block.BlockId.Should().BeGreaterThan(block.Block.BlockId);
+    }
+
+    [Fact]
+    public async Task Activate_WhenTheProbeWriteFails_StaysLoading_AndRetriesLater()
+    {
+        var store = new ControllableStore { FailWith = "not the active replica" };
+        var d = new DurableManager(store);
+
+        (await d.Manager.ActivateAsync(Grace).DefaultTimeout()).Should().BeFalse();
+        d.Manager.StorageStatus.Should().Be(StorageStatus.Loading);
+        (await d.Manager.AddLeaseAsync("w", "/a", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
+
+        store.FailWith = null;
+        (await d.Manager.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
+        Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
+    }
+
+    [Fact]
+    public async Task Deactivate_DropsTheState_RefusesCalls_UntilActivatedAgain()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
+        var statuses = new List<StorageStatus>();
+        d.Manager.StorageStatusChanged += statuses.Add;
+
+        d.Manager.Deactivate("deposed");
+
+        d.Manager.StorageStatus.Should().Be(StorageStatus.Loading);
+        (await d.Manager.GetLeaseAsync("/a")).Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Manager.RenewLease("w").Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Manager.GetStatistics().OpenFiles.Should().Be(0);
+
+        (await d.Manager.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
+        Ok(await d.Manager.GetLeaseAsync("/a")).Holder.Should().Be("w");
+        statuses.Should().Equal(StorageStatus.Loading, StorageStatus.Healthy);
+    }
+
+    [Fact]
+    public async Task Deactivate_WithACommitInFlight_TheStoreRefusesIt_CallerUnavailable_StatusStaysLoading()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        store.Hold();
+        var pending = d.Manager.AddLeaseAsync("w", "/a", "m").AsTask();
+
+        d.Manager.Deactivate("deposed");
+        store.FailWith = "not the active replica";
+        store.Release();
+
+        (await pending.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Manager.StorageStatus.Should().Be(StorageStatus.Loading, "a standby has nothing to restore: no storage failure to report");
+        d.Manager.StorageFailure.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Writer_CutsBatchesBetweenCommits_AtTheStoresKeyLimit()
+    {
+        var store = new LimitedStore(maxKeys: 8);
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        store.Hold();
+
+        // 20 grants queued behind a held write: each is its file record plus the counters record.
+        var grants = Enumerable.Range(0, 20).Select(i => d.Manager.AddLeaseAsync($"w{i}", $"/p/{i}", "m").AsTask()).ToList();
+        store.Release();
+        await Task.WhenAll(grants).DefaultTimeout();
+
+        store.Batches.Should().OnlyContain(keys => keys <= 8, "a batch never exceeds the store's limit");
+        store.Batches.Should().Contain(keys => keys > 2, "queued commits are still grouped up to the limit");
+        store.Batches.Sum().Should().BeGreaterThanOrEqualTo(20);
+        foreach (var grant in grants)
+        {
+            (await grant).IsOk.Should().BeTrue();
+        }
+    }
+
+    private static T Ok<T>(Outcome<T> outcome)
+    {
+        outcome.IsOk.Should().BeTrue(outcome.Message);
+        return outcome.Value!;
+    }
+
+    /// <summary>A store with a key limit per batch (as etcd's 128 operations per transaction) that records each batch's distinct keys.</summary>
+    private sealed class LimitedStore(int maxKeys) : ILeaseStore
+    {
+        private readonly InMemoryLeaseStore _inner = new();
+        private TaskCompletionSource? _gate;
+
+        public List<int> Batches { get; } = [];
+
+        public string Description => "limited test store";
+
+        public int MaxKeysPerBatch => maxKeys;
+
+        public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+
+        public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+        public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default) => _inner.ReadAsync(key, cancellationToken);
+
+        public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
+        {
+            if (Volatile.Read(ref _gate) is { } gate)
+            {
+                await gate.Task;
+            }
+
+            lock (Batches)
+            {
+                Batches.Add(batch.Select(w => w.Key).Distinct().Count());
+            }
+
+            await _inner.WriteAsync(batch, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
