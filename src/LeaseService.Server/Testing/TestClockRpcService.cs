@@ -3,6 +3,7 @@ using Grpc.Core;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
 using LeaseService.Server.Monitoring;
+using LeaseService.Server.Rpc;
 using TestClockBase = LeaseService.Contracts.V1.TestClock.TestClockBase;
 
 namespace LeaseService.Server.Testing;
@@ -13,6 +14,7 @@ namespace LeaseService.Server.Testing;
 /// here, one per interval crossed, at the start timestamp + k × interval, each to its end before
 /// time moves on (no hosted monitor loop runs on the manual clock).
 /// </summary>
+[BindServiceMethod(typeof(Utf8ValidatedBinding<TestClockBase>), nameof(Utf8ValidatedBinding<TestClockBase>.BindService))] // Strings must be valid UTF-8.
 internal sealed class TestClockRpcService(ManualClock clock, LeaseMonitor monitor, LeaseManager leases) : TestClockBase, IDisposable
 {
     /// <summary>The most one Advance call may move the clock.</summary>
