@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
+using LeaseService.Client.Internal.Failover;
 using LeaseService.Contracts.V1;
 using DataNodeSimulatorClient = LeaseService.Contracts.V1.DataNodeSimulator.DataNodeSimulatorClient;
 using HealthClient = Grpc.Health.V1.Health.HealthClient;
@@ -14,7 +15,8 @@ namespace LeaseService.Client;
 
 /// <summary>
 /// Typed client of <c>leases.v1.LeaseService</c> (and the health service) over Grpc.Net.Client.
-/// Thread-safe; share one per server. Build it from an address (<see cref="Create"/>), an existing
+/// Thread-safe; share one per server (or replica set). Build it from an address or several replicas'
+/// addresses (<see cref="Create(string, LeaseClientOptions?)"/>, <see cref="Create(IEnumerable{string}, LeaseClientOptions?)"/>), an existing
 /// <see cref="GrpcChannel"/> or any <see cref="CallInvoker"/> (interceptors, TLS, handlers are the
 /// caller's), or register it with DI (<see cref="LeaseClientServiceCollectionExtensions"/>).
 /// Failures throw <see cref="LeaseServiceException"/> subtypes carrying the status.
@@ -22,6 +24,7 @@ namespace LeaseService.Client;
 public sealed class LeaseClient : IDisposable
 {
     private readonly GrpcChannel? _ownedChannel;
+    private readonly FailoverCallInvoker? _failover;
     private readonly LeaseClientOptions _options;
     private readonly LeaseServiceClient _leases;
     private readonly DataNodeSimulatorClient _simulator;
@@ -37,6 +40,7 @@ public sealed class LeaseClient : IDisposable
         ArgumentNullException.ThrowIfNull(callInvoker);
         CallInvoker = callInvoker;
         Address = address;
+        Addresses = address is null ? [] : [address];
         _options = options ?? new LeaseClientOptions();
         _leases = new LeaseServiceClient(callInvoker);
         _simulator = new DataNodeSimulatorClient(callInvoker);
@@ -56,8 +60,31 @@ public sealed class LeaseClient : IDisposable
         _ownedChannel = channel;
     }
 
-    /// <summary>The server address, when the client knows it (built from an address or a channel).</summary>
+    private LeaseClient(FailoverCallInvoker failover, ReplicaAddresses addresses, LeaseClientOptions options)
+        : this(failover, addresses[0], options)
+    {
+        _failover = failover;
+        Addresses = addresses.All;
+    }
+
+    /// <summary>The trailer with which a standby replica names the active one (its advertised URL) when it refuses a call.</summary>
+    public const string LeaderUrlTrailer = FailoverDecision.LeaderUrlTrailer;
+
+    /// <summary>
+    /// The server address, when the client knows it (built from an address or a channel); for a
+    /// client of several replicas, the first configured one, which also keys its renewers
+    /// (<see cref="Renewal.LeaseRenewerFactory"/>).
+    /// </summary>
     public Uri? Address { get; }
+
+    /// <summary>Every configured address (scheme, host and port), in order; one for a single server, empty when unknown.</summary>
+    public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>
+    /// The replica calls go to now (for a client of several replicas: the one that last answered,
+    /// or that a standby named); otherwise <see cref="Address"/>.
+    /// </summary>
+    public Uri? ActiveAddress => _failover?.Active ?? Address;
 
     /// <summary>The invoker every call goes through, for other services on the same server.</summary>
     public CallInvoker CallInvoker { get; }
@@ -69,40 +96,79 @@ public sealed class LeaseClient : IDisposable
     /// A client with its own channel to <paramref name="address"/> (e.g. http://127.0.0.1:5050), with
     /// <see cref="LeaseClientOptions.Channel"/> or else <see cref="CreateChannelOptions"/>, with the
     /// options' client certificate and server CA on its TLS, and its bearer token on every call.
-    /// A token over cleartext (<c>http://</c>) is sent only to a loopback address.
+    /// A token over cleartext (<c>http://</c>) is sent only to a loopback address. A comma-separated
+    /// list (<c>http://a:5050,http://b:5050</c>) is several replicas:
+    /// <see cref="Create(IEnumerable{string}, LeaseClientOptions?)"/>.
     /// </summary>
     public static LeaseClient Create(string address, LeaseClientOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
+        if (address.Contains(',', StringComparison.Ordinal))
+        {
+            return Create(address.Split(','), options);
+        }
+
         options ??= new LeaseClientOptions();
         var uri = new Uri(address, UriKind.Absolute);
-        var channelOptions = options.Channel ?? CreateChannelOptions();
-        if (channelOptions.HttpHandler is SocketsHttpHandler handler)
-        {
-            ConfigureTls(handler.SslOptions, options);
-        }
-
-        if (options.HasBearerToken && uri.Scheme == Uri.UriSchemeHttp)
-        {
-            if (!uri.IsLoopback)
-            {
-                throw new ArgumentException($"A bearer token is sent only over TLS (https://) or to a loopback address; {address} is neither.", nameof(address));
-            }
-
-            channelOptions.UnsafeUseInsecureChannelCallCredentials = true;
-        }
-
-        var channel = GrpcChannel.ForAddress(uri, channelOptions);
-        return new LeaseClient(channel, uri, options);
+        return new LeaseClient(OpenChannel(uri, options, options.Channel ?? CreateChannelOptions()), uri, options);
     }
 
     /// <summary>
-    /// The channel settings of <see cref="Create"/>: HTTP/2 keep-alive pings every 30 s on idle
+    /// A client of several replicas of one service, of which one is active (the others answer
+    /// <c>UNAVAILABLE</c> "not the active replica", naming the active in the
+    /// <see cref="LeaderUrlTrailer"/> trailer). Calls go to the replica believed active, at first
+    /// the first address. When a standby names the active and that is one of
+    /// <paramref name="addresses"/>, the call is retried there at once and later calls go there; a
+    /// named address that is not configured is ignored (a replica cannot send this client, or its
+    /// credentials, anywhere else). Without a usable name, and when a replica cannot be reached, the
+    /// next address is tried; a round over all of them waits an exponential backoff
+    /// (<see cref="LeaseClientOptions.FailoverBackoff"/>) before the next, up to
+    /// <see cref="LeaseClientOptions.FailoverAttempts"/> attempts within the call's deadline.
+    /// Every method is retried after a refusal that proves nothing was applied (a standby's, a
+    /// server shutting down, a connection never established); after any other <c>UNAVAILABLE</c>,
+    /// such as a connection lost mid-call, only reads and RenewLease are, since a change may have
+    /// been applied (see the README). One channel per address, opened on first use and kept, each
+    /// as <see cref="Create(string, LeaseClientOptions?)"/> opens it but without the channel's own
+    /// retry policy when the options bring no channel settings. One address is the same as
+    /// <see cref="Create(string, LeaseClientOptions?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No address, one that is not an absolute http(s) URL, or a bearer token over cleartext to a non-loopback address.</exception>
+    public static LeaseClient Create(IEnumerable<string> addresses, LeaseClientOptions? options = null)
+    {
+        var replicas = ReplicaAddresses.Parse(addresses);
+        options ??= new LeaseClientOptions();
+        if (replicas.Count == 1)
+        {
+            return Create(replicas[0].ToString(), options);
+        }
+
+        options.ValidateFailover();
+        foreach (var address in replicas.All)
+        {
+            CheckBearerTransport(address, options);
+        }
+
+        var failover = new FailoverCallInvoker(
+            replicas,
+            address =>
+            {
+                var channel = OpenChannel(address, options, options.Channel ?? ChannelOptions(retryPolicy: false));
+                return (channel.CreateCallInvoker(), channel);
+            },
+            new FailoverPolicy(options.FailoverAttempts, options.FailoverBackoff, options.FailoverMaxBackoff),
+            options.TimeProvider);
+        return new LeaseClient(failover, replicas, options);
+    }
+
+    /// <summary>
+    /// The channel settings of <see cref="Create(string, LeaseClientOptions?)"/>: HTTP/2 keep-alive pings every 30 s on idle
     /// connections (10 s timeout), and a service-config retry policy: the idempotent reads
     /// (GetLease, ListLeases, GetFile) and RenewLease retry UNAVAILABLE up to 4 attempts with
     /// exponential backoff (100 ms, ×2, at most 2 s). Start from these when you bring your own.
     /// </summary>
-    public static GrpcChannelOptions CreateChannelOptions() => new()
+    public static GrpcChannelOptions CreateChannelOptions() => ChannelOptions(retryPolicy: true);
+
+    private static GrpcChannelOptions ChannelOptions(bool retryPolicy) => new()
     {
         HttpHandler = new SocketsHttpHandler
         {
@@ -112,7 +178,9 @@ public sealed class LeaseClient : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         },
-        ServiceConfig = new ServiceConfig { MethodConfigs = { RetryPolicyConfig() } },
+        // Several replicas: the failover invoker retries, across replicas; a channel retrying a
+        // standby's refusal on the same replica would only delay it.
+        ServiceConfig = retryPolicy ? new ServiceConfig { MethodConfigs = { RetryPolicyConfig() } } : null,
     };
 
     /// <summary>Opens <paramref name="path"/> for write and takes its lease (AddLease).</summary>
@@ -192,7 +260,12 @@ public sealed class LeaseClient : IDisposable
         return Call(call(Options(cancellationToken)));
     }
 
-    public void Dispose() => _ownedChannel?.Dispose();
+    /// <summary>Closes the channels this client opened (none when it was given a channel or invoker).</summary>
+    public void Dispose()
+    {
+        _ownedChannel?.Dispose();
+        _failover?.Dispose();
+    }
 
     /// <summary>The retry policy of <see cref="CreateChannelOptions"/>.</summary>
     internal static MethodConfig RetryPolicyConfig()
@@ -222,6 +295,35 @@ public sealed class LeaseClient : IDisposable
             ? null
             : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.CallTimeout;
         return new CallOptions(deadline: deadline, cancellationToken: cancellationToken, credentials: _credentials);
+    }
+
+    /// <summary>A channel to <paramref name="address"/> with the options' TLS settings, refusing a bearer token over cleartext beyond loopback.</summary>
+    private static GrpcChannel OpenChannel(Uri address, LeaseClientOptions options, GrpcChannelOptions channelOptions)
+    {
+        if (channelOptions.HttpHandler is SocketsHttpHandler handler)
+        {
+            ConfigureTls(handler.SslOptions, options);
+        }
+
+        if (CheckBearerTransport(address, options))
+        {
+            channelOptions.UnsafeUseInsecureChannelCallCredentials = true;
+        }
+
+        return GrpcChannel.ForAddress(address, channelOptions);
+    }
+
+    /// <summary>True when a bearer token goes over cleartext to loopback; throws when it would go over cleartext elsewhere.</summary>
+    private static bool CheckBearerTransport(Uri address, LeaseClientOptions options)
+    {
+        if (!options.HasBearerToken || address.Scheme != Uri.UriSchemeHttp)
+        {
+            return false;
+        }
+
+        return address.IsLoopback
+            ? true
+            : throw new ArgumentException($"A bearer token is sent only over TLS (https://) or to a loopback address; {address.GetLeftPart(UriPartial.Authority)} is neither.", nameof(address));
     }
 
     /// <summary>The options' bearer token as per-call credentials, asked of the provider on each call; null without one.</summary>

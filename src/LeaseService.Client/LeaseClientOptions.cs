@@ -33,15 +33,44 @@ public sealed record LeaseClientOptions
 
     /// <summary>
     /// A client certificate with its private key, presented in the TLS handshake (the server's
-    /// principal is its subject's CN). Only for channels the client creates (<see cref="LeaseClient.Create"/>).
+    /// principal is its subject's CN). Only for channels the client creates (<see cref="LeaseClient.Create(string, LeaseClientOptions?)"/>).
     /// </summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
     /// <summary>
     /// The CA the server's certificate must chain to, instead of the system's trust store (a
-    /// private CA). Only for channels the client creates (<see cref="LeaseClient.Create"/>).
+    /// private CA). Only for channels the client creates (<see cref="LeaseClient.Create(string, LeaseClientOptions?)"/>).
     /// </summary>
     public X509Certificate2? ServerCertificateAuthority { get; init; }
+
+    /// <summary>
+    /// A client of several replicas (<see cref="LeaseClient.Create(IEnumerable{string}, LeaseClientOptions?)"/>):
+    /// the most attempts one call makes across them, the first included. Default 6; at least 1.
+    /// </summary>
+    public int FailoverAttempts { get; init; } = 6;
+
+    /// <summary>
+    /// A client of several replicas: the wait after a round in which every replica failed, doubled
+    /// each further round, with jitter (half to all of it). Default 100 ms; not negative.
+    /// </summary>
+    public TimeSpan FailoverBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A client of several replicas: the longest wait between rounds. Default 2 s; at least <see cref="FailoverBackoff"/>.</summary>
+    public TimeSpan FailoverMaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Throws when the failover settings are out of range.</summary>
+    internal void ValidateFailover()
+    {
+        if (FailoverAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FailoverAttempts), FailoverAttempts, "At least 1.");
+        }
+
+        if (FailoverBackoff < TimeSpan.Zero || FailoverMaxBackoff < FailoverBackoff)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FailoverMaxBackoff), FailoverMaxBackoff, $"{nameof(FailoverBackoff)} must not be negative and {nameof(FailoverMaxBackoff)} not below it.");
+        }
+    }
 
     /// <summary>Whether calls carry a bearer token.</summary>
     internal bool HasBearerToken => BearerTokenProvider is not null || !string.IsNullOrEmpty(BearerToken);

@@ -174,6 +174,19 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Server_SeveralReplicas_CommaSeparated_SchemeOptional_TheReachableOneServes()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();
+
+        // Nothing listens on port 1: that replica is skipped (connection refused), the next serves.
+        var result = await _cli.RunRawAsync("ls", "--server", "127.0.0.1:1, " + _server.Address.Replace("http://", string.Empty, StringComparison.Ordinal));
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("/logs/a");
+        CliContext.WithScheme("a:1, https://b:2,").Should().Be("http://a:1,https://b:2");
+    }
+
+    [Fact]
     public async Task Server_Unreachable_Exit3()
     {
         var result = await _cli.RunRawAsync("get", "/logs/a", "--server", "http://127.0.0.1:1");

@@ -40,8 +40,26 @@ class Interop:
 
         return call
 
+    def raw_rpc(self, service, method, response_type):
+        """A unary call whose request is the given bytes, sent as they are (call(payload, timeout=10)):
+        for encodings a protobuf library would refuse to build, such as strings that are not UTF-8."""
+        stub = self.channel.unary_unary(
+            f"/{service}/{method}",
+            request_serializer=lambda payload: payload,
+            response_deserializer=self.message(response_type).FromString,
+        )
+        return lambda payload, timeout=10: stub(payload, timeout=timeout)
+
     def lease_rpc(self, method, request=None, response=None):
         return self.rpc("leases.v1.LeaseService", method, f"leases.v1.{request or method + 'Request'}", f"leases.v1.{response or method + 'Response'}")
+
+    @staticmethod
+    def fields(*pairs):
+        """A protobuf encoding of length-delimited fields: (field number, bytes) pairs, bytes as given."""
+        out = bytearray()
+        for number, value in pairs:
+            out += _varint(number << 3 | 2) + _varint(len(value)) + value
+        return bytes(out)
 
     def check(self, name, condition, detail=""):
         print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"))
@@ -56,3 +74,12 @@ class Interop:
             self.check(name, e.code() in codes and contains in (e.details() or ""), f"got {e.code()} {e.details()!r}")
             return
         self.check(name, False, f"expected {codes}, call succeeded")
+
+
+def _varint(value):
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)

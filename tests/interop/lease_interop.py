@@ -110,5 +110,35 @@ expect_error("GetFile of an unknown 4,000-byte non-ASCII path -> NOT_FOUND (the 
 expect_error("Message over 4 MiB -> RESOURCE_EXHAUSTED", grpc.StatusCode.RESOURCE_EXHAUSTED,
              lambda: GetLease(path="/" + "x" * (5 * 1024 * 1024)))
 
+# Strings that are not UTF-8, sent as raw bytes (grpcio's protobuf refuses to build them):
+# INVALID_ARGUMENT naming the field, and nothing changes. With U+FFFD replacement, holder bytes
+# w\xff and w\xfe would be one holder; they are refused, so they cannot touch "w\ufffd"'s lease.
+RawRenew = io.raw_rpc("leases.v1.LeaseService", "RenewLease", "leases.v1.RenewLeaseResponse")
+RawRemove = io.raw_rpc("leases.v1.LeaseService", "RemoveLease", "leases.v1.RemoveLeaseResponse")
+RawAdd = io.raw_rpc("leases.v1.LeaseService", "AddLease", "leases.v1.AddLeaseResponse")
+RawPause = io.raw_rpc("leases.v1.DataNodeSimulator", "PauseDataNode", "leases.v1.DataNodeInfo")
+fffd_holder, utf8_path = f"py-w-{run}\ufffd", f"/interop/{run}/utf8"
+fffd_lease = AddLease(holder=fffd_holder, path=utf8_path).lease
+node_paused = lambda: next(n.paused for n in ListDataNodes().datanodes if n.datanode_id == nodes[0].datanode_id)
+paused_before = node_paused()
+lookalike = f"py-w-{run}".encode()
+fields = io.fields
+expect_error("RenewLease holder w\\xff -> INVALID_ARGUMENT naming holder", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawRenew(fields((1, lookalike + b"\xff"))), "holder is not valid UTF-8")
+expect_error("RemoveLease holder w\\xfe -> INVALID_ARGUMENT naming holder", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawRemove(fields((1, lookalike + b"\xfe"), (2, utf8_path.encode()))), "holder is not valid UTF-8")
+expect_error("AddLease overlong '/' in path -> INVALID_ARGUMENT naming path", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawAdd(fields((1, b"py"), (2, b"/interop/\xc0\xaf"))), "path is not valid UTF-8")
+expect_error("AddLease lone surrogate in client_machine -> INVALID_ARGUMENT naming client_machine", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawAdd(fields((1, b"py"), (2, b"/interop/x"), (3, b"host\xed\xa0\x80"))), "client_machine is not valid UTF-8")
+expect_error("PauseDataNode truncated datanode_id -> INVALID_ARGUMENT naming datanode_id", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawPause(fields((1, nodes[0].datanode_id.encode() + b"\xe4\xb8"))), "datanode_id is not valid UTF-8")
+expect_error("Malformed protobuf -> INVALID_ARGUMENT", grpc.StatusCode.INVALID_ARGUMENT,
+             lambda: RawRenew(b"\x0a\x05ab"), "not a well-formed leases.v1.RenewLeaseRequest")
+after = GetLease(path=utf8_path).lease
+check("The w\\ufffd holder's lease is untouched", after.holder == fffd_holder and after.epoch == fffd_lease.epoch, str(after))
+check("DataNode untouched", node_paused() == paused_before)
+check("Valid multi-byte strings served as raw bytes", RawRenew(fields((1, fffd_holder.encode()))).leases_renewed == 1)
+
 print(f"interop: {len(io.failures)} failed")
 sys.exit(1 if io.failures else 0)

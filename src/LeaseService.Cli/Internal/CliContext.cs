@@ -24,7 +24,7 @@ internal sealed class CliContext(
 
     public Option<string?> ServerOption { get; } = new("--server", "-s")
     {
-        Description = $"Server address (default: ${ServerVariable}, else {DefaultServer})",
+        Description = $"Server address, or the replicas' addresses comma-separated (default: ${ServerVariable}, else {DefaultServer})",
         Recursive = true,
     };
 
@@ -66,7 +66,7 @@ internal sealed class CliContext(
     {
         var server = ResolveServer(parse.GetValue(ServerOption), environment);
 
-        var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
+        var address = WithScheme(server);
         LeaseClientOptions options;
         try
         {
@@ -142,6 +142,15 @@ internal sealed class CliContext(
             ServerCertificateAuthority = string.IsNullOrEmpty(ca) ? null : X509CertificateLoader.LoadCertificateFromFile(ca),
         };
     }
+
+    /// <summary>
+    /// The server address, or a comma-separated list of replicas' addresses, each without a scheme
+    /// taken as <c>http://</c>: <c>a:5050,b:5050</c> → <c>http://a:5050,http://b:5050</c>.
+    /// </summary>
+    public static string WithScheme(string server) => string.Join(
+        ',',
+        server.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(address => address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address));
 
     /// <summary><c>--server</c>, else <see cref="ServerVariable"/>, else <see cref="DefaultServer"/>.</summary>
     public static string ResolveServer(string? option, Func<string, string?> environment)

@@ -14,6 +14,7 @@ namespace LeaseService.Server.Rpc;
 /// demos and drills. Writes go through the core's <see cref="FencedBlockWriter"/> (fencing) to the
 /// block's pipeline as the NameNode allocated it. Translation only.
 /// </summary>
+[BindServiceMethod(typeof(Utf8ValidatedBinding<DataNodeSimulatorBase>), nameof(Utf8ValidatedBinding<DataNodeSimulatorBase>.BindService))] // Strings must be valid UTF-8.
 internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, FencedBlockWriter writer) : DataNodeSimulatorBase
 {
     public override Task<DataNodeInfo> StopDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.StopDataNode(request.DatanodeId));

@@ -14,6 +14,7 @@ namespace LeaseService.Server.Rpc;
 /// principal (<see cref="CallerPrincipal"/>; null without authentication) goes to the core, which
 /// applies the ownership rule; a caller that is not an admin lists only the holders it owns.
 /// </summary>
+[BindServiceMethod(typeof(Utf8ValidatedBinding<LeaseServiceBase>), nameof(Utf8ValidatedBinding<LeaseServiceBase>.BindService))] // Strings must be valid UTF-8.
 internal sealed class LeaseRpcService : LeaseServiceBase
 {
     private readonly LeaseManager _leases;

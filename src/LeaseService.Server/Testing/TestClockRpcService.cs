@@ -3,6 +3,7 @@ using Grpc.Core;
 using LeaseService.Contracts.V1;
 using LeaseService.Core;
 using LeaseService.Server.Monitoring;
+using LeaseService.Server.Rpc;
 using TestClockBase = LeaseService.Contracts.V1.TestClock.TestClockBase;
 
 namespace LeaseService.Server.Testing;
@@ -14,6 +15,7 @@ namespace LeaseService.Server.Testing;
 /// as on the real clock, followed by more passes at once while one leaves a backlog) before time
 /// moves on (no hosted monitor loop runs on the manual clock).
 /// </summary>
+[BindServiceMethod(typeof(Utf8ValidatedBinding<TestClockBase>), nameof(Utf8ValidatedBinding<TestClockBase>.BindService))] // Strings must be valid UTF-8.
 internal sealed class TestClockRpcService(ManualClock clock, LeaseMonitor monitor, LeaseManager leases) : TestClockBase, IDisposable
 {
     /// <summary>The most one Advance call may move the clock.</summary>

@@ -19,6 +19,9 @@ public sealed class RawGrpc : IDisposable
         return Frame(payload, flag, (uint)payload.Length);
     }
 
+    /// <summary>An uncompressed frame of exactly <paramref name="payload"/> (e.g. from <see cref="WireFields"/>).</summary>
+    public static byte[] Frame(byte[] payload) => Frame(payload, 0, (uint)payload.Length);
+
     public static byte[] Frame(byte[] payload, byte flag, uint declaredLength)
     {
         var bytes = new byte[5 + payload.Length];

@@ -50,7 +50,10 @@ public sealed class ServerFixture : IAsyncDisposable
     /// <summary>Completes a task per monitor pass of this server.</summary>
     public MonitorPassListener Passes { get; }
 
-    public static async Task<ServerFixture> StartAsync(params string[] settings)
+    public static Task<ServerFixture> StartAsync(params string[] settings) => StartAsync(static _ => { }, settings);
+
+    /// <summary>Starts the server with <paramref name="configure"/> applied to its builder (extra services, interceptors).</summary>
+    public static async Task<ServerFixture> StartAsync(Action<WebApplicationBuilder> configure, params string[] settings)
     {
         var time = new FakeTimeProvider();
         string[] args =
@@ -64,7 +67,11 @@ public sealed class ServerFixture : IAsyncDisposable
             "--Storage:Provider=InMemory", // In-process servers never touch a data directory.
             .. settings,
         ];
-        var app = LeaseServer.Build(args, builder => builder.Services.AddSingleton<TimeProvider>(time));
+        var app = LeaseServer.Build(args, builder =>
+        {
+            builder.Services.AddSingleton<TimeProvider>(time);
+            configure(builder);
+        });
         var passes = new MonitorPassListener(app.Services.GetRequiredService<IMeterFactory>());
 
         // The monitor's periodic timer is created when the host starts: advancing after this reaches it.

@@ -1,0 +1,77 @@
+using Grpc.Core;
+
+namespace LeaseService.Client.Tests.Failover;
+
+/// <summary>
+/// In-process replicas behind fake call invokers: each address answers unary calls by a script
+/// (a response, or a status with trailers), records every call it got, and counts how often it
+/// was connected.
+/// </summary>
+internal sealed class ScriptedReplicas
+{
+    private readonly Dictionary<Uri, Func<string, object>> _scripts = [];
+
+    /// <summary>Every unary call made, as (address, full method name), in order.</summary>
+    public List<(Uri Address, string Method)> Calls { get; } = [];
+
+    /// <summary>How many times each address was connected.</summary>
+    public Dictionary<Uri, int> Connects { get; } = [];
+
+    /// <summary>Sets what <paramref name="address"/> answers: a response message, or an <see cref="RpcException"/> to fail with.</summary>
+    public void Answer(string address, Func<string, object> script) => _scripts[new Uri(address)] = script;
+
+    public (CallInvoker Invoker, IDisposable? Owned) Connect(Uri address)
+    {
+        Connects[address] = Connects.GetValueOrDefault(address) + 1;
+        return (new Replica(this, address), null);
+    }
+
+    /// <summary>A standby's refusal, naming <paramref name="leader"/> when given.</summary>
+    public static RpcException Standby(string? leader = null)
+    {
+        var trailers = new Metadata();
+        if (leader is not null)
+        {
+            trailers.Add(LeaseClient.LeaderUrlTrailer, leader);
+        }
+
+        return new RpcException(new Status(StatusCode.Unavailable, "not the active replica"), trailers);
+    }
+
+    /// <summary>A connection refused: nothing was sent.</summary>
+    public static RpcException Refused()
+        => new(new Status(StatusCode.Unavailable, "Error connecting to subchannel.", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)));
+
+    /// <summary>A connection lost after the request was sent: the server may have applied it.</summary>
+    public static RpcException LostMidCall()
+        => new(new Status(StatusCode.Unavailable, "Error starting gRPC call.", new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.", new IOException("Connection reset by peer"))));
+
+    private sealed class Replica(ScriptedReplicas replicas, Uri address) : CallInvoker
+    {
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+        {
+            replicas.Calls.Add((address, method.FullName));
+            var answer = replicas._scripts.TryGetValue(address, out var script) ? script(method.FullName) : Refused();
+            var failure = answer as RpcException;
+            var response = failure is null ? Task.FromResult((TResponse)answer) : Task.FromException<TResponse>(failure);
+            return new AsyncUnaryCall<TResponse>(
+                response,
+                Task.FromResult(new Metadata()),
+                () => failure?.Status ?? Status.DefaultSuccess,
+                () => failure?.Trailers ?? [],
+                () => { });
+        }
+
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => throw new NotSupportedException();
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => throw new NotSupportedException();
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => throw new NotSupportedException();
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => throw new NotSupportedException();
+    }
+}
