@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
 using LeaseService.Client;
+using LeaseService.Client.Renewal;
 using LeaseService.Contracts.V1;
 using LeaseService.IntegrationTests.Infrastructure;
 using LeaseService.Testing;
@@ -201,6 +202,77 @@ public sealed class FailoverTests(ITestOutputHelper output)
         var closed = await client.GetFileAsync("/load/closed").DefaultTimeout();
         closed.UnderConstruction.Should().BeFalse();
         closed.Blocks.Should().ContainSingle().Which.BlockId.Should().Be(closedBlockId);
+    }
+
+    /// <summary>
+    /// The application's view of a failover: a writer opened through a client given both replicas'
+    /// addresses, its lease kept by the shared <see cref="LeaseRenewer"/>, the active SIGKILLed. Soft
+    /// limit 10 s: the renewer's validity window (9.7 s) spans the failover (TTL 3 s plus loading),
+    /// and the watch after it lasts longer than the failover grace plus a soft limit, so the lease
+    /// stays ACTIVE only if the renewer renewed it on the new active.
+    /// </summary>
+    [EtcdFact]
+    public async Task ActiveKilled_RenewerOfAMultiAddressClient_KeepsTheWritersLease_WithoutTheApplicationNoticing()
+    {
+        var soft = TimeSpan.FromSeconds(10);
+        var limits = new Dictionary<string, string> { ["Leases__SoftLimit"] = "00:00:10", ["Leases__HardLimit"] = "00:00:30", ["Leases__MonitorInterval"] = "00:00:00.250" };
+        await using var cluster = await ReplicaCluster.StartAsync(etcdMembers: 3, replicas: 2, limits);
+        try
+        {
+            var old = await cluster.WaitForActiveAsync();
+            var next = 1 - old;
+
+            // The application knows both replicas, the standby first: its first call is sent on.
+            using var client = LeaseClient.Create([cluster.Replicas[next].Address, cluster.Replicas[old].Address]);
+            await using var renewers = new LeaseRenewerFactory(new LeaseRenewerOptions
+            {
+                DriftMargin = TimeSpan.FromMilliseconds(300),
+                MaxRenewalPeriod = TimeSpan.FromSeconds(1),
+            });
+            var renewer = renewers.GetRenewer(client, "ha");
+            await using var writer = await LeaseWriter.OpenAsync(client, renewer, "ha-writer", "/ha/wal").DefaultTimeout();
+            client.ActiveAddress.Should().Be(new Uri(cluster.Replicas[old].Address), "the standby's refusal named the active");
+            var granted = await cluster.Clients[old].GetLeaseAsync("/ha/wal").DefaultTimeout();
+
+            var killed = Stopwatch.StartNew();
+            await cluster.Replicas[old].KillAsync();
+            await cluster.WaitForActiveAsync(next);
+            output.WriteLine($"failover: SIGKILL to the standby serving {killed.ElapsedMilliseconds} ms");
+
+            // Longer than the grace (one TTL) plus a soft limit: without renewals on the new active
+            // the lease would be soft-expired and another writer could start taking it over.
+            var watch = Stopwatch.StartNew();
+            var checks = 0;
+            using var ticks = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+            while (watch.Elapsed < ReplicaCluster.SessionTtl + soft + TimeSpan.FromSeconds(1) && await ticks.WaitForNextTickAsync())
+            {
+                var because = $"{watch.Elapsed.TotalMilliseconds:F0} ms after the new active served; renewer {renewer.GetStatus("ha-writer")}";
+                writer.LeaseToken.IsCancellationRequested.Should().BeFalse($"the lease token must not trip ({writer.Registration.AbortReason}); {because}");
+                var seen = await cluster.Clients[next].GetLeaseAsync("/ha/wal").DefaultTimeout();
+                seen.Holder.Should().Be("ha-writer", because);
+                seen.State.Should().Be(LeaseState.Active, because);
+                seen.Epoch.Should().Be(granted.Epoch, "a failover is not a recovery");
+                checks++;
+            }
+
+            checks.Should().BeGreaterThanOrEqualTo(10);
+            var intruder = () => cluster.Clients[next].AddLeaseAsync("intruder", "/ha/wal");
+            await intruder.Should().ThrowAsync<LeaseConflictException>();
+            renewer.GetStatus("ha-writer")!.State.Should().Be(LeaseHolderState.Held);
+            client.ActiveAddress.Should().Be(new Uri(cluster.Replicas[next].Address), "the client moved to the new active");
+
+            // The writer goes on through the same client: bytes to the new active's DataNodes, and a clean close.
+            (await writer.WriteAsync(new byte[16], endBlock: true).DefaultTimeout()).Should().NotBeEmpty();
+            await writer.CloseAsync().DefaultTimeout();
+            var file = await cluster.Clients[next].GetFileAsync("/ha/wal").DefaultTimeout();
+            file.UnderConstruction.Should().BeFalse();
+            file.Length.Should().Be(16);
+        }
+        catch
+        {
+            output.WriteLine(cluster.Output);
+            throw;
+        }
     }
 
     [EtcdFact]
