@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using LeaseService.Core.Internal;
 using LeaseService.Core.Internal.Storage;
 using LeaseService.Core.Storage;
@@ -43,17 +44,10 @@ public sealed partial class LeaseManager
             return Outcome<DeleteResult>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        switch (_namespace.ResolveLocked(path, read, out var found))
+        if (!TryResolveExistingLocked(path, read, effects, out var file, out Outcome<DeleteResult>? answer))
         {
-            case Resolution.Stale:
-                return null;
-            case Resolution.Missing:
-                effects.Observe(_namespace.PendingDelete(path));
-                return Outcome<DeleteResult>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+            return answer;
         }
-
-        var file = found!;
-        effects.Observe(file);
         var holder = string.Empty;
         if (file.UnderConstruction)
         {
@@ -75,6 +69,30 @@ public sealed partial class LeaseManager
         var detail = holder.Length == 0 ? string.Empty : $" while open for write by {holder}; its lease on it is gone";
         effects.After(() => LogDeleted(path, detail));
         return Outcome<DeleteResult>.Ok(new DeleteResult(holder));
+    }
+
+    /// <summary>
+    /// For a step on a file that must exist: true with the file (observed, so the reply waits for
+    /// its pending record); false with the answer — NotFound (a pending delete observed likewise),
+    /// or null when the read was stale and the step must return null to be run again.
+    /// </summary>
+    private bool TryResolveExistingLocked<T>(string path, StoreRead? read, Effects effects, [NotNullWhen(true)] out FileEntry? file, out Outcome<T>? answer)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        answer = null;
+        switch (_namespace.ResolveLocked(path, read, out file))
+        {
+            case Resolution.Stale:
+                return false;
+            case Resolution.Missing:
+                effects.Observe(_namespace.PendingDelete(path));
+                answer = Outcome<T>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+                return false;
+        }
+
+        Debug.Assert(file is not null, "Found comes with its file");
+        effects.Observe(file);
+        return true;
     }
 
     /// <summary>

@@ -76,17 +76,10 @@ public sealed partial class LeaseManager
                 return Outcome<FileView>.Fail(OutcomeKind.Unavailable, blocked);
             }
 
-            switch (_namespace.ResolveLocked(path, read, out var found))
+            if (!TryResolveExistingLocked(path, read, effects, out var file, out Outcome<FileView>? answer))
             {
-                case Resolution.Stale:
-                    return null;
-                case Resolution.Missing:
-                    effects.Observe(_namespace.PendingDelete(path));
-                    return Outcome<FileView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+                return answer;
             }
-
-            var file = found!;
-            effects.Observe(file);
             var blocks = new BlockView[file.Blocks?.Count ?? 0];
             for (var i = 0; i < blocks.Length; i++)
             {

@@ -78,17 +78,10 @@ public sealed partial class LeaseManager
         }
 
         var now = _time.GetTimestamp();
-        switch (_namespace.ResolveLocked(path, read, out var found))
+        if (!TryResolveExistingLocked(path, read, effects, out var file, out Outcome<RecoverResult>? answer))
         {
-            case Resolution.Stale:
-                return null;
-            case Resolution.Missing:
-                effects.Observe(_namespace.PendingDelete(path));
-                return Outcome<RecoverResult>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} does not exist");
+            return answer;
         }
-
-        var file = found!;
-        effects.Observe(file);
         if (!file.UnderConstruction)
         {
             return Outcome<RecoverResult>.Ok(new RecoverResult(true, null, file.Length));
