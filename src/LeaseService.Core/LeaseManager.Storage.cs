@@ -392,7 +392,7 @@ public sealed partial class LeaseManager : IStorageHealth
             writes = new List<StoreWrite>(effects.Changed.Count + effects.Deleted.Count + 1);
             foreach (var file in effects.Changed)
             {
-                writes.Add(new StoreWrite(RecordCodec.FileKey(file.Path), RecordCodec.EncodeFile(file)));
+                writes.Add(new StoreWrite(RecordCodec.FileKey(file), RecordCodec.EncodeFile(file)));
             }
 
             foreach (var path in effects.Deleted)

@@ -1,6 +1,7 @@
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Tests.Storage;
 using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests;
 
@@ -158,11 +159,5 @@ public sealed class DeleteFileTests
         (await d.Manager.GetFileAsync("/closed")).Kind.Should().Be(OutcomeKind.NotFound);
         d.Manager.GetStatistics().Files.Should().Be(0);
         d.Manager.RenewLease("w").Kind.Should().Be(OutcomeKind.NotFound);
-    }
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.ToString());
-        return outcome.Value!;
     }
 }

@@ -1,3 +1,5 @@
+using static LeaseService.Core.Tests.RecoveryFixture;
+
 namespace LeaseService.Core.Tests;
 
 /// <summary>
@@ -127,11 +129,5 @@ public sealed class OwnershipTests
         second.NextPageToken.Should().BeEmpty();
         othersHolder.Leases.Should().BeEmpty();
         everything.Leases.Should().HaveCount(5, "without an owner filter (an admin) everything is listed");
-    }
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.ToString());
-        return outcome.Value!;
     }
 }

@@ -26,8 +26,10 @@ internal sealed class FileNamespace
     // Deleted paths whose delete is not durable yet → the commit that deletes them.
     private readonly Dictionary<string, long> _deleting = new(StringComparer.Ordinal);
 
-    // Closed files and deletes in commit order, to leave memory once their commit is durable.
-    private readonly Queue<(string Path, long Sequence)> _retiring = new();
+    // Closed files (the entry: a path string would be decoded from its UTF-8 bytes, one allocation a
+    // file, and hashed again) and deleted paths, in commit order, to leave memory once their commit
+    // is durable.
+    private readonly Queue<(object FileOrPath, long Sequence)> _retiring = new();
     private readonly int[] _evicted = new int[EvictionRingSize];
     private readonly Lock _gate;
     private long _evictions;
@@ -115,7 +117,7 @@ internal sealed class FileNamespace
             }
         }
 
-        _retiring.Enqueue((file.Path, 0)); // Unchanged, it leaves memory again at the next retire.
+        _retiring.Enqueue((file, 0)); // Unchanged, it leaves memory again at the next retire.
         return Resolution.Found;
     }
 
@@ -179,7 +181,7 @@ internal sealed class FileNamespace
     public void Closed(FileEntry file, long sequence)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        _retiring.Enqueue((file.Path, sequence));
+        _retiring.Enqueue((file, sequence));
     }
 
     /// <summary>
@@ -192,14 +194,17 @@ internal sealed class FileNamespace
         while (_retiring.TryPeek(out var head) && head.Sequence <= durable)
         {
             _retiring.Dequeue();
-            if (_byPath.TryGetValue(head.Path, out var file))
+            int hash;
+            if (head.FileOrPath is FileEntry closed)
             {
-                if (file.UnderConstruction || file.PendingSequence > durable)
+                // Only this very entry leaves: it may have been deleted (and the path created
+                // again as another entry) since it was queued.
+                if (closed.UnderConstruction || closed.PendingSequence > durable || !_files.TryGetValue(closed, out var current) || !ReferenceEquals(current, closed))
                 {
-                    continue; // Opened again, or changed by a later commit (which queued it again).
+                    continue; // Opened again, changed by a later commit (which queued it again), or gone.
                 }
 
-                if (file.Blocks is { } blocks)
+                if (closed.Blocks is { } blocks)
                 {
                     foreach (var block in blocks)
                     {
@@ -207,18 +212,22 @@ internal sealed class FileNamespace
                     }
                 }
 
-                _byPath.Remove(head.Path);
-            }
-            else if (!_deleting.TryGetValue(head.Path, out var sequence) || sequence != head.Sequence)
-            {
-                continue; // Created and deleted again since: the later delete is queued too.
+                _files.Remove(closed);
+                hash = Utf8Path.Hash(closed.PathBytes);
             }
             else
             {
-                _deleting.Remove(head.Path);
+                var path = (string)head.FileOrPath;
+                if (!_deleting.TryGetValue(path, out var sequence) || sequence != head.Sequence)
+                {
+                    continue; // Created and deleted again since: the later delete is queued too.
+                }
+
+                _deleting.Remove(path);
+                hash = Utf8Path.Hash(path);
             }
 
-            _evicted[(int)(_evictions % EvictionRingSize)] = head.Path.GetHashCode(StringComparison.Ordinal);
+            _evicted[(int)(_evictions % EvictionRingSize)] = hash;
             _evictions++;
         }
     }
@@ -272,7 +281,7 @@ internal sealed class FileNamespace
             return true; // More left memory than the ring remembers: read again.
         }
 
-        var hash = path.GetHashCode(StringComparison.Ordinal);
+        var hash = Utf8Path.Hash(path);
         for (var i = mark; i < _evictions; i++)
         {
             if (_evicted[(int)(i % EvictionRingSize)] == hash)

@@ -1,4 +1,5 @@
 using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests.Storage;
 
@@ -45,6 +46,31 @@ public sealed class ClosedFileTests
 
         _f.Manager.GetStatistics().FilesInMemory.Should().Be(0);
         _f.File("/a").Blocks.Single().BlockId.Should().Be(block.Block.BlockId);
+    }
+
+    [Fact]
+    public async Task ClosedDeletedAndCreatedAgain_BeforeAnyIsDurable_OnlyTheNewOpenFileStays()
+    {
+        _f.Open("w", "/a");
+        _store.Hold();
+
+        // The closed entry is queued to leave memory; by the time its commit is durable the path
+        // belongs to another entry, which must stay.
+        var close = _f.Manager.RemoveLeaseAsync("w", "/a").AsTask();
+        var delete = _f.Manager.DeleteFileAsync("/a").AsTask();
+        var create = _f.Manager.AddLeaseAsync("w2", "/a", "m").AsTask();
+        _store.Release();
+        Ok(await close.DefaultTimeout()).Should().BeTrue();
+        Ok(await delete.DefaultTimeout());
+        var created = Ok(await create.DefaultTimeout());
+
+        var stats = _f.Manager.GetStatistics();
+        stats.FilesInMemory.Should().Be(1);
+        stats.OpenFiles.Should().Be(1);
+        Ok(await _f.Manager.GetLeaseAsync("/a")).Epoch.Should().Be(created.Epoch);
+        Ok(await _f.Manager.RemoveLeaseAsync("w2", "/a")).Should().BeTrue();
+        _f.Manager.GetStatistics().FilesInMemory.Should().Be(0, "the new entry leaves once its own close is durable");
+        _f.File("/a").UnderConstruction.Should().BeFalse();
     }
 
     [Fact]
@@ -161,11 +187,5 @@ public sealed class ClosedFileTests
         await OpenWithBlockAsync(holder, path, bytes);
         Ok(await _f.Manager.RemoveLeaseAsync(holder, path)).Should().BeTrue();
         return _f.File(path).Length;
-    }
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.ToString());
-        return outcome.Value!;
     }
 }

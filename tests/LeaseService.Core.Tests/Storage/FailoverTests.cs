@@ -1,5 +1,6 @@
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests.Storage;
 
@@ -144,12 +145,6 @@ public sealed class FailoverTests
         {
             (await grant).IsOk.Should().BeTrue();
         }
-    }
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.Message);
-        return outcome.Value!;
     }
 
     /// <summary>A store with a key limit per batch (as etcd's 128 operations per transaction) that records each batch's distinct keys.</summary>

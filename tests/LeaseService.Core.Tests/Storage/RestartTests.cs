@@ -1,6 +1,7 @@
 using LeaseService.Core.DataNodes;
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests.Storage;
 
@@ -165,10 +166,4 @@ public sealed class RestartTests
 
     private static void Finalize(DurableManager d, BlockView block, long bytes)
         => d.DataNodes.Replicas[block.BlockId] = [.. block.Locations.Select(id => new ReplicaReport(id, block.BlockId, ReplicaState.Finalized, bytes, block.GenerationStamp))];
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.ToString());
-        return outcome.Value!;
-    }
 }

@@ -1,5 +1,6 @@
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests.Storage;
 
@@ -92,11 +93,5 @@ public sealed class StorageFailureTests
 
         rest.Should().OnlyContain(t => t.Result.IsOk);
         (store.Writes - writesBefore).Should().BeLessThan(100, "commits queued while a write runs go in one batch");
-    }
-
-    private static T Ok<T>(Outcome<T> outcome)
-    {
-        outcome.IsOk.Should().BeTrue(outcome.ToString());
-        return outcome.Value!;
     }
 }

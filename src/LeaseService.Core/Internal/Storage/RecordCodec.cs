@@ -60,6 +60,18 @@ internal static class RecordCodec
 
     public static string FileKey(string path) => FilePrefix + path;
 
+    /// <summary>
+    /// The key of <paramref name="file"/>'s record, decoded straight from its UTF-8 path: one string
+    /// allocated per record, where <c>FileKey(file.Path)</c> makes two (the monitor writes a record
+    /// for every file it recovers).
+    /// </summary>
+    public static string FileKey(FileEntry file)
+        => string.Create(FilePrefix.Length + Encoding.UTF8.GetCharCount(file.PathBytes), file, static (key, f) =>
+        {
+            FilePrefix.CopyTo(key);
+            Encoding.UTF8.GetChars(f.PathBytes, key[FilePrefix.Length..]);
+        });
+
     // One encoder per thread, reused: a record costs its result array only (a monitor pass encodes
     // thousands; a stream, a writer and a growing buffer each were most of what it allocated).
     [ThreadStatic]
