@@ -5,11 +5,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LeaseService.Server.Tests;
 
-/// <summary>The hosted monitor under a backlog: a pass that spends its budget is followed at once, not an interval later.</summary>
+/// <summary>The hosted monitor under a backlog: a pass that spends its budget is followed by the next after a short pause (at most the budget, on the real clock), not an interval later.</summary>
 public sealed class MonitorBacklogTests
 {
     [Fact]
-    public async Task PassThatSpendsItsBudget_IsFollowedAtOnce_UntilTheBacklogIsGone()
+    public async Task PassThatSpendsItsBudget_IsFollowedWithoutATick_UntilTheBacklogIsGone()
     {
         var time = new FakeTimeProvider();
         var work = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromSeconds(1) }; // Every batch spends the budget.

@@ -2,7 +2,7 @@ namespace LeaseService.Server.Monitoring;
 
 /// <summary>
 /// The monitor's hosted loop, a thin shell: per tick of a periodic timer on the lease clock, one
-/// pass, and more at once while a pass leaves a backlog (<see cref="LeaseMonitor.RunUntilCaughtUpAsync"/>).
+/// pass, and more soon after while a pass leaves a backlog (<see cref="LeaseMonitor.RunUntilCaughtUpAsync"/>).
 /// The timer is created when the host starts, so the first tick is one interval after start-up
 /// whichever thread runs the loop.
 /// </summary>
