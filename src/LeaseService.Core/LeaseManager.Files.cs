@@ -139,6 +139,7 @@ public sealed partial class LeaseManager
     /// </summary>
     private async ValueTask<StoreRead?> ReadStoredAsync(string path)
     {
+        FileNamespace origin;
         long mark;
         lock (_lock)
         {
@@ -147,19 +148,20 @@ public sealed partial class LeaseManager
                 return null;
             }
 
-            mark = _namespace.Evictions;
+            origin = _namespace;
+            mark = origin.Evictions;
         }
 
         var key = RecordCodec.FileKey(path);
         var value = await _store.ReadAsync(key).ConfigureAwait(false);
         if (value is null)
         {
-            return new StoreRead(mark, null);
+            return new StoreRead(origin, mark, null);
         }
 
         try
         {
-            return new StoreRead(mark, RecordCodec.DecodeFile(path, value));
+            return new StoreRead(origin, mark, RecordCodec.DecodeFile(path, value));
         }
         catch (FormatException ex)
         {

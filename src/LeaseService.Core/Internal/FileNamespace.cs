@@ -80,8 +80,9 @@ internal sealed class FileNamespace
     /// What is known of <paramref name="path"/> given <paramref name="read"/>, a read of its record
     /// made outside the lock (or none). The file in memory wins; a pending delete means missing;
     /// otherwise the read decides, when it is still valid: made after the last time this path left
-    /// memory. A stored file is brought into memory (closed; it leaves again once unchanged and
-    /// durable).
+    /// memory, against this namespace (a read that began before the namespace was replaced, at a
+    /// failover or a storage restore, predates everything the new one loaded, so it is read again).
+    /// A stored file is brought into memory (closed; it leaves again once unchanged and durable).
     /// </summary>
     public Resolution ResolveLocked(string path, StoreRead? read, out FileEntry? file)
     {
@@ -96,7 +97,7 @@ internal sealed class FileNamespace
             return Resolution.Missing;
         }
 
-        if (read is null || EvictedSince(read.Mark, path))
+        if (read is null || !ReferenceEquals(read.Origin, this) || EvictedSince(read.Mark, path))
         {
             return Resolution.Stale;
         }
@@ -326,6 +327,7 @@ internal enum Resolution
 
 /// <summary>
 /// A file's record read from the store outside the lock: <see cref="Stored"/> is null when the
-/// store has none; <see cref="Mark"/> is <see cref="FileNamespace.Evictions"/> before the read.
+/// store has none; <see cref="Mark"/> is <see cref="Origin"/>'s <see cref="FileNamespace.Evictions"/>
+/// before the read.
 /// </summary>
-internal sealed record StoreRead(long Mark, Storage.StoredFile? Stored);
+internal sealed record StoreRead(FileNamespace Origin, long Mark, Storage.StoredFile? Stored);
