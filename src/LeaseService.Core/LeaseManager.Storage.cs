@@ -97,13 +97,15 @@ public sealed partial class LeaseManager : IStorageHealth
     /// <summary>
     /// Stops serving and forgets the state (a replica that is no longer the store's writer): every
     /// call answers Unavailable and the monitor finds nothing, until <see cref="ActivateAsync"/>.
-    /// Writes still queued fail at the store (it refuses a writer that is not active).
+    /// Commits still queued fail without being written (their callers get Unavailable): they were
+    /// decided on this term's state, and must not reach the store under a later term's guard.
     /// </summary>
     public void Deactivate(string reason)
     {
         bool changed;
         lock (_lock)
         {
+            _writer.FenceThrough(_sequence, $"{reason}; not written");
             _namespace = new FileNamespace(_lock);
             _leases = new LeaseTable(_lock);
             _recoveries = new RecoveryQueue(_lock);

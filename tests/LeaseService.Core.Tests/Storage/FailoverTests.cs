@@ -126,6 +126,35 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task Deactivate_CommitsQueuedInTheOldTerm_AreNotWrittenUnderTheNextTermsGuard()
+    {
+        var store = new TermGuardedStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        var m = d.Manager;
+        store.DelayNextAnswer();
+        var inFlight = m.AddLeaseAsync("w", "/x", "m").AsTask();
+        await store.Applied.Task.DefaultTimeout();       // Term 1: written, its answer delayed.
+        var queued = m.AddLeaseAsync("w", "/y", "m").AsTask(); // Decided in term 1, queued behind it.
+
+        store.Guard = null;                               // Term 1 ends.
+        m.Deactivate("deposed");
+        store.StartTerm(2);                               // Elected again.
+        var activate = m.ActivateAsync(TimeSpan.Zero);
+        store.Release();
+
+        (await activate.DefaultTimeout()).Should().BeTrue();
+        Ok(await inFlight.DefaultTimeout());
+        var y = await queued.DefaultTimeout();
+        var other = await m.AddLeaseAsync("other", "/y", "m");
+
+        y.Kind.Should().Be(OutcomeKind.Unavailable, "it was decided on term 1's state");
+        y.Message.Should().Contain("deposed");
+        Ok(other).Holder.Should().Be("other", "nothing of the refused grant reached the store");
+        Ok(await m.GetLeaseAsync("/x")).Holder.Should().Be("w", "the write that reached the store under term 1's guard stays");
+    }
+
+    [Fact]
     public async Task Writer_CutsBatchesBetweenCommits_AtTheStoresKeyLimit()
     {
         var store = new LimitedStore(maxKeys: 8);

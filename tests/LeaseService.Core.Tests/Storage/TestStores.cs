@@ -69,3 +69,58 @@ internal sealed class ControllableStore : ILeaseStore
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
+
+/// <summary>
+/// A store guarded like etcd's: a write reads the election guard when the writer gets to it (not
+/// when the commit was decided) and is refused unless that guard is the key's current revision.
+/// The next write's answer can be delayed after it is applied (a slow etcd response).
+/// </summary>
+internal sealed class TermGuardedStore : ILeaseStore
+{
+    private readonly InMemoryLeaseStore _inner = new();
+    private TaskCompletionSource? _gate;
+
+    /// <summary>The guard this replica writes with; null while it holds no key.</summary>
+    public long? Guard { get; set; } = 1;
+
+    /// <summary>The election key's current revision.</summary>
+    public long KeyRevision { get; private set; } = 1;
+
+    /// <summary>Completed when the delayed write has been applied.</summary>
+    public TaskCompletionSource Applied { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Description => "term-guarded test store";
+
+    /// <summary>This replica holds the key again, in a new term.</summary>
+    public void StartTerm(long revision)
+    {
+        KeyRevision = revision;
+        Guard = revision;
+    }
+
+    public void DelayNextAnswer() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+
+    public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+    public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default) => _inner.ReadAsync(key, cancellationToken);
+
+    public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
+    {
+        var guard = Guard ?? throw new LeaseStoreException("not the active replica");
+        if (guard != KeyRevision)
+        {
+            throw new LeaseStoreException("the guard failed");
+        }
+
+        await _inner.WriteAsync(batch, cancellationToken);
+        if (Volatile.Read(ref _gate) is { } gate)
+        {
+            Applied.TrySetResult();
+            await gate.Task;
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

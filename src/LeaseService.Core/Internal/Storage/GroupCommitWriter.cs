@@ -29,7 +29,9 @@ internal sealed class Commit(List<StoreWrite>? writes, long sequence, bool probe
 /// Group commit (HDFS FSEditLog.logSync): commits are queued in the order they were decided
 /// (under the manager's lock), and one writer persists everything queued as one synced batch, in
 /// that order, then completes each commit. After a failed batch every later commit fails at once
-/// (its records may depend on the failed ones) until a probe succeeds.
+/// (its records may depend on the failed ones) until a probe succeeds. After a fence (the replica
+/// stopped being the store's writer) every commit queued before it fails without being written:
+/// it was decided on state the next term no longer has.
 /// </summary>
 internal sealed class GroupCommitWriter
 {
@@ -43,6 +45,7 @@ internal sealed class GroupCommitWriter
     private readonly Task _loop;
     private long _durableSequence;
     private bool _failed;
+    private Fence? _fence;
 
     /// <param name="store">The engine.</param>
     /// <param name="onFailure">Told the reason when a batch fails (before any commit of it completes).</param>
@@ -66,6 +69,14 @@ internal sealed class GroupCommitWriter
             commit.Complete("the store is closed");
         }
     }
+
+    /// <summary>
+    /// Fails every commit up to <paramref name="sequence"/> that is not yet handed to the store
+    /// (called under the manager's lock when the replica is deposed, so no commit of the old term
+    /// can be written under a later term's guard). A batch already handed to the store finishes
+    /// there: the store's own guard decides it.
+    /// </summary>
+    public void FenceThrough(long sequence, string reason) => Volatile.Write(ref _fence, new Fence(sequence, reason));
 
     /// <summary>Stops accepting commits and waits for the queued ones to finish.</summary>
     public async Task StopAsync()
@@ -139,6 +150,12 @@ internal sealed class GroupCommitWriter
             return;
         }
 
+        FailFenced(batch);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
         string? failure = null;
         if (_failed)
         {
@@ -185,8 +202,32 @@ internal sealed class GroupCommitWriter
         writes.Clear();
     }
 
+    /// <summary>Completes and removes the commits at the head of <paramref name="batch"/> that the fence covers.</summary>
+    private void FailFenced(List<Commit> batch)
+    {
+        if (Volatile.Read(ref _fence) is not { } fence)
+        {
+            return;
+        }
+
+        var fenced = 0;
+        while (fenced < batch.Count && batch[fenced].Sequence <= fence.Sequence)
+        {
+            batch[fenced].Complete(fence.Reason);
+            fenced++;
+        }
+
+        batch.RemoveRange(0, fenced);
+    }
+
     private async Task ProbeAsync(Commit probe)
     {
+        if (Volatile.Read(ref _fence) is { } fence && probe.Sequence <= fence.Sequence)
+        {
+            probe.Complete(fence.Reason);
+            return;
+        }
+
         try
         {
             await _store.WriteAsync(probe.Writes!).ConfigureAwait(false);
@@ -199,4 +240,6 @@ internal sealed class GroupCommitWriter
             probe.Complete(ex.Message);
         }
     }
+
+    private sealed record Fence(long Sequence, string Reason);
 }
