@@ -8,7 +8,7 @@ namespace LeaseService.Storage.RocksDb;
 /// <summary>
 /// The embedded RocksDB engine: one database in a directory, every batch one synced
 /// <see cref="WriteBatch"/> (atomic, and durable when it returns). Keys are the UTF-8 bytes of the
-/// core's keys, so RocksDB's bytewise order is the core's ordinal order.
+/// core's keys, in RocksDB's bytewise order (code point order).
 /// </summary>
 /// <remarks>
 /// Memory is bounded (docs/OPERATIONS.md, "Memory"): at most two memtables of

@@ -18,8 +18,10 @@ public interface ILeaseStore : IAsyncDisposable
     string Description { get; }
 
     /// <summary>
-    /// Every record, in ordinal key order. Throws <see cref="LeaseStoreException"/> when the
-    /// store cannot be read.
+    /// Every record, in the engine's key order (RocksDB and etcd: the keys' UTF-8 bytes, that is
+    /// code point order; InMemory: UTF-16 ordinal, which differs only between supplementary
+    /// characters and U+E000–U+FFFF). The manager does not depend on the order. Throws
+    /// <see cref="LeaseStoreException"/> when the store cannot be read.
     /// </summary>
     IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default);
 
@@ -39,8 +41,11 @@ public interface ILeaseStore : IAsyncDisposable
 
     /// <summary>
     /// Applies <paramref name="batch"/> atomically and in order (a later write of a key wins), and
-    /// completes only once it is durable (synced). Throws when it could not be made durable; then
-    /// none of it may be visible to a later <see cref="ReadAllAsync"/>.
+    /// completes only once it is durable (synced). Throws when it could not confirm that: then the
+    /// batch is either not applied at all or (an engine whose write can time out after sending it,
+    /// as etcd's) applied whole — never in part (but see <see cref="MaxKeysPerBatch"/>). The
+    /// manager assumes neither: its callers get Unavailable, and a restore reloads the state from
+    /// what the store holds.
     /// </summary>
     ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default);
 

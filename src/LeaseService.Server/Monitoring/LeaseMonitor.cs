@@ -64,14 +64,16 @@ internal sealed partial class LeaseMonitor(
         try
         {
             var result = await manager.RunMonitorPassAsync(_options.MaxMonitorWorkPerPass).ConfigureAwait(false);
-            if (result.BudgetExhausted)
+            if (!result.BudgetExhausted)
             {
-                _instruments.BudgetOverruns.Add(1);
-                LogBudgetExhausted(_options.MaxMonitorWorkPerPass.TotalMilliseconds, result.BacklogFiles);
+                return null;
             }
 
             // The pause: the time under the lock, at most the budget (a batch may overrun it).
-            return result.BudgetExhausted ? TimeSpan.FromTicks(Math.Min(result.LockHeld.Ticks, _options.MaxMonitorWorkPerPass.Ticks)) : null;
+            var pause = TimeSpan.FromTicks(Math.Min(result.LockHeld.Ticks, _options.MaxMonitorWorkPerPass.Ticks));
+            _instruments.BudgetOverruns.Add(1);
+            LogBudgetExhausted(_options.MaxMonitorWorkPerPass.TotalMilliseconds, result.BacklogFiles, pause.TotalMilliseconds);
+            return pause;
         }
         catch (Exception ex)
         {
@@ -98,7 +100,7 @@ internal sealed partial class LeaseMonitor(
         public Counter<long> BudgetOverruns { get; } = meter.CreateCounter<long>(
             "leaseservice.monitor.budget_overruns",
             "{pass}",
-            "Monitor passes that spent their whole Leases:MaxMonitorWorkPerPass budget and left work; the next pass follows at once.");
+            "Monitor passes that spent their whole Leases:MaxMonitorWorkPerPass budget and left work; the next pass follows after a pause as long as the time the pass held the lock.");
 
         public Counter<long> PassFailures { get; } = meter.CreateCounter<long>(
             "leaseservice.monitor.pass.failures",
@@ -106,8 +108,8 @@ internal sealed partial class LeaseMonitor(
             "Monitor passes that threw; the monitor keeps running.");
     }
 
-    [LoggerMessage(2002, LogLevel.Debug, "Monitor pass spent its {BudgetMs} ms budget with {Backlog} file(s) past the hard limit left; the next pass starts at once")]
-    private partial void LogBudgetExhausted(double budgetMs, int backlog);
+    [LoggerMessage(2002, LogLevel.Debug, "Monitor pass spent its {BudgetMs} ms budget with {Backlog} file(s) past the hard limit left; the next pass starts in {PauseMs} ms")]
+    private partial void LogBudgetExhausted(double budgetMs, int backlog, double pauseMs);
 
     [LoggerMessage(2003, LogLevel.Error, "Monitor pass failed; the monitor keeps running")]
     private partial void LogPassFailed(Exception exception);

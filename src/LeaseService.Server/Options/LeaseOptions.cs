@@ -16,7 +16,8 @@ public sealed class LeaseOptions
 
     /// <summary>
     /// How long one monitor pass may hold the lock in all, on the real monotonic clock; a pass
-    /// that spends it with work left is followed by the next at once. Default 00:00:00.025; &gt; 0.
+    /// that spends it with work left is followed by the next after a pause as long as the
+    /// time it held the lock (not a whole interval later). Default 00:00:00.025; &gt; 0.
     /// </summary>
     public TimeSpan MaxMonitorWorkPerPass { get; set; } = TimeSpan.FromMilliseconds(25);
 
