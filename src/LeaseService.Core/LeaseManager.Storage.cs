@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
 using LeaseService.Core.Internal.Storage;
 using LeaseService.Core.Storage;
@@ -38,13 +39,14 @@ public sealed partial class LeaseManager : IStorageHealth
     /// </summary>
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
+        var replaced = CurrentState();
         var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
         if (fresh)
         {
             await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
         }
 
-        await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero).ConfigureAwait(false);
+        await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -53,7 +55,8 @@ public sealed partial class LeaseManager : IStorageHealth
     /// clears an earlier write failure), then installs the state like a restart, except that every
     /// restored lease counts as renewed at serving start plus <paramref name="grace"/> (the time
     /// writers could not renew while the replicas failed over). False when the probe write fails
-    /// (the store refused this writer, or is down); the manager then stays Loading. Throws
+    /// (the store refused this writer, or is down), or when <see cref="Deactivate"/> came while it
+    /// read; the manager then stays Loading. Throws
     /// <see cref="LeaseStoreException"/> for a store it must not serve (corrupt, newer format).
     /// </summary>
     public async Task<bool> ActivateAsync(TimeSpan grace, CancellationToken cancellationToken = default)
@@ -63,6 +66,7 @@ public sealed partial class LeaseManager : IStorageHealth
         try
         {
             SetStatus(StorageStatus.Loading, null);
+            var replaced = CurrentState();
 
             // Read first: a store of a newer format must be refused before the probe writes ours.
             var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
@@ -85,8 +89,7 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            await InstallAsync(files, total, stamp, blockId, grace).ConfigureAwait(false);
-            return true;
+            return await InstallAsync(files, total, stamp, blockId, grace, replaced).ConfigureAwait(false);
         }
         finally
         {
@@ -149,6 +152,7 @@ public sealed partial class LeaseManager : IStorageHealth
         try
         {
             Commit probe;
+            FileNamespace replaced;
             lock (_lock)
             {
                 if (_status != StorageStatus.Failed)
@@ -156,6 +160,7 @@ public sealed partial class LeaseManager : IStorageHealth
                     return _status == StorageStatus.Healthy;
                 }
 
+                replaced = _namespace;
                 probe = new Commit([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat())], ++_sequence, probe: true);
                 _writer.Enqueue(probe);
             }
@@ -163,7 +168,7 @@ public sealed partial class LeaseManager : IStorageHealth
             var failure = await probe.Durable.ConfigureAwait(false);
             if (failure is not null)
             {
-                Volatile.Write(ref _storageFailure, failure);
+                SetFailureIfFailed(failure);
                 return false;
             }
 
@@ -176,12 +181,16 @@ public sealed partial class LeaseManager : IStorageHealth
             }
             catch (LeaseStoreException ex)
             {
-                Volatile.Write(ref _storageFailure, ex.Message);
+                SetFailureIfFailed(ex.Message);
                 return false;
             }
 
+            if (!await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false))
+            {
+                return false; // Deactivated meanwhile: only ActivateAsync serves again.
+            }
+
             LogStorageRestored(total);
-            await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero).ConfigureAwait(false);
             return true;
         }
         finally
@@ -282,72 +291,25 @@ public sealed partial class LeaseManager : IStorageHealth
     /// <summary>
     /// Replaces the whole state with the open <paramref name="files"/> (of <paramref name="total"/>
     /// files in the store), then resumes their recoveries. Every lease counts as renewed now plus
-    /// <paramref name="grace"/>.
+    /// <paramref name="grace"/>. Installs nothing and answers false when the state is no longer
+    /// <paramref name="replaced"/>, the one this load began over: a <see cref="Deactivate"/> came
+    /// in between (the replica was deposed while it read), and what was read may predate another
+    /// replica's writes; it must not be served, nor written back under a later term's guard.
     /// </summary>
-    private async Task InstallAsync(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace)
+    private async Task<bool> InstallAsync(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace, FileNamespace replaced)
     {
         var effects = new Effects();
-        Commit? commit;
+        Commit? commit = null;
+        var installed = false;
         var nodes = _dataNodes.GetDataNodes();
         lock (_lock)
         {
-            var now = _time.GetTimestamp();
-            _namespace = new FileNamespace(_lock);
-            _leases = new LeaseTable(_lock) { RenewedFloor = now + ToTimestampUnits(grace) };
-            _recoveries = new RecoveryQueue(_lock);
-            _namespace.SetStoredCount(total);
-            var resume = new List<FileEntry>();
-            foreach (var stored in files)
+            if (ReferenceEquals(_namespace, replaced))
             {
-                var file = new FileEntry(stored.Path) { Epoch = stored.Epoch };
-                stamp = Math.Max(stamp, stored.Epoch);
-                if (stored.Blocks.Length > 0)
-                {
-                    file.Blocks = new List<BlockEntry>(stored.Blocks.Length);
-                    foreach (var b in stored.Blocks)
-                    {
-                        var block = new BlockEntry(b.Id, b.GenerationStamp, b.Locations, file) { NumBytes = b.NumBytes, State = b.State, RecoveryId = b.RecoveryId };
-                        _namespace.AppendBlock(block);
-                        stamp = Math.Max(stamp, Math.Max(b.GenerationStamp, b.RecoveryId));
-                        blockId = Math.Max(blockId, b.Id);
-                    }
-                }
-
-                _namespace.Add(file);
-                if (stored.Holder.Length > 0)
-                {
-                    // Restart semantics: every restored lease counts as renewed now.
-                    _namespace.MarkOpen(file);
-                    // The first record of a holder names its owner; the holder's records all agree.
-                    var lease = _leases.Attach(file, stored.Holder, now, stored.Owner);
-
-                    // One machine string per holder, as Grant shares it: each record decodes its own.
-                    var other = lease.Files.Any!;
-                    file.ClientMachine = !ReferenceEquals(other, file) && other.ClientMachine == stored.ClientMachine
-                        ? other.ClientMachine
-                        : stored.ClientMachine;
-                    if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
-                    {
-                        _recoveries.Restore(file, stored.RecoveryAttempts);
-                        resume.Add(file);
-                    }
-                }
+                installed = true;
+                commit = InstallLocked(files, total, stamp, blockId, grace, nodes, effects);
+                (stamp, blockId) = (_generationStamp, _lastBlockId);
             }
-
-            _generationStamp = stamp;
-            _lastBlockId = blockId;
-            _persistedStamp = stamp;
-            _persistedBlockId = blockId;
-
-            // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
-            foreach (var file in resume)
-            {
-                StartAttemptLocked(file, file.LastBlock!, now, nodes, effects, byMonitor: false);
-            }
-
-            commit = SealLocked(effects);
-            _status = StorageStatus.Healthy;
-            _storageFailure = null;
         }
 
         // The decoded records are consumed: drop them here, since a caller's completed task (and
@@ -356,15 +318,105 @@ public sealed partial class LeaseManager : IStorageHealth
         var loaded = files.Count;
         files.Clear();
         files.TrimExcess();
+        if (!installed)
+        {
+            return false;
+        }
 
         LogStorageLoaded(_store.Description, total, loaded, stamp, blockId);
         StorageStatusChanged?.Invoke(StorageStatus.Healthy);
         if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
         {
-            return; // The writer reported the failure; the next restore resumes them again.
+            return true; // The writer reported the failure; the next restore resumes them again.
         }
 
         effects.RunAfter();
+        return true;
+    }
+
+    /// <summary>The state installs and deactivations replace (a load remembers it, see <see cref="InstallAsync"/>).</summary>
+    private FileNamespace CurrentState()
+    {
+        lock (_lock)
+        {
+            return _namespace;
+        }
+    }
+
+    /// <summary>Records why a restore failed, unless the manager left the Failed state meanwhile (deactivated).</summary>
+    private void SetFailureIfFailed(string failure)
+    {
+        lock (_lock)
+        {
+            if (_status == StorageStatus.Failed)
+            {
+                _storageFailure = failure;
+            }
+        }
+    }
+
+    /// <summary>The locked part of <see cref="InstallAsync"/>: the new state, and the commit of the resumed recoveries.</summary>
+    private Commit? InstallLocked(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        var now = _time.GetTimestamp();
+        _namespace = new FileNamespace(_lock);
+        _leases = new LeaseTable(_lock) { RenewedFloor = now + ToTimestampUnits(grace) };
+        _recoveries = new RecoveryQueue(_lock);
+        _namespace.SetStoredCount(total);
+        var resume = new List<FileEntry>();
+        foreach (var stored in files)
+        {
+            var file = new FileEntry(stored.Path) { Epoch = stored.Epoch };
+            stamp = Math.Max(stamp, stored.Epoch);
+            if (stored.Blocks.Length > 0)
+            {
+                file.Blocks = new List<BlockEntry>(stored.Blocks.Length);
+                foreach (var b in stored.Blocks)
+                {
+                    var block = new BlockEntry(b.Id, b.GenerationStamp, b.Locations, file) { NumBytes = b.NumBytes, State = b.State, RecoveryId = b.RecoveryId };
+                    _namespace.AppendBlock(block);
+                    stamp = Math.Max(stamp, Math.Max(b.GenerationStamp, b.RecoveryId));
+                    blockId = Math.Max(blockId, b.Id);
+                }
+            }
+
+            _namespace.Add(file);
+            if (stored.Holder.Length > 0)
+            {
+                // Restart semantics: every restored lease counts as renewed now.
+                _namespace.MarkOpen(file);
+                // The first record of a holder names its owner; the holder's records all agree.
+                var lease = _leases.Attach(file, stored.Holder, now, stored.Owner);
+
+                // One machine string per holder, as Grant shares it: each record decodes its own.
+                var other = lease.Files.Any!;
+                file.ClientMachine = !ReferenceEquals(other, file) && other.ClientMachine == stored.ClientMachine
+                    ? other.ClientMachine
+                    : stored.ClientMachine;
+                if (stored.RecoveryAttempts >= 0 && file.LastBlock is not null)
+                {
+                    _recoveries.Restore(file, stored.RecoveryAttempts);
+                    resume.Add(file);
+                }
+            }
+        }
+
+        _generationStamp = stamp;
+        _lastBlockId = blockId;
+        _persistedStamp = stamp;
+        _persistedBlockId = blockId;
+
+        // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
+        foreach (var file in resume)
+        {
+            StartAttemptLocked(file, file.LastBlock!, now, nodes, effects, byMonitor: false);
+        }
+
+        var commit = SealLocked(effects);
+        _status = StorageStatus.Healthy;
+        _storageFailure = null;
+        return commit;
     }
 
     /// <summary>Null when state-changing calls may run; else why not (Unavailable).</summary>

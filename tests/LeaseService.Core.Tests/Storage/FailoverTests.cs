@@ -155,6 +155,46 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task Deactivate_WhileARestoreReadsTheStore_TheRestoreInstallsNothing_AndWritesNothingStale()
+    {
+        var store = new TermGuardedStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        var a = d.Manager;
+        store.FailWith = "I/O error";
+        (await a.AddLeaseAsync("w", "/x", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
+        store.FailWith = null;
+        store.AfterNextReadAll = async () =>
+        {
+            // The restore's probe is written and its snapshot taken (term 1). Now a is deposed,
+            store.Guard = null;
+            a.Deactivate("deposed");
+
+            // b serves term 2 and grants /z,
+            store.StartTerm(2);
+            var b = d.Create();
+            (await b.ActivateAsync(TimeSpan.Zero)).Should().BeTrue();
+            Ok(await b.AddLeaseAsync("other", "/z", "m"));
+            await b.DisposeAsync();
+
+            // and a is elected again (term 3), before it activates.
+            store.StartTerm(3);
+        };
+
+        var restored = await a.TryRestoreStorageAsync().DefaultTimeout();
+        var status = a.StorageStatus;
+        var grab = await a.AddLeaseAsync("w", "/z", "m");
+        store.StartTerm(4);
+        var c = d.Create();
+        (await c.ActivateAsync(TimeSpan.Zero)).Should().BeTrue();
+
+        restored.Should().BeFalse("the snapshot predates b's term");
+        status.Should().Be(StorageStatus.Loading, "a deactivated manager serves again only through ActivateAsync");
+        grab.Kind.Should().Be(OutcomeKind.Unavailable);
+        Ok(await c.GetLeaseAsync("/z")).Holder.Should().Be("other", "b's grant is not overwritten under a later term's guard");
+    }
+
+    [Fact]
     public async Task Writer_CutsBatchesBetweenCommits_AtTheStoresKeyLimit()
     {
         var store = new LimitedStore(maxKeys: 8);

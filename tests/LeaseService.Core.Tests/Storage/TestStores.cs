@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LeaseService.Core.Storage;
 
 namespace LeaseService.Core.Tests.Storage;
@@ -73,12 +74,20 @@ internal sealed class ControllableStore : ILeaseStore
 /// <summary>
 /// A store guarded like etcd's: a write reads the election guard when the writer gets to it (not
 /// when the commit was decided) and is refused unless that guard is the key's current revision.
-/// The next write's answer can be delayed after it is applied (a slow etcd response).
+/// The next write's answer can be delayed after it is applied (a slow etcd response); writes can
+/// fail; a hook can run between the next full read's snapshot and its answer.
 /// </summary>
 internal sealed class TermGuardedStore : ILeaseStore
 {
     private readonly InMemoryLeaseStore _inner = new();
     private TaskCompletionSource? _gate;
+    private Func<Task>? _afterNextReadAll;
+
+    /// <summary>When set, every write throws with this reason and changes nothing.</summary>
+    public string? FailWith { get; set; }
+
+    /// <summary>Runs once after the next full read took its snapshot, before it answers.</summary>
+    public Func<Task>? AfterNextReadAll { get => _afterNextReadAll; set => _afterNextReadAll = value; }
 
     /// <summary>The guard this replica writes with; null while it holds no key.</summary>
     public long? Guard { get; set; } = 1;
@@ -102,12 +111,34 @@ internal sealed class TermGuardedStore : ILeaseStore
 
     public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
-    public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+    public async IAsyncEnumerable<StoreEntry> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var snapshot = new List<StoreEntry>();
+        await foreach (var entry in _inner.ReadAllAsync(cancellationToken))
+        {
+            snapshot.Add(entry);
+        }
+
+        if (Interlocked.Exchange(ref _afterNextReadAll, null) is { } hook)
+        {
+            await hook();
+        }
+
+        foreach (var entry in snapshot)
+        {
+            yield return entry;
+        }
+    }
 
     public ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken = default) => _inner.ReadAsync(key, cancellationToken);
 
     public async ValueTask WriteAsync(IReadOnlyList<StoreWrite> batch, CancellationToken cancellationToken = default)
     {
+        if (FailWith is { } reason)
+        {
+            throw new IOException(reason);
+        }
+
         var guard = Guard ?? throw new LeaseStoreException("not the active replica");
         if (guard != KeyRevision)
         {
