@@ -145,11 +145,6 @@ internal sealed class GroupCommitWriter
     private async Task FlushAsync(List<Commit> batch, List<StoreWrite> writes, HashSet<string> keys)
     {
         keys.Clear();
-        if (batch.Count == 0)
-        {
-            return;
-        }
-
         FailFenced(batch);
         if (batch.Count == 0)
         {
@@ -205,26 +200,31 @@ internal sealed class GroupCommitWriter
     /// <summary>Completes and removes the commits at the head of <paramref name="batch"/> that the fence covers.</summary>
     private void FailFenced(List<Commit> batch)
     {
-        if (Volatile.Read(ref _fence) is not { } fence)
-        {
-            return;
-        }
-
         var fenced = 0;
-        while (fenced < batch.Count && batch[fenced].Sequence <= fence.Sequence)
+        while (fenced < batch.Count && FailIfFenced(batch[fenced]))
         {
-            batch[fenced].Complete(fence.Reason);
             fenced++;
         }
 
         batch.RemoveRange(0, fenced);
     }
 
+    /// <summary>Completes <paramref name="commit"/> with the fence's reason when the fence covers it.</summary>
+    private bool FailIfFenced(Commit commit)
+    {
+        if (Volatile.Read(ref _fence) is not { } fence || commit.Sequence > fence.Sequence)
+        {
+            return false;
+        }
+
+        commit.Complete(fence.Reason);
+        return true;
+    }
+
     private async Task ProbeAsync(Commit probe)
     {
-        if (Volatile.Read(ref _fence) is { } fence && probe.Sequence <= fence.Sequence)
+        if (FailIfFenced(probe))
         {
-            probe.Complete(fence.Reason);
             return;
         }
 
