@@ -31,6 +31,14 @@ public sealed class FailoverTests(ITestOutputHelper output)
             var standby = 1 - active;
             await cluster.Clients[active].AddLeaseAsync("h", "/standby/a").DefaultTimeout();
 
+            // The standby learns the active's URL through etcd once its own campaign finds the key
+            // taken; until then it refuses without the trailer ("when known").
+            await WaitUntilAsync(async () =>
+            {
+                var refused = (await cluster.Clients[standby].Invoking(c => c.RenewLeaseAsync("h")).Should().ThrowAsync<LeaseUnavailableException>()).Which;
+                return refused.Trailers.GetValue("leader-url") is not null;
+            });
+
             var calls = new Func<Task>[]
             {
                 () => cluster.Clients[standby].AddLeaseAsync("h", "/standby/b"),
