@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Durable opens against etcd 3.4 in the same run, through the same client stack
-# (benchmarks/LeaseService.LoadGenerator on Grpc.Net.Client; etcd through dotnet-etcd):
+# (benchmarks/LeaseService.LoadGenerator on Grpc.Net.Client; etcd through its generated Lease client on the same channel setup):
 #   etcd LeaseGrant            one etcd member, data directory in this run's temp directory
 #   AddLease, RocksDb          our server on the default provider, data in the same temp directory:
 #                              every call opens a new path and answers after its synced write
@@ -8,7 +8,10 @@
 #   RenewLease, RocksDb / InMemory  RenewLease of HOLDERS holders (never persisted)
 # Each round runs every measurement once, interleaved, so the machine's load hits all alike.
 # Needs etcd (apt-get install -y etcd-server). Everything started here is stopped on exit.
-# Usage: benchmarks/load/run-durable.sh [calls-per-run] [concurrency] [rounds] [holders]
+# PIN=1 puts etcd and both servers on CPU 0 and the generator on CPU 1 (taskset), so no server
+# shares its core with the client: the nearest this 2-core machine comes to a client machine of
+# its own. Unset, everything shares both cores.
+# Usage: [PIN=1] benchmarks/load/run-durable.sh [calls-per-run] [concurrency] [rounds] [holders]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CALLS=${1:-20000}
@@ -20,19 +23,22 @@ command -v etcd >/dev/null || { echo "etcd missing: apt-get install -y etcd-serv
 source benchmarks/load/common.sh
 build_release src/LeaseService.Server benchmarks/LeaseService.LoadGenerator
 
+SERVER_CPUS=(); CLIENT_CPUS=()
+if [[ -n ${PIN:-} ]]; then SERVER_CPUS=(taskset -c 0); CLIENT_CPUS=(taskset -c 1); fi
+
 ETCD=127.0.0.1:23791
 ETCD_PEER=127.0.0.1:23801
 ROCKSDB=127.0.0.1:15091
 INMEM=127.0.0.1:15092
-etcd --name perf --data-dir "$WORK/etcd" \
+"${SERVER_CPUS[@]}" etcd --name perf --data-dir "$WORK/etcd" \
   --listen-client-urls "http://$ETCD" --advertise-client-urls "http://$ETCD" \
   --listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
   --initial-cluster "perf=http://$ETCD_PEER" --log-level warn >"$WORK/etcd.log" 2>&1 & PIDS+=($!)
 declare -A PID=([etcd]=$!)
 export Serilog__MinimumLevel__Default=Warning
 SERVER=src/LeaseService.Server/bin/Release/net10.0/LeaseService.Server.dll
-dotnet "$SERVER" --urls "http://$ROCKSDB" --Storage:Provider=RocksDb "--Storage:Path=$WORK/rocksdb" --Metrics:Url=http://127.0.0.1:0 >"$WORK/rocksdb.log" 2>&1 & PIDS+=($!); PID[rocksdb]=$!
-dotnet "$SERVER" --urls "http://$INMEM" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/inmem.log" 2>&1 & PIDS+=($!); PID[inmem]=$!
+"${SERVER_CPUS[@]}" dotnet "$SERVER" --urls "http://$ROCKSDB" --Storage:Provider=RocksDb "--Storage:Path=$WORK/rocksdb" --Metrics:Url=http://127.0.0.1:0 >"$WORK/rocksdb.log" 2>&1 & PIDS+=($!); PID[rocksdb]=$!
+"${SERVER_CPUS[@]}" dotnet "$SERVER" --urls "http://$INMEM" --Storage:Provider=InMemory --Metrics:Url=http://127.0.0.1:0 >"$WORK/inmem.log" 2>&1 & PIDS+=($!); PID[inmem]=$!
 for log in rocksdb inmem; do
   for _ in $(seq 1 300); do grep -q "listening on" "$WORK/$log.log" 2>/dev/null && break; sleep 0.1; done
   grep -q "listening on" "$WORK/$log.log" || { echo "$log did not start:" >&2; cat "$WORK/$log.log" >&2; exit 1; }
@@ -40,11 +46,11 @@ done
 for _ in $(seq 1 300); do curl -s -m 1 "http://$ETCD/health" 2>/dev/null | grep -q '"health":"true"' && break; sleep 0.1; done
 curl -s -m 1 "http://$ETCD/health" | grep -q '"health":"true"' || { echo "etcd did not start:" >&2; cat "$WORK/etcd.log" >&2; exit 1; }
 
-GEN=(dotnet benchmarks/LeaseService.LoadGenerator/bin/Release/net10.0/LeaseService.LoadGenerator.dll)
+GEN=("${CLIENT_CPUS[@]}" dotnet benchmarks/LeaseService.LoadGenerator/bin/Release/net10.0/LeaseService.LoadGenerator.dll)
 MEASURES=(etcd add-rocksdb add-inmem renew-rocksdb renew-inmem)
 declare -A NAME=([etcd]="etcd 3.4 LeaseGrant" [add-rocksdb]="AddLease new paths, RocksDb" [add-inmem]="AddLease new paths, InMemory"
                  [renew-rocksdb]="RenewLease, RocksDb" [renew-inmem]="RenewLease, InMemory")
-measure() { # measure -> the generator's result line
+measure() { # measure [calls] -> the generator's result line
   local args
   case $1 in
     etcd) args=(--mode etcd --target "http://$ETCD") ;;
@@ -53,7 +59,7 @@ measure() { # measure -> the generator's result line
     renew-rocksdb) args=(--mode renew --target "http://$ROCKSDB" --holders "$HOLDERS") ;;
     renew-inmem) args=(--mode renew --target "http://$INMEM" --holders "$HOLDERS") ;;
   esac
-  timeout 600 "${GEN[@]}" "${args[@]}" --concurrency "$CONCURRENCY" --count "$CALLS"
+  timeout 600 "${GEN[@]}" "${args[@]}" --concurrency "$CONCURRENCY" --count "${2:-$CALLS}"
 }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system CPU of a process, in clock ticks
 server_of() { case $1 in etcd) echo etcd ;; *-rocksdb) echo rocksdb ;; *) echo inmem ;; esac; }
@@ -62,8 +68,10 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; } # key -> value from a result line
 
 # Server CPU µs per call: the server's (or etcd's) user + system CPU over the run / calls; the
 # generator reports its own (client_cpu_us). Both less sensitive to the machine's other load.
-# A warm-up round (JIT and tiered PGO on every side), not recorded.
-for m in "${MEASURES[@]}"; do measure "$m" >/dev/null; done
+# A warm-up round, not recorded, of three runs' calls per measurement: the servers' tiered JIT
+# (with PGO) needs more than one run to reach steady code on busy cores (server CPU per call kept
+# falling over the first 100k calls here).
+for m in "${MEASURES[@]}"; do measure "$m" $((CALLS * 3)) >/dev/null; done
 declare -A RPS P50 P90 P99 MAX SCPU CCPU
 for r in $(seq 1 "$ROUNDS"); do
   for m in "${MEASURES[@]}"; do
@@ -81,7 +89,7 @@ done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR]=$1 } END { m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s", m }'; }
 range() { printf '%s\n' "$@" | sort -g | awk '{ v[NR]=$1 } END { printf "%s–%s", v[1], v[NR] }'; }
-echo "calls per run $CALLS, concurrency $CONCURRENCY, $ROUNDS rounds, holders $HOLDERS; $(etcd --version | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "calls per run $CALLS, concurrency $CONCURRENCY, $ROUNDS rounds, holders $HOLDERS; $(etcd --version | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg); $([[ -n ${PIN:-} ]] && echo "servers on CPU 0, generator on CPU 1" || echo "servers and generator share both CPUs")"
 echo "medians over the rounds; server CPU = the server's or etcd's CPU per call, client CPU = the generator's"
 printf '%-30s %-24s %-9s %-9s %-9s %-9s %-16s %-16s\n' "measurement" "req/s median (range)" "p50 ms" "p90 ms" "p99 ms" "max ms" "server CPU µs" "client CPU µs"
 for m in "${MEASURES[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The etcd provider against etcd itself, same run, same etcd, same client stack
-# (benchmarks/LeaseService.LoadGenerator on Grpc.Net.Client; etcd through dotnet-etcd):
+# (benchmarks/LeaseService.LoadGenerator on Grpc.Net.Client; etcd through its generated Lease client on the same channel setup):
 #   etcd LeaseGrant             straight to etcd (TTL 1 h)
 #   AddLease, Etcd provider     our server as the active replica on the same etcd: every call opens
 #                               a new path and answers after its guarded transaction committed
