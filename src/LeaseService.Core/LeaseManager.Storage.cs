@@ -40,13 +40,13 @@ public sealed partial class LeaseManager : IStorageHealth
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
         var replaced = CurrentState();
-        var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+        var (files, stored, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
         if (fresh)
         {
             await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
         }
 
-        await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false);
+        await InstallAsync(files, stored, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -69,7 +69,7 @@ public sealed partial class LeaseManager : IStorageHealth
             var replaced = CurrentState();
 
             // Read first: a store of a newer format must be refused before the probe writes ours.
-            var (files, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+            var (files, stored, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
             List<StoreWrite> probeWrites = [new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat())];
             if (fresh)
             {
@@ -89,7 +89,7 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            return await InstallAsync(files, total, stamp, blockId, grace, replaced).ConfigureAwait(false);
+            return await InstallAsync(files, stored, total, stamp, blockId, grace, replaced).ConfigureAwait(false);
         }
         finally
         {
@@ -173,11 +173,12 @@ public sealed partial class LeaseManager : IStorageHealth
             }
 
             List<StoredFile> files;
+            StoredPathFilter stored;
             int total;
             long stamp, blockId;
             try
             {
-                (files, total, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+                (files, stored, total, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (LeaseStoreException ex)
             {
@@ -185,7 +186,7 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            if (!await InstallAsync(files, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false))
+            if (!await InstallAsync(files, stored, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false))
             {
                 return false; // Deactivated meanwhile: only ActivateAsync serves again.
             }
@@ -204,9 +205,10 @@ public sealed partial class LeaseManager : IStorageHealth
     /// only what must be in memory: the open files and the counters. Closed files stay in the
     /// store and are read when a call needs one.
     /// </summary>
-    private async Task<(List<StoredFile> Files, int Total, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
+    private async Task<(List<StoredFile> Files, StoredPathFilter Stored, int Total, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
     {
         var files = new List<StoredFile>();
+        var closed = new List<ulong>(); // The closed files' path hashes, for the filter of stored paths.
         var total = 0;
         long highestStamp = 0, highestBlockId = 0;
         int? format = null;
@@ -249,6 +251,10 @@ public sealed partial class LeaseManager : IStorageHealth
                     {
                         files.Add(stored);
                     }
+                    else
+                    {
+                        closed.Add(StoredPathFilter.Hash(path));
+                    }
                 }
                 else
                 {
@@ -285,18 +291,25 @@ public sealed partial class LeaseManager : IStorageHealth
 
         // The counters record is written with every change that moves them; the records can only
         // agree, but a fencing token must never be issued twice, so take the highest of all.
-        return (files, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), format is null);
+        // Sized for twice the closed files stored now (room for those closed from here on).
+        var storedPaths = new StoredPathFilter((int)Math.Min(2L * closed.Count, int.MaxValue / 2));
+        foreach (var hash in closed)
+        {
+            storedPaths.Add(hash);
+        }
+
+        return (files, storedPaths, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), format is null);
     }
 
     /// <summary>
     /// Replaces the whole state with the open <paramref name="files"/> (of <paramref name="total"/>
-    /// files in the store), then resumes their recoveries. Every lease counts as renewed now plus
+    /// files in the store; <paramref name="storedPaths"/> filters the closed ones), then resumes their recoveries. Every lease counts as renewed now plus
     /// <paramref name="grace"/>. Installs nothing and answers false when the state is no longer
     /// <paramref name="replaced"/>, the one this load began over: a <see cref="Deactivate"/> came
     /// in between (the replica was deposed while it read), and what was read may predate another
     /// replica's writes; it must not be served, nor written back under a later term's guard.
     /// </summary>
-    private async Task<bool> InstallAsync(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace, FileNamespace replaced)
+    private async Task<bool> InstallAsync(List<StoredFile> files, StoredPathFilter storedPaths, int total, long stamp, long blockId, TimeSpan grace, FileNamespace replaced)
     {
         var effects = new Effects();
         Commit? commit = null;
@@ -307,7 +320,7 @@ public sealed partial class LeaseManager : IStorageHealth
             if (ReferenceEquals(_namespace, replaced))
             {
                 installed = true;
-                commit = InstallLocked(files, total, stamp, blockId, grace, nodes, effects);
+                commit = InstallLocked(files, storedPaths, total, stamp, blockId, grace, nodes, effects);
                 (stamp, blockId) = (_generationStamp, _lastBlockId);
             }
         }
@@ -356,11 +369,11 @@ public sealed partial class LeaseManager : IStorageHealth
     }
 
     /// <summary>The locked part of <see cref="InstallAsync"/>: the new state, and the commit of the resumed recoveries.</summary>
-    private Commit? InstallLocked(List<StoredFile> files, int total, long stamp, long blockId, TimeSpan grace, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Commit? InstallLocked(List<StoredFile> files, StoredPathFilter storedPaths, int total, long stamp, long blockId, TimeSpan grace, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var now = _time.GetTimestamp();
-        _namespace = new FileNamespace(_lock);
+        _namespace = new FileNamespace(_lock, storedPaths);
         _leases = new LeaseTable(_lock) { RenewedFloor = now + ToTimestampUnits(grace) };
         _recoveries = new RecoveryQueue(_lock);
         _namespace.SetStoredCount(total);

@@ -32,11 +32,18 @@ internal sealed class FileNamespace
     private readonly Queue<(object FileOrPath, long Sequence)> _retiring = new();
     private readonly int[] _evicted = new int[EvictionRingSize];
     private readonly Lock _gate;
+
+    // Every path whose record the store holds while memory does not (closed files that left
+    // memory, and those loaded as closed): a path it rules out needs no read.
+    private readonly StoredPathFilter _stored;
     private long _evictions;
 
-    public FileNamespace(Lock gate)
+    /// <param name="gate">The manager's lock.</param>
+    /// <param name="stored">The closed files the store held at load (none for a new namespace).</param>
+    public FileNamespace(Lock gate, StoredPathFilter? stored = null)
     {
         _gate = gate;
+        _stored = stored ?? new StoredPathFilter();
         _files = new HashSet<FileEntry>(FilePathComparer.Instance);
         _byPath = _files.GetAlternateLookup<string>();
     }
@@ -68,17 +75,22 @@ internal sealed class FileNamespace
 
     /// <summary>
     /// True when the store must be read to know <paramref name="path"/>: it is neither in memory
-    /// nor being deleted.
+    /// nor being deleted, and the store may hold it (a path never stored needs no read).
     /// </summary>
     public bool NeedsStoreRead(string path)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread);
-        return !_byPath.Contains(path) && !_deleting.ContainsKey(path);
+        return !_byPath.Contains(path) && !_deleting.ContainsKey(path) && _stored.MightContain(path);
     }
+
+    /// <summary>Bytes the filter of stored paths takes.</summary>
+    public long StoredFilterBytes => _stored.Bytes;
 
     /// <summary>
     /// What is known of <paramref name="path"/> given <paramref name="read"/>, a read of its record
-    /// made outside the lock (or none). The file in memory wins; a pending delete means missing;
+    /// made outside the lock (or none: the store held no record then, see <see cref="NeedsStoreRead"/>).
+    /// The file in memory wins; a pending delete means missing; no read means missing unless the
+    /// path may have been stored since;
     /// otherwise the read decides, when it is still valid: made after the last time this path left
     /// memory, against this namespace (a read that began before the namespace was replaced, at a
     /// failover or a storage restore, predates everything the new one loaded, so it is read again).
@@ -97,7 +109,14 @@ internal sealed class FileNamespace
             return Resolution.Missing;
         }
 
-        if (read is null || !ReferenceEquals(read.Origin, this) || EvictedSince(read.Mark, path))
+        if (read is null)
+        {
+            // No read was made: the store held no record of the path then. Unless it may now
+            // (it left memory meanwhile), it is missing.
+            return _stored.MightContain(path) ? Resolution.Stale : Resolution.Missing;
+        }
+
+        if (!ReferenceEquals(read.Origin, this) || EvictedSince(read.Mark, path))
         {
             return Resolution.Stale;
         }
@@ -214,6 +233,7 @@ internal sealed class FileNamespace
                 }
 
                 _files.Remove(closed);
+                _stored.Add(closed.PathBytes);
                 hash = Utf8Path.Hash(closed.PathBytes);
             }
             else
