@@ -292,7 +292,7 @@ public sealed partial class LeaseManager : IStorageHealth
         // The counters record is written with every change that moves them; the records can only
         // agree, but a fencing token must never be issued twice, so take the highest of all.
         // Sized for twice the closed files stored now (room for those closed from here on).
-        var storedPaths = new StoredPathFilter((int)Math.Min(2L * closed.Count, int.MaxValue / 2));
+        var storedPaths = new StoredPathFilter((int)Math.Min(Math.Max(2L * closed.Count, StoredPathFilter.DefaultCapacity), int.MaxValue));
         foreach (var hash in closed)
         {
             storedPaths.Add(hash);

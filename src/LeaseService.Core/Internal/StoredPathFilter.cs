@@ -16,14 +16,17 @@ namespace LeaseService.Core.Internal;
 /// </summary>
 internal sealed class StoredPathFilter
 {
+    /// <summary>The first layer's capacity when the store holds few closed files: 128 KiB of bits.</summary>
+    public const int DefaultCapacity = 1 << 16;
+
     private const int BitsPerPath = 10;
     private const int Probes = 7;
     private const int StackLimit = 512;
-    private const int MaxLayerCapacity = 1 << 27; // 2^30 bits, 128 MiB: the largest power of two an int indexes.
+    private const int MaxLayerCapacity = 1 << 26; // Rounded up, 2^30 bits (128 MiB): the largest power of two an int counts.
     private readonly List<Layer> _layers = [];
 
-    /// <param name="capacity">Paths the first layer holds at its false-positive rate.</param>
-    public StoredPathFilter(int capacity = 1 << 16) => _layers.Add(new Layer(Math.Max(capacity, 1024)));
+    /// <param name="capacity">Paths the first layer holds at its false-positive rate (at least 1,024, at most 2^26).</param>
+    public StoredPathFilter(int capacity = DefaultCapacity) => _layers.Add(new Layer(Math.Clamp(capacity, 1024, MaxLayerCapacity)));
 
     /// <summary>Bytes the filter's bits take.</summary>
     public long Bytes => _layers.Sum(l => (long)l.Bits.Length * sizeof(ulong));
