@@ -83,9 +83,6 @@ internal sealed class FileNamespace
         return !_byPath.Contains(path) && !_deleting.ContainsKey(path) && _stored.MightContain(path);
     }
 
-    /// <summary>Bytes the filter of stored paths takes.</summary>
-    public long StoredFilterBytes => _stored.Bytes;
-
     /// <summary>
     /// What is known of <paramref name="path"/> given <paramref name="read"/>, a read of its record
     /// made outside the lock (or none: the store held no record then, see <see cref="NeedsStoreRead"/>).

@@ -10,8 +10,10 @@ namespace LeaseService.Core.Internal;
 /// that left memory): a Bloom filter, so opening a path that never existed needs no read from the
 /// store (on etcd, a linearizable read per AddLease; on RocksDB, a point lookup). No false
 /// negatives: every path added answers true. A false positive (about 1% per layer) only costs the
-/// read that would have been made anyway. Nothing is removed: a deleted path may still answer
-/// true. About 10 bits a path; a new layer twice the size of the last is added when it is full.
+/// read that would have been made anyway; the rate adds up over the layers. Nothing is removed: a
+/// deleted path may still answer true, and the filter only grows until the next load rebuilds it.
+/// 10 bits a path rounded up to a power of two; a new layer twice the size of the last is added
+/// when it is full.
 /// Shares the manager's lock (it is part of <see cref="FileNamespace"/>).
 /// </summary>
 internal sealed class StoredPathFilter
