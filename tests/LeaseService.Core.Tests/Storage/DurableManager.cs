@@ -38,6 +38,18 @@ internal sealed class DurableManager
 
     public LeaseManager Create() => new(Options, DataNodes, Time, store: Store);
 
+    /// <summary>A loaded manager on <paramref name="store"/> whose closed file /a has left memory (only the open /other stays).</summary>
+    public static async Task<DurableManager> ClosedFileOutOfMemoryAsync(ControllableStore store)
+    {
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        RecoveryFixture.Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
+        RecoveryFixture.Ok(await d.Manager.RemoveLeaseAsync("w", "/a")).Should().BeTrue();
+        RecoveryFixture.Ok(await d.Manager.AddLeaseAsync("w", "/other", "m")); // A later step retires /a.
+        d.Manager.GetStatistics().FilesInMemory.Should().Be(1, "/a left memory");
+        return d;
+    }
+
     /// <summary>Everything a client can see of the namespace, in a comparable form.</summary>
     public static async Task<string> SnapshotAsync(LeaseManager manager, params string[] paths)
     {

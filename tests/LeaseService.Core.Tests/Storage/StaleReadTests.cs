@@ -10,22 +10,11 @@ namespace LeaseService.Core.Tests.Storage;
 /// </summary>
 public sealed class StaleReadTests
 {
-    private static async Task<DurableManager> ClosedFileOutOfMemoryAsync(ControllableStore store)
-    {
-        var d = new DurableManager(store);
-        await d.LoadAsync();
-        Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
-        Ok(await d.Manager.RemoveLeaseAsync("w", "/a")).Should().BeTrue();
-        Ok(await d.Manager.AddLeaseAsync("w", "/other", "m")); // A later step retires /a.
-        d.Manager.GetStatistics().FilesInMemory.Should().Be(1, "/a left memory");
-        return d;
-    }
-
     [Fact]
     public async Task ReadInFlightAcrossDeactivateAndActivate_FileDeletedByTheOtherReplica_IsNotFound()
     {
         var store = new ControllableStore();
-        var d = await ClosedFileOutOfMemoryAsync(store);
+        var d = await DurableManager.ClosedFileOutOfMemoryAsync(store);
         var a = d.Manager;
         store.OnNextRead = async () =>
         {
@@ -47,7 +36,7 @@ public sealed class StaleReadTests
     public async Task ReadInFlightAcrossARestore_FileDeletedMeanwhile_IsNotFound()
     {
         var store = new ControllableStore();
-        var d = await ClosedFileOutOfMemoryAsync(store);
+        var d = await DurableManager.ClosedFileOutOfMemoryAsync(store);
         var m = d.Manager;
         store.OnNextRead = async () =>
         {

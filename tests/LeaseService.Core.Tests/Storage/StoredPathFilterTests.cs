@@ -57,12 +57,7 @@ public sealed class StoredPathFilterTests
     public async Task ClosedFile_OutOfMemory_IsReadAndFound_BeforeAndAfterARestart_AndANewPathStillNeedsNoRead()
     {
         var store = new ControllableStore();
-        var d = new DurableManager(store);
-        await d.LoadAsync();
-        Ok(await d.Manager.AddLeaseAsync("w", "/a", "m"));
-        Ok(await d.Manager.RemoveLeaseAsync("w", "/a")).Should().BeTrue();
-        Ok(await d.Manager.AddLeaseAsync("w", "/other", "m")); // A later step retires /a.
-        d.Manager.GetStatistics().FilesInMemory.Should().Be(1, "/a left memory");
+        var d = await DurableManager.ClosedFileOutOfMemoryAsync(store);
 
         var reads = store.PointReads;
         Ok(await d.Manager.GetFileAsync("/a")).UnderConstruction.Should().BeFalse();
