@@ -20,10 +20,30 @@ public class LeaseServiceException(Status status, Metadata? trailers = null) : R
             StatusCode.NotFound => new LeaseNotFoundException(ex.Status, ex.Trailers),
             StatusCode.FailedPrecondition => new LeaseConflictException(ex.Status, ex.Trailers),
             StatusCode.Unavailable => new LeaseUnavailableException(ex.Status, ex.Trailers),
+            StatusCode.Internal when ClosedByServer(ex.Status) => new LeaseUnavailableException(ex.Status, ex.Trailers),
             StatusCode.InvalidArgument => new LeaseArgumentException(ex.Status, ex.Trailers),
             StatusCode.Aborted => new LeaseFencedException(ex.Status, ex.Trailers),
             _ => new LeaseServiceException(ex.Status, ex.Trailers),
         };
+    }
+
+    /// <summary>
+    /// Whether the call failed because the server closed its HTTP/2 connection gracefully
+    /// (GOAWAY with NO_ERROR, as a server stopping or restarting does). Grpc.Net.Client reports
+    /// that as INTERNAL, following the HTTP/2 error-code mapping, but to a caller it is the server
+    /// going away: transient, and like UNAVAILABLE its outcome is unknown.
+    /// </summary>
+    internal static bool ClosedByServer(Status status)
+    {
+        for (var e = status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (e is HttpProtocolException { ErrorCode: 0 })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 

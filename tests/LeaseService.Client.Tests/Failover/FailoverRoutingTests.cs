@@ -114,6 +114,43 @@ public sealed class FailoverRoutingTests : IDisposable
         _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B));
     }
 
+    [Theory]
+    [InlineData("RenewLease")]
+    [InlineData("GetFile")]
+    public async Task ClosedByTheServer_ReadOrRenew_RetriedAtTheNextAddress(string method)
+    {
+        // A server stopping (GOAWAY, NO_ERROR) surfaces as INTERNAL from Grpc.Net.Client; it is the
+        // server going away, not a bug in it: a renewal must reach the next replica.
+        _replicas.Answer(A, _ => ScriptedReplicas.ClosedByServer());
+        _replicas.Answer(B, Active);
+        var client = Client(A, B);
+
+        await Invoke(client, method).DefaultTimeout();
+
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B));
+    }
+
+    [Fact]
+    public async Task ClosedByTheServer_Write_NotRetried_SurfacesAsUnavailable()
+    {
+        // Its outcome is unknown, as after a lost connection: not repeated, and transient to the caller.
+        _replicas.Answer(A, _ => ScriptedReplicas.ClosedByServer());
+        _replicas.Answer(B, Active);
+        var client = Client(A, B);
+
+        await FluentActions.Awaiting(() => client.AddLeaseAsync("w", "/a")).Should().ThrowAsync<LeaseUnavailableException>();
+
+        _replicas.Calls.Should().ContainSingle().Which.Address.Should().Be(new Uri(A));
+    }
+
+    [Fact]
+    public void OtherInternalFailures_StayInternal()
+    {
+        var failure = LeaseServiceException.From(new RpcException(new Status(StatusCode.Internal, "server bug", new HttpRequestException(HttpRequestError.HttpProtocolError, "protocol error", new HttpProtocolException(1, "PROTOCOL_ERROR", null)))));
+
+        failure.Should().BeOfType<LeaseServiceException>();
+    }
+
     [Fact]
     public async Task TheActivesOwnUnavailable_Write_NotRetried()
     {

@@ -46,6 +46,13 @@ internal sealed class ScriptedReplicas
     public static RpcException LostMidCall()
         => new(new Status(StatusCode.Unavailable, "Error starting gRPC call.", new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.", new IOException("Connection reset by peer"))));
 
+    /// <summary>
+    /// The server closed the connection gracefully (GOAWAY, NO_ERROR: it is stopping) while the
+    /// call was in flight, as Grpc.Net.Client reports it: INTERNAL. Seen against a real server.
+    /// </summary>
+    public static RpcException ClosedByServer()
+        => new(new Status(StatusCode.Internal, "Error starting gRPC call. HttpRequestException: The HTTP/2 server closed the connection. HTTP/2 error code 'NO_ERROR' (0x0). (HttpProtocolError)", new HttpRequestException(HttpRequestError.HttpProtocolError, "The HTTP/2 server closed the connection.", new HttpProtocolException(0, "The HTTP/2 server closed the connection. HTTP/2 error code 'NO_ERROR' (0x0).", null))));
+
     private sealed class Replica(ScriptedReplicas replicas, Uri address) : CallInvoker
     {
         public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
