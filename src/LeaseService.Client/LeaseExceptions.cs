@@ -15,12 +15,15 @@ public class LeaseServiceException(Status status, Metadata? trailers = null) : R
     public static LeaseServiceException From(RpcException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
+        if (IsUnavailable(ex.Status))
+        {
+            return new LeaseUnavailableException(ex.Status, ex.Trailers);
+        }
+
         return ex.StatusCode switch
         {
             StatusCode.NotFound => new LeaseNotFoundException(ex.Status, ex.Trailers),
             StatusCode.FailedPrecondition => new LeaseConflictException(ex.Status, ex.Trailers),
-            StatusCode.Unavailable => new LeaseUnavailableException(ex.Status, ex.Trailers),
-            StatusCode.Internal when ClosedByServer(ex.Status) => new LeaseUnavailableException(ex.Status, ex.Trailers),
             StatusCode.InvalidArgument => new LeaseArgumentException(ex.Status, ex.Trailers),
             StatusCode.Aborted => new LeaseFencedException(ex.Status, ex.Trailers),
             _ => new LeaseServiceException(ex.Status, ex.Trailers),
@@ -28,12 +31,15 @@ public class LeaseServiceException(Status status, Metadata? trailers = null) : R
     }
 
     /// <summary>
-    /// Whether the call failed because the server closed its HTTP/2 connection gracefully
-    /// (GOAWAY with NO_ERROR, as a server stopping or restarting does). Grpc.Net.Client reports
-    /// that as INTERNAL, following the HTTP/2 error-code mapping, but to a caller it is the server
-    /// going away: transient, and like UNAVAILABLE its outcome is unknown.
+    /// Whether the call failed as UNAVAILABLE: transient, its outcome unknown. That includes the
+    /// server closing its HTTP/2 connection gracefully (GOAWAY with NO_ERROR, as a server stopping
+    /// or restarting does), which Grpc.Net.Client reports as INTERNAL, following the HTTP/2
+    /// error-code mapping, though to a caller it is the server going away.
     /// </summary>
-    internal static bool ClosedByServer(Status status)
+    internal static bool IsUnavailable(Status status)
+        => status.StatusCode == StatusCode.Unavailable || (status.StatusCode == StatusCode.Internal && ClosedByServer(status));
+
+    private static bool ClosedByServer(Status status)
     {
         for (var e = status.DebugException; e is not null; e = e.InnerException)
         {

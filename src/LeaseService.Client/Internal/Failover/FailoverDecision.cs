@@ -57,7 +57,7 @@ internal static class FailoverDecision
     public static FailoverAction Classify(RpcException failure, string fullMethodName, ReplicaAddresses addresses, out int leader)
     {
         leader = -1;
-        if (failure.StatusCode != StatusCode.Unavailable && !(failure.StatusCode == StatusCode.Internal && LeaseServiceException.ClosedByServer(failure.Status)))
+        if (!LeaseServiceException.IsUnavailable(failure.Status))
         {
             return FailoverAction.Fail;
         }
