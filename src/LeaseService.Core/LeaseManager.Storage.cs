@@ -40,13 +40,13 @@ public sealed partial class LeaseManager : IStorageHealth
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
         var replaced = CurrentState();
-        var (files, stored, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
-        if (fresh)
+        var snapshot = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+        if (snapshot.Fresh)
         {
             await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
         }
 
-        await InstallAsync(files, stored, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false);
+        await InstallAsync(snapshot, TimeSpan.Zero, replaced).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -69,9 +69,9 @@ public sealed partial class LeaseManager : IStorageHealth
             var replaced = CurrentState();
 
             // Read first: a store of a newer format must be refused before the probe writes ours.
-            var (files, stored, total, stamp, blockId, fresh) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+            var snapshot = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
             List<StoreWrite> probeWrites = [new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat())];
-            if (fresh)
+            if (snapshot.Fresh)
             {
                 probeWrites.Add(new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0)));
             }
@@ -89,7 +89,7 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            return await InstallAsync(files, stored, total, stamp, blockId, grace, replaced).ConfigureAwait(false);
+            return await InstallAsync(snapshot, grace, replaced).ConfigureAwait(false);
         }
         finally
         {
@@ -172,13 +172,10 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            List<StoredFile> files;
-            StoredPathFilter stored;
-            int total;
-            long stamp, blockId;
+            StoreSnapshot snapshot;
             try
             {
-                (files, stored, total, stamp, blockId, _) = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
+                snapshot = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (LeaseStoreException ex)
             {
@@ -186,12 +183,12 @@ public sealed partial class LeaseManager : IStorageHealth
                 return false;
             }
 
-            if (!await InstallAsync(files, stored, total, stamp, blockId, TimeSpan.Zero, replaced).ConfigureAwait(false))
+            if (!await InstallAsync(snapshot, TimeSpan.Zero, replaced).ConfigureAwait(false))
             {
                 return false; // Deactivated meanwhile: only ActivateAsync serves again.
             }
 
-            LogStorageRestored(total);
+            LogStorageRestored(snapshot.Total);
             return true;
         }
         finally
@@ -201,11 +198,18 @@ public sealed partial class LeaseManager : IStorageHealth
     }
 
     /// <summary>
+    /// What a load read from the store: the open files (to be held in memory), the filter of the
+    /// closed ones, how many files the store holds, the highest counters anything stored used, and
+    /// whether the store was new (no format version yet).
+    /// </summary>
+    private sealed record StoreSnapshot(List<StoredFile> OpenFiles, StoredPathFilter StoredPaths, int Total, long Stamp, long BlockId, bool Fresh);
+
+    /// <summary>
     /// Reads every record (each one decoded, so a corrupt store is refused at start-up) and keeps
     /// only what must be in memory: the open files and the counters. Closed files stay in the
     /// store and are read when a call needs one.
     /// </summary>
-    private async Task<(List<StoredFile> Files, StoredPathFilter Stored, int Total, long Stamp, long BlockId, bool Fresh)> ReadStoreAsync(CancellationToken cancellationToken)
+    private async Task<StoreSnapshot> ReadStoreAsync(CancellationToken cancellationToken)
     {
         var files = new List<StoredFile>();
         var closed = new List<ulong>(); // The closed files' path hashes, for the filter of stored paths.
@@ -298,29 +302,30 @@ public sealed partial class LeaseManager : IStorageHealth
             storedPaths.Add(hash);
         }
 
-        return (files, storedPaths, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), format is null);
+        return new StoreSnapshot(files, storedPaths, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), Fresh: format is null);
     }
 
     /// <summary>
-    /// Replaces the whole state with the open <paramref name="files"/> (of <paramref name="total"/>
-    /// files in the store; <paramref name="storedPaths"/> filters the closed ones), then resumes their recoveries. Every lease counts as renewed now plus
+    /// Replaces the whole state with <paramref name="snapshot"/> (its open files in memory, its
+    /// closed ones in the filter of stored paths), then resumes their recoveries. Every lease counts as renewed now plus
     /// <paramref name="grace"/>. Installs nothing and answers false when the state is no longer
     /// <paramref name="replaced"/>, the one this load began over: a <see cref="Deactivate"/> came
     /// in between (the replica was deposed while it read), and what was read may predate another
     /// replica's writes; it must not be served, nor written back under a later term's guard.
     /// </summary>
-    private async Task<bool> InstallAsync(List<StoredFile> files, StoredPathFilter storedPaths, int total, long stamp, long blockId, TimeSpan grace, FileNamespace replaced)
+    private async Task<bool> InstallAsync(StoreSnapshot snapshot, TimeSpan grace, FileNamespace replaced)
     {
         var effects = new Effects();
         Commit? commit = null;
         var installed = false;
+        long stamp = 0, blockId = 0;
         var nodes = _dataNodes.GetDataNodes();
         lock (_lock)
         {
             if (ReferenceEquals(_namespace, replaced))
             {
                 installed = true;
-                commit = InstallLocked(files, storedPaths, total, stamp, blockId, grace, nodes, effects);
+                commit = InstallLocked(snapshot, grace, nodes, effects);
                 (stamp, blockId) = (_generationStamp, _lastBlockId);
             }
         }
@@ -328,15 +333,15 @@ public sealed partial class LeaseManager : IStorageHealth
         // The decoded records are consumed: drop them here, since a caller's completed task (and
         // with it this method's hoisted locals) may be kept alive by whoever started the load; a
         // million records are about 300 MB (docs/PERFORMANCE.md).
-        var loaded = files.Count;
-        files.Clear();
-        files.TrimExcess();
+        var loaded = snapshot.OpenFiles.Count;
+        snapshot.OpenFiles.Clear();
+        snapshot.OpenFiles.TrimExcess();
         if (!installed)
         {
             return false;
         }
 
-        LogStorageLoaded(_store.Description, total, loaded, stamp, blockId);
+        LogStorageLoaded(_store.Description, snapshot.Total, loaded, stamp, blockId);
         StorageStatusChanged?.Invoke(StorageStatus.Healthy);
         if (commit is not null && await commit.Durable.ConfigureAwait(false) is not null)
         {
@@ -369,16 +374,17 @@ public sealed partial class LeaseManager : IStorageHealth
     }
 
     /// <summary>The locked part of <see cref="InstallAsync"/>: the new state, and the commit of the resumed recoveries.</summary>
-    private Commit? InstallLocked(List<StoredFile> files, StoredPathFilter storedPaths, int total, long stamp, long blockId, TimeSpan grace, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
+    private Commit? InstallLocked(StoreSnapshot snapshot, TimeSpan grace, IReadOnlyList<DataNodeStatus> nodes, Effects effects)
     {
+        var (stamp, blockId) = (snapshot.Stamp, snapshot.BlockId);
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var now = _time.GetTimestamp();
-        _namespace = new FileNamespace(_lock, storedPaths);
+        _namespace = new FileNamespace(_lock, snapshot.StoredPaths);
         _leases = new LeaseTable(_lock) { RenewedFloor = now + ToTimestampUnits(grace) };
         _recoveries = new RecoveryQueue(_lock);
-        _namespace.SetStoredCount(total);
+        _namespace.SetStoredCount(snapshot.Total);
         var resume = new List<FileEntry>();
-        foreach (var stored in files)
+        foreach (var stored in snapshot.OpenFiles)
         {
             var file = new FileEntry(stored.Path) { Epoch = stored.Epoch };
             stamp = Math.Max(stamp, stored.Epoch);
