@@ -7,7 +7,9 @@ namespace LeaseService.Benchmarks;
 /// <summary>
 /// Durable core throughput and restart time on the RocksDB engine in a temp directory (no gRPC):
 /// <c>durable [concurrency] [seconds]</c> opens distinct paths from that many concurrent callers,
-/// each answered only once its group commit is synced, and reports req/s and latency percentiles;
+/// each answered only once its group commit is synced, and reports req/s, latency percentiles, and
+/// the process's CPU time and bytes allocated per call (with <c>ALLOC_SAMPLES=1</c> also the
+/// runtime's allocation samples by type, <see cref="AllocationSampler"/>);
 /// <c>restart [files] [holders]</c> fills the store, then times loading it into a new manager
 /// (what start-up does before SERVING) and reports bytes on disk per open file. Each checks its
 /// own results.
@@ -23,6 +25,10 @@ internal static class DurableThroughput
             await using var manager = Workload.Create(store: store);
             await manager.LoadAsync();
             var latencies = new List<double>[concurrency];
+            using var sampler = Environment.GetEnvironmentVariable("ALLOC_SAMPLES") is null ? null : new AllocationSampler();
+            sampler?.Start();
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             var stop = Stopwatch.StartNew();
             var deadline = TimeSpan.FromSeconds(seconds);
             var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
@@ -41,6 +47,9 @@ internal static class DurableThroughput
             })).ToArray();
             await Task.WhenAll(workers);
             var elapsed = stop.Elapsed.TotalSeconds;
+            var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+            sampler?.Stop();
             var all = latencies.SelectMany(l => l).Order().ToArray();
             var stats = manager.GetStatistics();
             if (stats.OpenFiles != all.Length)
@@ -48,7 +57,8 @@ internal static class DurableThroughput
                 throw new InvalidOperationException($"{stats.OpenFiles} open files after {all.Length} grants");
             }
 
-            Console.WriteLine($"durable AddLease (new paths), RocksDB, {concurrency} concurrent callers, {elapsed:F1} s: {all.Length / elapsed:F0} req/s; latency ms p50 {P(all, 0.5):F2} p90 {P(all, 0.9):F2} p99 {P(all, 0.99):F2} max {all[^1]:F2}");
+            Console.WriteLine($"durable AddLease (new paths), RocksDB, {concurrency} concurrent callers, {elapsed:F1} s: {all.Length / elapsed:F0} req/s; latency ms p50 {P(all, 0.5):F2} p90 {P(all, 0.9):F2} p99 {P(all, 0.99):F2} max {all[^1]:F2}; CPU {cpu.TotalMicroseconds / all.Length:F1} µs and {(double)allocated / all.Length:F0} bytes allocated per call (the caller's path string and latency list included)");
+            sampler?.Print(all.Length, 30);
             return 0;
         }
         finally

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using LeaseService.Benchmarks;
 
-// `dotnet run -c Release -- memory` checks the heap budget; `-- durable [concurrency] [seconds]`
+// `dotnet run -c Release -- memory` checks the heap budget; `-- durable [concurrency] [seconds]` (ALLOC_SAMPLES=1: allocations by type)
 // and `-- restart [files] [holders]` measure the RocksDB-backed core (DurableThroughput);
 // `-- backlog [files] [holders] [rocksdb|inmemory] [batch]` where a monitor pass's time goes under
 // a backlog (MonitorBacklog); anything else goes to BenchmarkDotNet (e.g. `-- --filter '*'`).
