@@ -126,7 +126,14 @@ public sealed partial class LeaseManager
 
             if (outcome is { } answer)
             {
-                return await Complete(commit, effects, answer).ConfigureAwait(false);
+                // Complete's steps, awaited here: one state machine per call, not two.
+                if (commit is not null && await commit.Durable.ConfigureAwait(false) is { } failure)
+                {
+                    return NotDurable<T>(failure);
+                }
+
+                effects.RunAfter();
+                return answer;
             }
         }
 

@@ -510,12 +510,15 @@ public sealed partial class LeaseManager : IStorageHealth
         var failure = await commit.Durable.ConfigureAwait(false);
         if (failure is not null)
         {
-            return Outcome<T>.Fail(OutcomeKind.Unavailable, $"storage unavailable: {failure}");
+            return NotDurable<T>(failure);
         }
 
         effects.RunAfter();
         return outcome;
     }
+
+    /// <summary>The answer of a call whose records the store refused.</summary>
+    private static Outcome<T> NotDurable<T>(string failure) => Outcome<T>.Fail(OutcomeKind.Unavailable, $"storage unavailable: {failure}");
 
     /// <summary>Answers now when nothing waits for durability, else after it.</summary>
     private static ValueTask<Outcome<T>> Complete<T>(Commit? commit, Effects effects, Outcome<T> outcome)

@@ -184,7 +184,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
         {
             _leases.Renew(file.Lease, now);
             var view = View(file, now);
-            effects.After(() => LogGranted(path, holder, view.Epoch));
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                effects.After(() => LogGranted(path, holder, view.Epoch));
+            }
+
             return Outcome<LeaseView>.Ok(view);
         }
 
@@ -212,7 +216,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Grant(file, holder, machine, principal, now);
         effects.Change(file);
         var view = View(file, now);
-        effects.After(() => LogGranted(file.Path, holder, view.Epoch));
+        if (_logger.IsEnabled(LogLevel.Information)) // Off (as under load): no deferred action to allocate.
+        {
+            effects.After(() => LogGranted(file.Path, holder, view.Epoch));
+        }
+
         return Outcome<LeaseView>.Ok(view);
     }
 
