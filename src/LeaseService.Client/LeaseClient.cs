@@ -314,7 +314,7 @@ public sealed class LeaseClient : IDisposable
     }
 
     /// <summary>True when a bearer token goes over cleartext to loopback; throws when it would go over cleartext elsewhere.</summary>
-    private static bool CheckBearerTransport(Uri address, LeaseClientOptions options)
+    internal static bool CheckBearerTransport(Uri address, LeaseClientOptions options)
     {
         if (!options.HasBearerToken || address.Scheme != Uri.UriSchemeHttp)
         {
@@ -347,7 +347,7 @@ public sealed class LeaseClient : IDisposable
     }
 
     /// <summary>The client certificate and the private CA of <paramref name="options"/> on a handler's TLS.</summary>
-    private static void ConfigureTls(SslClientAuthenticationOptions ssl, LeaseClientOptions options)
+    internal static void ConfigureTls(SslClientAuthenticationOptions ssl, LeaseClientOptions options)
     {
         if (options.ClientCertificate is { } certificate)
         {
