@@ -116,6 +116,15 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         delete.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
     }
 
+    [Fact]
+    public async Task SingleServer_IsTheActiveReplica_ActivatedOnce()
+    {
+        var text = await ScrapeAsync();
+
+        Value(text, "leaseservice_replica_active").Should().Be(1, "a single server serves leases.v1 from the start");
+        Value(text, "leaseservice_replica_activations_total").Should().Be(1);
+    }
+
     private async Task<string> ScrapeAsync() => await _http.GetStringAsync(_server.MetricsAddress + "/metrics").DefaultTimeout();
 
     /// <summary>
