@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Grpc.Net.Client.Configuration;
 using LeaseService.Client.Internal.Failover;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,6 +21,7 @@ public static class LeaseClientServiceCollectionExtensions
     /// A bearer token over cleartext to a non-loopback address, or <see cref="LeaseClientOptions.Channel"/>
     /// set (the factory owns the channel: configure it through the returned builder's <c>ConfigureChannel</c>).
     /// </exception>
+    /// <exception cref="InvalidOperationException">A <see cref="LeaseClient"/> is already registered.</exception>
     public static IHttpClientBuilder AddLeaseClient(this IServiceCollection services, Uri address, LeaseClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -28,16 +30,18 @@ public static class LeaseClientServiceCollectionExtensions
         if (options.Channel is not null)
         {
             throw new ArgumentException(
-                $"{nameof(LeaseClientOptions)}.{nameof(LeaseClientOptions.Channel)} does not apply to a client from the factory, which owns the channel: configure it through the returned builder (ConfigureChannel, ConfigurePrimaryHttpMessageHandler).",
+                $"{nameof(LeaseClientOptions)}.{nameof(LeaseClientOptions.Channel)} does not apply to a client from the factory, which owns the channel: configure it through the returned builder (ConfigureChannel; ConfigurePrimaryHttpMessageHandler((handler, services) => ...) to adjust the client's handler, whose TLS settings a handler of your own would replace).",
                 nameof(options));
         }
 
+        RefuseSecondClient(services);
         var tokenOverCleartext = LeaseClient.CheckBearerTransport(address, options);
+        var retries = new ServiceConfig { MethodConfigs = { LeaseClient.RetryPolicyConfig() } };
         var builder = services
             .AddGrpcClient<FactoryInvoker>(o => o.Address = address)
             .ConfigureChannel(channel =>
             {
-                channel.ServiceConfig = LeaseClient.CreateChannelOptions().ServiceConfig;
+                channel.ServiceConfig = retries;
                 channel.UnsafeUseInsecureChannelCallCredentials = tokenOverCleartext;
             })
             .ConfigurePrimaryHttpMessageHandler(() =>
@@ -61,10 +65,12 @@ public static class LeaseClientServiceCollectionExtensions
     /// No address, one that is not an absolute http(s) URL, invalid failover options, or a bearer
     /// token over cleartext to a non-loopback address.
     /// </exception>
+    /// <exception cref="InvalidOperationException">A <see cref="LeaseClient"/> is already registered.</exception>
     public static IServiceCollection AddLeaseClient(this IServiceCollection services, IEnumerable<Uri> replicas, LeaseClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(replicas);
+        RefuseSecondClient(services);
         options ??= new LeaseClientOptions();
         var addresses = replicas.Select(replica => replica?.OriginalString ?? throw new ArgumentException("A replica address is null.", nameof(replicas))).ToArray();
 
@@ -82,6 +88,18 @@ public static class LeaseClientServiceCollectionExtensions
 
         services.AddSingleton(_ => LeaseClient.Create(addresses, options));
         return services;
+    }
+
+    /// <summary>
+    /// One <see cref="LeaseClient"/> per container: a second registration would silently win over
+    /// the first (and share its factory client), sending calls somewhere the first one did not say.
+    /// </summary>
+    private static void RefuseSecondClient(IServiceCollection services)
+    {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(LeaseClient)))
+        {
+            throw new InvalidOperationException("A LeaseClient is already registered (AddLeaseClient was called before). Register one; for several replicas of the service, pass all their addresses to one call.");
+        }
     }
 
     /// <summary>The "typed client" the factory builds: it only carries the factory's invoker.</summary>

@@ -126,7 +126,8 @@ public sealed partial class LeaseManager
 
             if (outcome is { } answer)
             {
-                // Complete's steps, awaited here: one state machine per call, not two.
+                // Complete's steps (LeaseManager.Storage.cs; keep the two alike), awaited here:
+                // one state machine per call, not two.
                 if (commit is not null && await commit.Durable.ConfigureAwait(false) is { } failure)
                 {
                     return NotDurable<T>(failure);

@@ -520,7 +520,10 @@ public sealed partial class LeaseManager : IStorageHealth
     /// <summary>The answer of a call whose records the store refused.</summary>
     private static Outcome<T> NotDurable<T>(string failure) => Outcome<T>.Fail(OutcomeKind.Unavailable, $"storage unavailable: {failure}");
 
-    /// <summary>Answers now when nothing waits for durability, else after it.</summary>
+    /// <summary>
+    /// Answers now when nothing waits for durability, else after it. (WithStoredFileAsync does
+    /// the same inline, to save its callers a second state machine; keep the two alike.)
+    /// </summary>
     private static ValueTask<Outcome<T>> Complete<T>(Commit? commit, Effects effects, Outcome<T> outcome)
     {
         if (commit is null)

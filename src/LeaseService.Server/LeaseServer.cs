@@ -69,7 +69,7 @@ public static class LeaseServer
 
         // leases.v1.LeaseService is NOT_SERVING until the state is loaded and while storage fails (StorageHealthCheck).
         app.Services.OpenLeaseStorage();
-        app.Services.GetRequiredService<ReplicaRoleMetrics>(); // Observes the role from the start.
+        ReplicaRoleMetrics.Observe(app.Services.GetRequiredService<IReplicaRole>(), app.Services.GetRequiredService<IMeterFactory>());
         return app;
     }
 

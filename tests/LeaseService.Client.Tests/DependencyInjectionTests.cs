@@ -94,6 +94,22 @@ public sealed class DependencyInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HandlerAdjustedThroughTheBuilder_KeepsTheClientsTls()
+    {
+        using var certificate = _secure.Pki.IssueClient("grace");
+        SocketsHttpHandler? adjusted = null;
+        var services = new ServiceCollection();
+        services.AddLeaseClient(new Uri(_secure.Address), new LeaseClientOptions { ClientCertificate = certificate, ServerCertificateAuthority = _secure.Pki.Ca })
+            .ConfigurePrimaryHttpMessageHandler((handler, _) => (adjusted = (SocketsHttpHandler)handler).KeepAlivePingDelay = TimeSpan.FromSeconds(5));
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredService<LeaseClient>().AddLeaseAsync("grace-etl", "/di/adjusted").DefaultTimeout();
+
+        adjusted!.KeepAlivePingDelay.Should().Be(TimeSpan.FromSeconds(5), "the README's way to change the handler");
+        adjusted.SslOptions.ClientCertificates!.Cast<object>().Should().ContainSingle("the client's certificate is still on it: the call above was authenticated by it");
+    }
+
+    [Fact]
     public async Task SeveralReplicas_OneSharedClient_ThatReachesTheAnsweringReplica()
     {
         var gone = new Uri($"https://127.0.0.1:{ClosedPort()}");
@@ -117,18 +133,34 @@ public sealed class DependencyInjectionTests : IAsyncLifetime
             client.ActiveAddress.Should().Be(new Uri(_secure.Address));
         }
 
-        var afterDispose = async () => await client.RenewLeaseAsync("frank-etl");
+        var afterDispose = async () => await client.RenewLeaseAsync("frank-etl").DefaultTimeout();
         await afterDispose.Should().ThrowAsync<ObjectDisposedException>("the container disposed the client it made, and its channels");
     }
 
     [Fact]
-    public void SeveralReplicas_NoneOrNotHttp_IsRefusedWhenRegistered()
+    public void SeveralReplicas_NoneNotHttpOrATokenOverCleartextToAnotherHost_IsRefusedWhenRegistered()
     {
         var none = () => new ServiceCollection().AddLeaseClient(Array.Empty<Uri>());
         var ftp = () => new ServiceCollection().AddLeaseClient([new Uri("ftp://127.0.0.1:21")]);
+        var cleartext = () => new ServiceCollection().AddLeaseClient(
+            [new Uri("http://127.0.0.1:5050"), new Uri("http://leases-b.example.com:5050")], new LeaseClientOptions { BearerToken = "t" });
 
         none.Should().Throw<ArgumentException>();
         ftp.Should().Throw<ArgumentException>();
+        cleartext.Should().Throw<ArgumentException>().WithMessage("*only over TLS*leases-b.example.com*");
+    }
+
+    [Fact]
+    public void ASecondRegistration_IsRefused_RatherThanSilentlyReplacingTheFirst()
+    {
+        var services = new ServiceCollection();
+        services.AddLeaseClient(new Uri("http://127.0.0.1:5050"));
+
+        var again = () => services.AddLeaseClient(new Uri("http://127.0.0.1:5051"));
+        var replicas = () => services.AddLeaseClient([new Uri("http://127.0.0.1:5052"), new Uri("http://127.0.0.1:5053")]);
+
+        again.Should().Throw<InvalidOperationException>().WithMessage("*already registered*");
+        replicas.Should().Throw<InvalidOperationException>().WithMessage("*already registered*");
     }
 
     private static int ClosedPort()

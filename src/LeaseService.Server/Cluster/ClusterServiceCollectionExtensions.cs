@@ -11,15 +11,13 @@ internal static class ClusterServiceCollectionExtensions
     /// <summary>
     /// Options <c>Cluster</c>; with <c>Storage:Provider=Etcd</c> the etcd client, the election,
     /// the store guarded by it and the replica that activates the manager when elected;
-    /// otherwise a standalone role (always active). Either way the role's metrics
-    /// (<see cref="ReplicaRoleMetrics"/>, created by <see cref="LeaseServer.Build"/>).
+    /// otherwise a standalone role (always active). Its metrics: <see cref="ReplicaRoleMetrics"/>.
     /// </summary>
     public static IServiceCollection AddReplicaRole(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
         var provider = configuration.GetSection(StorageOptions.Section)[nameof(StorageOptions.Provider)];
-        services.AddSingleton<ReplicaRoleMetrics>();
         if (!string.Equals(provider, nameof(StorageProvider.Etcd), StringComparison.OrdinalIgnoreCase))
         {
             services.AddSingleton<IReplicaRole, StandaloneRole>();

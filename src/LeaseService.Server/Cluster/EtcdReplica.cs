@@ -28,13 +28,18 @@ internal sealed partial class EtcdReplica(
 
     public string Describe() => IsActive ? "active" : "standby";
 
+    public long Activations => Interlocked.Read(ref _activations);
+
     public event Action? Changed;
+
+    private long _activations;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
         => election.RunAsync(OnElectedAsync, OnDeposed, stoppingToken);
 
     private async Task OnElectedAsync(CancellationToken term)
     {
+        Interlocked.Increment(ref _activations);
         Changed?.Invoke();
         while (true)
         {

@@ -16,6 +16,9 @@ internal interface IReplicaRole
     /// <summary>What this replica is, for health and logs: "standalone", "active" or "standby".</summary>
     string Describe();
 
+    /// <summary>How many times this replica became the active one (a single server: once).</summary>
+    long Activations { get; }
+
     /// <summary>Raised (outside any lock) after <see cref="IsActive"/> changed.</summary>
     event Action? Changed;
 }
@@ -28,6 +31,8 @@ internal sealed class StandaloneRole : IReplicaRole
     public string? LeaderUrl => null;
 
     public string Describe() => "standalone";
+
+    public long Activations => 1;
 
     public event Action? Changed
     {
