@@ -22,6 +22,8 @@ internal sealed partial class EtcdReplica(
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
+    private long _activations;
+
     public bool IsActive => election.IsLeader;
 
     public string? LeaderUrl => election.LeaderUrl;
@@ -31,8 +33,6 @@ internal sealed partial class EtcdReplica(
     public long Activations => Interlocked.Read(ref _activations);
 
     public event Action? Changed;
-
-    private long _activations;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
         => election.RunAsync(OnElectedAsync, OnDeposed, stoppingToken);
