@@ -6,6 +6,8 @@ import collections
 import re
 import sys
 
+from profile_report import print_report
+
 TIER = re.compile(r"\[(Optimized|OptimizedTier1|OptimizedTier1OSR|PreJIT|Tier0|Tier1|QuickJitted|Instrumented[A-Za-z0-9]*)\]")
 
 
@@ -51,13 +53,7 @@ def main():
     kinds = collections.Counter(kind(s[0][1]) for s in samples)
     exclusive = collections.Counter(s[0][0] for s in samples)
     inclusive = collections.Counter(name for s in samples for name in {f[0] for f in s})
-    print(f"{total} samples of process {pid}; leaf: " + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in kinds.most_common()))
-    print("-- exclusive --")
-    for name, value in exclusive.most_common(top_exclusive):
-        print(f"{100 * value / total:5.1f}%  {name}")
-    print("-- inclusive --")
-    for name, value in inclusive.most_common(top_inclusive):
-        print(f"{100 * value / total:5.1f}%  {name}")
+    print_report(f"{total} samples of process {pid}; leaf", total, kinds, exclusive, inclusive, top_exclusive, top_inclusive)
 
 
 main()

@@ -7,6 +7,8 @@ import json
 import re
 import sys
 
+from profile_report import print_report
+
 PSEUDO = re.compile(r"^[A-Z_]+_TIME$|^CPU_TIME$")
 
 
@@ -42,13 +44,7 @@ def main():
     total = sum(kinds.values())
     if total == 0:
         sys.exit(f"no sample passes through {root}")
-    print(f"{total:.0f} ms of thread time below {root}: " + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in kinds.most_common()))
-    print("-- exclusive --")
-    for name, value in exclusive.most_common(top_exclusive):
-        print(f"{100 * value / total:5.1f}%  {name}")
-    print("-- inclusive --")
-    for name, value in inclusive.most_common(top_inclusive):
-        print(f"{100 * value / total:5.1f}%  {name}")
+    print_report(f"{total:.0f} ms of thread time below {root}", total, kinds, exclusive, inclusive, top_exclusive, top_inclusive)
 
 
 main()
