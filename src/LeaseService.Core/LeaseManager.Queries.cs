@@ -47,6 +47,7 @@ public sealed partial class LeaseManager
         {
             if (!_namespace.TryGetFile(path, out var file))
             {
+                effects.Observe(_namespace.PendingDelete(path)); // Absent because of a delete: answer once it is durable.
                 return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} has no lease (not open for write)");
             }
 
@@ -188,6 +189,9 @@ public sealed partial class LeaseManager
         var views = new List<LeaseView>(Math.Min(size, 64));
         return Read(effects =>
         {
+            // What a page leaves out (a file deleted, closed or taken over by a change still
+            // queued) is state too: the page waits for every change decided before it.
+            effects.Observe(_sequence);
             if (owner is not null)
             {
                 CollectOwnedLocked(owner, holder, after, prefix, size + 1, files);

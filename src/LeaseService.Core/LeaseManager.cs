@@ -227,37 +227,47 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// <summary>
     /// Renews every path of <paramref name="holder"/>; NotFound when it holds nothing,
     /// PermissionDenied when <paramref name="principal"/> is set and another principal owns it.
+    /// Never persisted: a renewal answers at once, without I/O. Only NotFound waits, for every
+    /// change decided before it (the one that took the holder's last path may still be queued,
+    /// and a renewer takes NotFound for a lost lease, so it must not be told before that change
+    /// is durable).
     /// </summary>
     /// <returns>The number of paths renewed.</returns>
-    public Outcome<int> RenewLease(string holder, string? principal = null)
+    public ValueTask<Outcome<int>> RenewLeaseAsync(string holder, string? principal = null)
     {
         var invalid = LeaseValidation.CheckHolder(holder);
         if (invalid is not null)
         {
-            return Outcome<int>.Fail(OutcomeKind.InvalidArgument, invalid);
+            return ValueTask.FromResult(Outcome<int>.Fail(OutcomeKind.InvalidArgument, invalid));
         }
 
+        Effects effects;
+        Commit? barrier;
         lock (_lock)
         {
             if (BlockedLocked() is { } blocked)
             {
-                return Outcome<int>.Fail(OutcomeKind.Unavailable, blocked);
+                return ValueTask.FromResult(Outcome<int>.Fail(OutcomeKind.Unavailable, blocked));
             }
 
-            if (!_leases.TryGet(holder, out var lease))
+            if (_leases.TryGet(holder, out var lease))
             {
-                return Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)");
+                if (OwnerDeniedLocked(holder, principal) is { } denied)
+                {
+                    return ValueTask.FromResult(Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied));
+                }
+
+                _leases.Renew(lease, _time.GetTimestamp());
+                _counters.Renewals++;
+                return ValueTask.FromResult(Outcome<int>.Ok(lease.Files.Count));
             }
 
-            if (OwnerDeniedLocked(holder, principal) is { } denied)
-            {
-                return Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied);
-            }
-
-            _leases.Renew(lease, _time.GetTimestamp());
-            _counters.Renewals++;
-            return Outcome<int>.Ok(lease.Files.Count);
+            effects = new Effects();
+            effects.Observe(_sequence);
+            barrier = SealLocked(effects);
         }
+
+        return Complete(barrier, effects, Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)"));
     }
 
     /// <summary>
@@ -470,10 +480,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             var check = CheckWriter(holder, path, principal, operation, out var file);
             if (!check.IsOk)
             {
-                if (file is not null)
-                {
-                    refused.Observe(file); // The refusal names state: answer once that state is durable.
-                }
+                ObserveLocked(refused, path, file); // The refusal names state: answer once that state is durable.
 
                 refusedOutcome = check.As<T>();
                 refusal = SealLocked(refused);
@@ -510,11 +517,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Outcome<T> Apply()
         {
             var check = CheckWriter(holder, path, principal, operation, out var file);
-            if (file is not null)
-            {
-                effects.Observe(file);
-            }
-
+            ObserveLocked(effects, path, file);
             if (!check.IsOk)
             {
                 return check.As<T>();
@@ -528,6 +531,16 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             return apply(file, last, last is null ? default : Tally(last, replicas), nodes, effects);
         }
+    }
+
+    /// <summary>
+    /// The answer depends on <paramref name="path"/>'s state: it waits for the file's pending
+    /// record, or, when the file is not in memory, for the delete that took it out (if queued).
+    /// </summary>
+    private void ObserveLocked(Effects effects, string path, FileEntry? file)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread);
+        effects.Observe(file is null ? _namespace.PendingDelete(path) : file.PendingSequence);
     }
 
     /// <summary>What the replica reports say of a block at its generation stamp.</summary>

@@ -60,7 +60,7 @@ public sealed class AddLeaseTests
     }
 
     [Fact]
-    public void AddLease_OtherHolderPastSoftLimit_RecoversAndGrantsWithHigherEpoch()
+    public async Task AddLease_OtherHolderPastSoftLimit_RecoversAndGrantsWithHigherEpoch()
     {
         var f = new LeaseManagerFixture();
         var old = f.Add("client-1", "/data/a");
@@ -71,7 +71,7 @@ public sealed class AddLeaseTests
         outcome.IsOk.Should().BeTrue(outcome.ToString());
         outcome.Value!.Holder.Should().Be("client-2");
         outcome.Value.Epoch.Should().BeGreaterThan(old.Epoch);
-        f.Manager.RenewLease("client-1").Kind.Should().Be(OutcomeKind.NotFound, "the old writer lost its only path");
+        (await f.Manager.RenewLeaseAsync("client-1")).Kind.Should().Be(OutcomeKind.NotFound, "the old writer lost its only path");
     }
 
     [Fact]

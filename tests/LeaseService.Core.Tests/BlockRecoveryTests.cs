@@ -25,7 +25,7 @@ public sealed class BlockRecoveryTests
         file.Blocks.Should().ContainSingle().Which.State.Should().Be(BlockState.Complete);
         file.Blocks[0].GenerationStamp.Should().BeGreaterThan(block.Block.GenerationStamp);
         _f.Cluster.ListReplicas(block.Block.BlockId).Should().OnlyContain(r => r.State == ReplicaState.Finalized && r.NumBytes == 70);
-        _f.Manager.RenewLease("writer").Kind.Should().Be(OutcomeKind.NotFound);
+        (await _f.Manager.RenewLeaseAsync("writer")).Kind.Should().Be(OutcomeKind.NotFound);
     }
 
     [Fact]

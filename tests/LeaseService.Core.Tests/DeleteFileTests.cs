@@ -44,9 +44,9 @@ public sealed class DeleteFileTests
         (await _f.Manager.RemoveLeaseAsync("w", "/a")).Kind.Should().Be(OutcomeKind.NotFound);
         (await _f.Manager.GetLeaseAsync("/a")).Kind.Should().Be(OutcomeKind.NotFound);
         (await _f.TryWriteAsync(block, 5)).Should().StartWith("Aborted", "a writer of a deleted file is fenced");
-        _f.Manager.RenewLease("w").Value.Should().Be(1, "only /b is left");
+        (await _f.Manager.RenewLeaseAsync("w")).Value.Should().Be(1, "only /b is left");
         Ok(await _f.Manager.DeleteFileAsync("/b"));
-        _f.Manager.RenewLease("w").Kind.Should().Be(OutcomeKind.NotFound, "a holder with nothing left holds no lease");
+        (await _f.Manager.RenewLeaseAsync("w")).Kind.Should().Be(OutcomeKind.NotFound, "a holder with nothing left holds no lease");
     }
 
     [Fact]
@@ -158,6 +158,6 @@ public sealed class DeleteFileTests
         (await d.Manager.GetFileAsync("/open")).Kind.Should().Be(OutcomeKind.NotFound);
         (await d.Manager.GetFileAsync("/closed")).Kind.Should().Be(OutcomeKind.NotFound);
         d.Manager.GetStatistics().Files.Should().Be(0);
-        d.Manager.RenewLease("w").Kind.Should().Be(OutcomeKind.NotFound);
+        (await d.Manager.RenewLeaseAsync("w")).Kind.Should().Be(OutcomeKind.NotFound);
     }
 }

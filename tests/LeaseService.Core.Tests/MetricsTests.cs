@@ -17,9 +17,9 @@ public sealed class MetricsTests : IDisposable
         f.Add("h1", "/a");
         f.Add("h1", "/b");
         f.Add("h2", "/c");
-        f.Manager.RenewLease("h1").IsOk.Should().BeTrue();
-        f.Manager.RenewLease("h1").IsOk.Should().BeTrue();
-        f.Manager.RenewLease("nobody").IsOk.Should().BeFalse();
+        (await f.Manager.RenewLeaseAsync("h1")).IsOk.Should().BeTrue();
+        (await f.Manager.RenewLeaseAsync("h1")).IsOk.Should().BeTrue();
+        (await f.Manager.RenewLeaseAsync("nobody")).IsOk.Should().BeFalse();
 
         _metrics["leaseservice.lease.grants"].Should().Be(3);
         _metrics["leaseservice.lease.renewals"].Should().Be(2, "a holder without leases renews nothing");

@@ -145,7 +145,7 @@ public sealed class MonitorBudgetTests
     }
 
     [Fact]
-    public void OverdueGauge_CountsFilesPastTheHardLimit_AndDropsWithRenewalAndRecovery()
+    public async Task OverdueGauge_CountsFilesPastTheHardLimit_AndDropsWithRenewalAndRecovery()
     {
         using var metrics = new MeterReader();
         var f = new LeaseManagerFixture(options: Options(batch: 1), meter: metrics.Meter);
@@ -161,7 +161,7 @@ public sealed class MonitorBudgetTests
         f.Time.Advance(TimeSpan.FromTicks(1));
         metrics[Overdue].Should().Be(4);
 
-        f.Manager.RenewLease("b");
+        await f.Manager.RenewLeaseAsync("b");
         metrics[Overdue].Should().Be(3);
 
         f.WorkClock.AutoAdvanceAmount = TimeSpan.FromMilliseconds(30);

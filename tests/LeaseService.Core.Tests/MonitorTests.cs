@@ -16,7 +16,7 @@ public sealed class MonitorTests
     }
 
     [Fact]
-    public void MonitorPass_PastHardLimit_RecoversAndClosesFile()
+    public async Task MonitorPass_PastHardLimit_RecoversAndClosesFile()
     {
         var f = new LeaseManagerFixture();
         var lease = f.Add("c1", "/a");
@@ -27,16 +27,16 @@ public sealed class MonitorTests
         (pass.LeasesExamined, pass.FilesExpired, pass.FilesClosed, pass.RecoveriesStarted, pass.BudgetExhausted).Should().Be((1, 1, 1, 0, false));
         f.Manager.GetLease("/a").Kind.Should().Be(OutcomeKind.NotFound);
         f.Manager.GetFile("/a").Value!.Epoch.Should().BeGreaterThan(lease.Epoch);
-        f.Manager.RenewLease("c1").Kind.Should().Be(OutcomeKind.NotFound);
+        (await f.Manager.RenewLeaseAsync("c1")).Kind.Should().Be(OutcomeKind.NotFound);
     }
 
     [Fact]
-    public void MonitorPass_RenewedLease_IsNotExpired()
+    public async Task MonitorPass_RenewedLease_IsNotExpired()
     {
         var f = new LeaseManagerFixture();
         f.Add("c1", "/a");
         f.Time.Advance(LeaseManagerFixture.Hard - TimeSpan.FromSeconds(1));
-        f.Manager.RenewLease("c1");
+        await f.Manager.RenewLeaseAsync("c1");
         f.Time.Advance(TimeSpan.FromSeconds(2));
 
         f.Pass().LeasesExamined.Should().Be(0);
@@ -59,14 +59,14 @@ public sealed class MonitorTests
     }
 
     [Fact]
-    public void MonitorPass_OrderIsRenewalOrderNotInsertionOrder()
+    public async Task MonitorPass_OrderIsRenewalOrderNotInsertionOrder()
     {
         var f = new LeaseManagerFixture(options: new LeaseManagerOptions { SoftLimit = LeaseManagerFixture.Soft, HardLimit = LeaseManagerFixture.Hard, MonitorBatchSize = 1 });
         f.Add("h1", "/1");
         f.Time.Advance(TimeSpan.FromSeconds(1));
         f.Add("h2", "/2");
         f.Time.Advance(TimeSpan.FromSeconds(1));
-        f.Manager.RenewLease("h1"); // h1 is now younger than h2.
+        await f.Manager.RenewLeaseAsync("h1"); // h1 is now younger than h2.
         f.Time.Advance(LeaseManagerFixture.Hard);
 
         f.WorkClock.AutoAdvanceAmount = TimeSpan.FromMilliseconds(30); // One batch of one file spends the 25 ms budget.

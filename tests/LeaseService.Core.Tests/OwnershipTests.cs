@@ -30,7 +30,7 @@ public sealed class OwnershipTests
 
         Ok(await _f.Manager.AddLeaseAsync("etl", "/b", "m", principal: "alice"));
 
-        _f.Manager.RenewLease("etl", "alice").Value.Should().Be(2);
+        (await _f.Manager.RenewLeaseAsync("etl", "alice")).Value.Should().Be(2);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class OwnershipTests
         Ok(await _f.Manager.AddLeaseAsync("etl", "/a", "m", principal: "alice"));
         _f.Time.Advance(TimeSpan.FromSeconds(30));
 
-        var denied = _f.Manager.RenewLease("etl", "bob");
+        var denied = await _f.Manager.RenewLeaseAsync("etl", "bob");
 
         denied.Kind.Should().Be(OutcomeKind.PermissionDenied);
         _f.Manager.GetLease("/a").Value!.SoftLimitRemaining.Should().Be(LeaseManagerFixture.Soft - TimeSpan.FromSeconds(30));
@@ -85,7 +85,7 @@ public sealed class OwnershipTests
     {
         Ok(await _f.Manager.AddLeaseAsync("etl", "/a", "m", principal: "alice"));
 
-        _f.Manager.RenewLease("etl").Value.Should().Be(1, "without authentication there is no principal to check");
+        (await _f.Manager.RenewLeaseAsync("etl")).Value.Should().Be(1, "without authentication there is no principal to check");
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class OwnershipTests
     {
         Ok(await _f.Manager.AddLeaseAsync("legacy", "/a", "m"));
 
-        _f.Manager.RenewLease("legacy", "bob").Value.Should().Be(1);
+        (await _f.Manager.RenewLeaseAsync("legacy", "bob")).Value.Should().Be(1);
         Ok(await _f.Manager.AddLeaseAsync("legacy", "/b", "m", principal: "carol"));
     }
 

@@ -32,7 +32,7 @@ public sealed class RecoverLeaseTests
     }
 
     [Fact]
-    public void RecoverLease_Forced_ClosesFileWithoutBlocksAndBumpsEpoch()
+    public async Task RecoverLease_Forced_ClosesFileWithoutBlocksAndBumpsEpoch()
     {
         var f = new LeaseManagerFixture();
         var lease = f.Add("c1", "/a");
@@ -41,7 +41,7 @@ public sealed class RecoverLeaseTests
 
         outcome.Value!.Closed.Should().BeTrue();
         f.Manager.GetFile("/a").Value!.Epoch.Should().BeGreaterThan(lease.Epoch);
-        f.Manager.RenewLease("c1").Kind.Should().Be(OutcomeKind.NotFound);
+        (await f.Manager.RenewLeaseAsync("c1")).Kind.Should().Be(OutcomeKind.NotFound);
     }
 
     [Fact]

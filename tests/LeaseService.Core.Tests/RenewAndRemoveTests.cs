@@ -3,15 +3,15 @@ namespace LeaseService.Core.Tests;
 public sealed class RenewAndRemoveTests
 {
     [Fact]
-    public void RenewLease_UnknownHolder_ReturnsNotFound()
+    public async Task RenewLease_UnknownHolder_ReturnsNotFound()
     {
         var f = new LeaseManagerFixture();
 
-        f.Manager.RenewLease("nobody").Kind.Should().Be(OutcomeKind.NotFound);
+        (await f.Manager.RenewLeaseAsync("nobody")).Kind.Should().Be(OutcomeKind.NotFound);
     }
 
     [Fact]
-    public void RenewLease_RenewsAllPathsWithOneCall()
+    public async Task RenewLease_RenewsAllPathsWithOneCall()
     {
         var f = new LeaseManagerFixture();
         f.Add("c1", "/a");
@@ -19,7 +19,7 @@ public sealed class RenewAndRemoveTests
         f.Add("c2", "/c");
         f.Time.Advance(TimeSpan.FromSeconds(45));
 
-        var renewed = f.Manager.RenewLease("c1");
+        var renewed = await f.Manager.RenewLeaseAsync("c1");
 
         renewed.Value.Should().Be(2);
         f.Manager.GetLease("/a").Value!.SoftLimitRemaining.Should().Be(LeaseManagerFixture.Soft);
@@ -53,7 +53,7 @@ public sealed class RenewAndRemoveTests
         closed.Value.Should().BeTrue();
         f.Manager.GetLease("/a").Kind.Should().Be(OutcomeKind.NotFound);
         f.Manager.GetFile("/a").Value!.UnderConstruction.Should().BeFalse();
-        f.Manager.RenewLease("c1").Kind.Should().Be(OutcomeKind.NotFound);
+        (await f.Manager.RenewLeaseAsync("c1")).Kind.Should().Be(OutcomeKind.NotFound);
         f.Manager.GetStatistics().Should().Be(new LeaseStatistics(0, 0, 1, 0, TimeSpan.Zero));
     }
 
@@ -90,6 +90,6 @@ public sealed class RenewAndRemoveTests
 
         await f.Manager.RemoveLeaseAsync("c1", "/a");
 
-        f.Manager.RenewLease("c1").Value.Should().Be(1);
+        (await f.Manager.RenewLeaseAsync("c1")).Value.Should().Be(1);
     }
 }

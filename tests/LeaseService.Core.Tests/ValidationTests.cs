@@ -28,12 +28,12 @@ public sealed class ValidationTests
 
     [Theory]
     [MemberData(nameof(BadHolders))]
-    public void AddLease_BadHolder_IsInvalidAndChangesNothing(string holder)
+    public async Task AddLease_BadHolder_IsInvalidAndChangesNothing(string holder)
     {
         var f = new LeaseManagerFixture();
 
         f.Manager.AddLease(holder, "/a", "m").Kind.Should().Be(OutcomeKind.InvalidArgument);
-        f.Manager.RenewLease(holder).Kind.Should().Be(OutcomeKind.InvalidArgument);
+        (await f.Manager.RenewLeaseAsync(holder)).Kind.Should().Be(OutcomeKind.InvalidArgument);
         f.Manager.GetStatistics().Files.Should().Be(0);
     }
 

@@ -40,9 +40,15 @@ internal sealed class LeaseRpcService : LeaseServiceBase
 
     public override Task<RenewLeaseResponse> RenewLease(RenewLeaseRequest request, ServerCallContext context)
     {
-        var renewed = OutcomeStatus.Unwrap(_leases.RenewLease(request.Holder, CallerPrincipal.Of(context)));
-        return Task.FromResult(new RenewLeaseResponse { LeasesRenewed = renewed, SoftLimit = _softLimit, HardLimit = _hardLimit });
+        // Answered at once (no I/O) except NotFound, which waits for the changes decided before it.
+        var pending = _leases.RenewLeaseAsync(request.Holder, CallerPrincipal.Of(context));
+        return pending.IsCompletedSuccessfully ? Task.FromResult(Respond(pending.Result)) : RespondLaterAsync(pending);
+
+        async Task<RenewLeaseResponse> RespondLaterAsync(ValueTask<Outcome<int>> later) => Respond(await later.ConfigureAwait(false));
     }
+
+    private RenewLeaseResponse Respond(Outcome<int> renewed)
+        => new() { LeasesRenewed = OutcomeStatus.Unwrap(renewed), SoftLimit = _softLimit, HardLimit = _hardLimit };
 
     public override async Task<RemoveLeaseResponse> RemoveLease(RemoveLeaseRequest request, ServerCallContext context)
     {

@@ -42,7 +42,7 @@ public sealed class FailoverTests
         var standby = d.Create();
         (await standby.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();
         d.Time.Advance(TimeSpan.FromSeconds(1));
-        standby.RenewLease("a").Value.Should().Be(1); // Within the grace: counts as renewed at its end.
+        (await standby.RenewLeaseAsync("a")).Value.Should().Be(1); // Within the grace: counts as renewed at its end.
         d.Time.Advance(DurableManager.Hard + Grace - TimeSpan.FromSeconds(1));
 
         var pass = await standby.RunMonitorPassAsync(TimeSpan.FromSeconds(1));
@@ -99,7 +99,7 @@ public sealed class FailoverTests
 
         d.Manager.StorageStatus.Should().Be(StorageStatus.Loading);
         (await d.Manager.GetLeaseAsync("/a")).Kind.Should().Be(OutcomeKind.Unavailable);
-        d.Manager.RenewLease("w").Kind.Should().Be(OutcomeKind.Unavailable);
+        (await d.Manager.RenewLeaseAsync("w")).Kind.Should().Be(OutcomeKind.Unavailable);
         d.Manager.GetStatistics().OpenFiles.Should().Be(0);
 
         (await d.Manager.ActivateAsync(Grace).DefaultTimeout()).Should().BeTrue();

@@ -15,8 +15,8 @@ public sealed class OwnerPersistenceTests
 
         await d.RestartAsync();
 
-        d.Manager.RenewLease("etl", "bob").Kind.Should().Be(OutcomeKind.PermissionDenied);
-        d.Manager.RenewLease("etl", "alice").Value.Should().Be(1);
+        (await d.Manager.RenewLeaseAsync("etl", "bob")).Kind.Should().Be(OutcomeKind.PermissionDenied);
+        (await d.Manager.RenewLeaseAsync("etl", "alice")).Value.Should().Be(1);
         (await d.Manager.ListLeasesAsync(null, null, 10, null, owner: "alice")).Value!.Leases.Should().ContainSingle();
     }
 

@@ -14,7 +14,7 @@ public sealed class RestartTests
         var d = new DurableManager();
 
         var add = await d.Manager.AddLeaseAsync("w", "/a", "m");
-        var renew = d.Manager.RenewLease("w");
+        var renew = await d.Manager.RenewLeaseAsync("w");
 
         add.Kind.Should().Be(OutcomeKind.Unavailable);
         renew.Kind.Should().Be(OutcomeKind.Unavailable, "a holder must not hear NOT_FOUND (lease lost) before the state is loaded");
@@ -37,7 +37,7 @@ public sealed class RestartTests
         restored.Epoch.Should().Be(lease.Epoch);
         restored.SoftLimitRemaining.Should().Be(DurableManager.Soft, "every restored lease counts as renewed when serving starts");
         restored.HardLimitRemaining.Should().Be(DurableManager.Hard);
-        d.Manager.RenewLease("writer").Value.Should().Be(1);
+        (await d.Manager.RenewLeaseAsync("writer")).Value.Should().Be(1);
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class StorageFailureTests
         changes.Should().Equal(StorageStatus.Failed);
         (await d.Manager.GetLeaseAsync("/lost")).Message.Should().StartWith("storage unavailable", "unsynced state is never shown");
         (await d.Manager.GetLeaseAsync("/kept")).Kind.Should().Be(OutcomeKind.Unavailable);
-        d.Manager.RenewLease("writer").Kind.Should().Be(OutcomeKind.Unavailable);
+        (await d.Manager.RenewLeaseAsync("writer")).Kind.Should().Be(OutcomeKind.Unavailable);
         (await d.Manager.TryRestoreStorageAsync()).Should().BeFalse("the store still fails");
     }
 

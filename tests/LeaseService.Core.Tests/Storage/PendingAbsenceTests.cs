@@ -1,0 +1,92 @@
+using LeaseService.Core.Storage;
+using LeaseService.Testing;
+using static LeaseService.Core.Tests.RecoveryFixture;
+
+namespace LeaseService.Core.Tests.Storage;
+
+/// <summary>
+/// "Not there" is state too: an answer that a path has no lease, is not open, or a holder holds
+/// nothing must not go out while the change that made it so is still queued. If that change then
+/// fails, the writer still holds the path on disk, and a renewer told NOT_FOUND would have given
+/// up a lease it holds.
+/// </summary>
+public sealed class PendingAbsenceTests
+{
+    [Fact]
+    public async Task AnswersOfAbsence_WaitForAPendingDelete_AndAreUnavailableWhenItFails()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+
+        store.Hold();
+        var delete = d.Manager.DeleteFileAsync("/a").AsTask();
+        var getLease = d.Manager.GetLeaseAsync("/a").AsTask();
+        var close = d.Manager.RemoveLeaseAsync("writer", "/a").AsTask();
+        var addBlock = d.Manager.AddBlockAsync("writer", "/a").AsTask();
+        var renew = d.Manager.RenewLeaseAsync("writer").AsTask();
+        var list = d.Manager.ListLeasesAsync("writer", null, 0, null).AsTask();
+
+        foreach (var answer in new Task[] { getLease, close, addBlock, renew, list })
+        {
+            answer.IsCompleted.Should().BeFalse("the delete that took /a away is not durable yet");
+        }
+
+        store.FailWith = "disk full";
+        store.Release();
+        (await delete.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await getLease.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await close.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await addBlock.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await renew.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await list.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+
+        store.FailWith = null;
+        (await d.Manager.TryRestoreStorageAsync()).Should().BeTrue();
+        Ok(await d.Manager.GetLeaseAsync("/a")).Holder.Should().Be("writer", "on disk the writer still holds /a");
+        Ok(await d.Manager.RenewLeaseAsync("writer")).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task AnswersOfAbsence_AfterTheDeleteIsDurable_AreNotFound()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+
+        store.Hold();
+        var delete = d.Manager.DeleteFileAsync("/a").AsTask();
+        var renew = d.Manager.RenewLeaseAsync("writer").AsTask();
+        var getLease = d.Manager.GetLeaseAsync("/a").AsTask();
+        renew.IsCompleted.Should().BeFalse();
+        store.Release();
+
+        Ok(await delete.DefaultTimeout());
+        (await renew.DefaultTimeout()).Kind.Should().Be(OutcomeKind.NotFound);
+        (await getLease.DefaultTimeout()).Kind.Should().Be(OutcomeKind.NotFound);
+        Ok(await d.Manager.ListLeasesAsync("writer", null, 0, null)).Leases.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task RenewLease_OfAHolderThatHoldsLeases_AnswersAtOnceWhileWritesAreQueued()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+
+        store.Hold();
+        var queued = d.Manager.AddLeaseAsync("other", "/b", "m").AsTask();
+        var renew = d.Manager.RenewLeaseAsync("writer").AsTask();
+        var missing = d.Manager.RenewLeaseAsync("nobody").AsTask();
+
+        renew.IsCompleted.Should().BeTrue("a renewal is never persisted and never waits");
+        Ok(await renew).Should().Be(1);
+        missing.IsCompleted.Should().BeFalse("NotFound waits for the grant queued before it");
+        store.Release();
+        (await missing.DefaultTimeout()).Kind.Should().Be(OutcomeKind.NotFound);
+        Ok(await queued.DefaultTimeout());
+    }
+}
