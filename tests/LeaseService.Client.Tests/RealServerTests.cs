@@ -290,4 +290,69 @@ public sealed class RealServerTests : IAsyncLifetime
             await writer.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Reopen_AfterTheValidityBoundTrippedTheWriter_OpensAgainAndTheOldWriterCannotCloseIt()
+    {
+        using var handler = new RenewalOutageHandler();
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
+        var client = new LeaseClient(channel);
+        var renewer = _factory.GetRenewer(client, "bob");
+        var first = await LeaseWriter.OpenAsync(client, renewer, "client-1", "/logs/a").DefaultTimeout();
+        await first.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        handler.FailRenewals = true; // A network blip: renewals fail until the writer's validity bound passes.
+        await AdvanceAsync(TimeSpan.FromSeconds(9));
+        first.Registration.AbortReason.Should().Be(LeaseAbortReason.ValidityExpired);
+        handler.FailRenewals = false; // Back: the next retry renews, and the lease is still ours.
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        renewer.GetStatus("client-1")!.State.Should().Be(LeaseHolderState.Held);
+
+        // README: a tripped token stays tripped; to write again, open the path again.
+        await using var again = await LeaseWriter.OpenAsync(client, renewer, "client-1", "/logs/a").DefaultTimeout();
+        await again.WriteAsync(new byte[] { 4 }, endBlock: true).DefaultTimeout();
+        await FluentActions.Awaiting(() => first.CloseAsync()).Should().ThrowAsync<InvalidOperationException>("closing the aborted writer would close the new one's file");
+        await first.DisposeAsync();
+        (await client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeTrue("nothing closed the reopened file");
+
+        await again.CloseAsync().DefaultTimeout();
+        (await client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Open_TwiceAtOnceInOneProcess_OneWinsAndTheLoserDoesNotCloseItsFile()
+    {
+        var opens = new[] { LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a"), LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a") };
+        var writers = new List<LeaseWriter>();
+        var refused = 0;
+        foreach (var open in opens)
+        {
+            try
+            {
+                writers.Add(await open.DefaultTimeout());
+            }
+            catch (InvalidOperationException)
+            {
+                refused++;
+            }
+        }
+
+        writers.Should().ContainSingle();
+        refused.Should().Be(1);
+        await using var winner = writers[0];
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).UnderConstruction.Should().BeTrue("the winner's file stays open");
+        await winner.WriteAsync(new byte[] { 1 }, endBlock: true).DefaultTimeout();
+        await winner.CloseAsync().DefaultTimeout();
+    }
+
+    /// <summary>Passes every call to the server, except RenewLease while <see cref="FailRenewals"/> is set: those lose their connection.</summary>
+    private sealed class RenewalOutageHandler() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public volatile bool FailRenewals;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            => FailRenewals && request.RequestUri!.AbsolutePath.EndsWith("/RenewLease", StringComparison.Ordinal)
+                ? throw new HttpRequestException(HttpRequestError.ConnectionError, "connection reset", new IOException("reset"))
+                : base.SendAsync(request, cancellationToken);
+    }
 }

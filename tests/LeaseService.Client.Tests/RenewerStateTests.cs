@@ -164,6 +164,21 @@ public sealed class RenewerStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PathBeingClosed_StillCountedByTheServer_DoesNotHideTheRevocationOfAnother()
+    {
+        var closing = _h.Register("client-a", "/a/closing");
+        var taken = _h.Register("client-a", "/a/taken");
+        _h.Renewer.MarkClosing(closing); // RemoveLease keeps answering closed=false: the server still holds it.
+        _h.Transport.LeasesRenewed = 1;  // /a/taken was recovered by force; the one renewed is /a/closing.
+        _h.Transport.HeldPaths.Add("/a/closing");
+
+        await _h.AdvanceToAsync(5.0);
+
+        taken.AbortReason.Should().Be(LeaseAbortReason.Revoked, "the one path renewed was the one being closed");
+        closing.Token.IsCancellationRequested.Should().BeFalse("a path being closed is the closer's to finish");
+    }
+
+    [Fact]
     public async Task SlowSubscriber_NeverBlocksRenewals_KeepsOnlyTheNewestChanges()
     {
         await using var h = new RenewerHarness(o => o with { WatchCapacity = 2 });

@@ -89,7 +89,7 @@ public sealed class LeaseRenewer : IAsyncDisposable
     /// for a client's timeout).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The renewer was disposed.</exception>
-    /// <exception cref="InvalidOperationException">The holder already has this path registered.</exception>
+    /// <exception cref="InvalidOperationException">The holder already has this path registered (an aborted registration of it is replaced).</exception>
     public LeaseRegistration Register(LeaseInfo lease, long requestSentTimestamp, TimeSpan? rpcTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(lease);
@@ -237,6 +237,15 @@ public sealed class LeaseRenewer : IAsyncDisposable
         lock (_lock)
         {
             return _table.Contains(holder, path);
+        }
+    }
+
+    /// <summary>True when a newer registration of the same holder and path has taken this one's place.</summary>
+    internal bool IsSuperseded(LeaseRegistration registration)
+    {
+        lock (_lock)
+        {
+            return _table.IsSuperseded(registration);
         }
     }
 

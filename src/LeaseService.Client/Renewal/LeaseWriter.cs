@@ -1,4 +1,5 @@
 using Grpc.Core;
+using LeaseService.Client.Renewal.Internal;
 using LeaseService.Contracts.V1;
 
 namespace LeaseService.Client.Renewal;
@@ -109,6 +110,12 @@ public sealed class LeaseWriter : IAsyncDisposable
         {
             registration = renewer.Register(lease, sent, options.RpcTimeout);
         }
+        catch (DuplicateRegistrationException)
+        {
+            // Another open of the same path in this process won the race since the check above:
+            // the path is that writer's now, so it is not given back.
+            throw new InvalidOperationException($"'{holder}' already has a writer open on '{path}' in this process; close or abort it first.");
+        }
         catch
         {
             // Nobody would renew it: give the path back rather than leave it to the limits.
@@ -199,6 +206,12 @@ public sealed class LeaseWriter : IAsyncDisposable
         if (_closed)
         {
             return;
+        }
+
+        if (_renewer.IsSuperseded(Registration))
+        {
+            // This writer was aborted and the path opened again: closing here would close the newer writer's file.
+            throw new InvalidOperationException($"'{Path}' was opened again in this process after this writer was aborted; close the newer writer.");
         }
 
         if (_block is not null && !_blockFinalized)

@@ -26,7 +26,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
     /// Adds a path whose AddLease was sent at <paramref name="sent"/>. <paramref name="create"/>
     /// builds the registration from its sequence number and its first bound.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The holder already has this path.</exception>
+    /// <exception cref="DuplicateRegistrationException">The holder already has this path, not aborted.</exception>
     public LeaseRegistration Add(string holder, string path, long sent, TimeSpan softLimit, TimeSpan hardLimit, Func<long, long, LeaseRegistration> create)
     {
         if (!_holders.TryGetValue(holder, out var entry))
@@ -34,9 +34,16 @@ internal sealed class HolderTable(RenewalPolicy policy)
             entry = new HolderEntry(holder, softLimit, hardLimit, sent);
             _holders.Add(holder, entry);
         }
-        else if (entry.Registrations.Exists(r => r.Path == path))
+        else if (entry.Registrations.FindIndex(r => r.Path == path) is var existing and >= 0)
         {
-            throw new InvalidOperationException($"'{holder}' already has '{path}' registered.");
+            if (!entry.Registrations[existing].Token.IsCancellationRequested)
+            {
+                throw new DuplicateRegistrationException($"'{holder}' already has '{path}' registered.");
+            }
+
+            // Aborted (its validity bound passed) but not yet unregistered: its writer can no longer
+            // write, and the path is open again (the README's "open the path again").
+            entry.Registrations.RemoveAt(existing);
         }
 
         var grantBound = sent + Policy.Mono.ToTicks(softLimit) - Policy.DriftTicks;
@@ -75,6 +82,11 @@ internal sealed class HolderTable(RenewalPolicy policy)
 
         return true;
     }
+
+    /// <summary>True when another registration of the same holder and path has taken <paramref name="registration"/>'s place.</summary>
+    public bool IsSuperseded(LeaseRegistration registration)
+        => _holders.TryGetValue(registration.Holder, out var entry)
+            && entry.Registrations.Exists(r => r.Path == registration.Path && !ReferenceEquals(r, registration));
 
     /// <summary>True when <paramref name="path"/> of <paramref name="holder"/> is here and not yet aborted.</summary>
     public bool Contains(string holder, string path)
@@ -165,7 +177,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
     {
         if (!IsCurrent(entry))
         {
-            return new RenewedOutcome(false, TimeSpan.Zero, [], 0);
+            return new RenewedOutcome(false, TimeSpan.Zero, [], 0, 0);
         }
 
         if (result.SoftLimit > TimeSpan.Zero && result.HardLimit >= result.SoftLimit)
@@ -182,7 +194,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
         entry.LastError = null;
         var period = entry.Period(Policy);
         entry.NextAttemptAt = sent + Policy.Mono.ToTicks(period);
-        var expected = 0;
+        var (expected, closing) = (0, 0);
         var toArm = new List<LeaseRegistration>();
         foreach (var registration in entry.Registrations)
         {
@@ -191,14 +203,18 @@ internal sealed class HolderTable(RenewalPolicy policy)
             {
                 registration.ExtendBound(bound);
                 toArm.Add(registration);
-                if (!registration.Closing)
+                if (registration.Closing)
+                {
+                    closing++;
+                }
+                else
                 {
                     expected++;
                 }
             }
         }
 
-        return new RenewedOutcome(true, period, toArm, expected);
+        return new RenewedOutcome(true, period, toArm, expected, closing);
     }
 
     /// <summary>

@@ -243,7 +243,10 @@ internal sealed class RenewalLoop
             registration.Arm();
         }
 
-        if (result.LeasesRenewed < renewed.Expected)
+        // Fewer than the open paths: one was taken. Fewer than open plus closing paths: the server
+        // may have counted a path whose close has not succeeded yet in place of one it took, so
+        // the count cannot tell; the list can.
+        if (result.LeasesRenewed < renewed.Expected + renewed.Closing)
         {
             await CheckRevokedAsync(entry, sequence, renewed.Expected, result.LeasesRenewed).ConfigureAwait(false);
         }
@@ -282,7 +285,11 @@ internal sealed class RenewalLoop
 
     private async Task CheckRevokedAsync(HolderEntry entry, long sequence, int expected, int renewed)
     {
-        RenewerLog.RenewedFewer(_logger, _name, entry.Name, renewed, expected);
+        if (renewed < expected)
+        {
+            RenewerLog.RenewedFewer(_logger, _name, entry.Name, renewed, expected);
+        }
+
         IReadOnlySet<string> held;
         try
         {
