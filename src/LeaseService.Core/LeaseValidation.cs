@@ -47,6 +47,12 @@ public static class LeaseValidation
             return $"{field} must not contain control characters";
         }
 
+        if (HasUnpairedSurrogate(holder))
+        {
+            // Stored as UTF-8, it would come back from a restart as another name (U+FFFD).
+            return $"{field} is not valid Unicode (it has an unpaired surrogate)";
+        }
+
         if (!allowReserved && holder.StartsWith(RecoveryHolderPrefix, StringComparison.Ordinal))
         {
             return $"{field} must not start with the reserved prefix '{RecoveryHolderPrefix}'";
@@ -68,7 +74,12 @@ public static class LeaseValidation
             return $"client_machine is longer than {MaxHolderBytes} bytes";
         }
 
-        return HasControlCharacter(machine) ? "client_machine must not contain control characters" : null;
+        if (HasControlCharacter(machine))
+        {
+            return "client_machine must not contain control characters";
+        }
+
+        return HasUnpairedSurrogate(machine) ? "client_machine is not valid Unicode (it has an unpaired surrogate)" : null;
     }
 
     /// <summary>Null when <paramref name="path"/> is an absolute, normalized file path, else why not.</summary>

@@ -66,6 +66,20 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void AddLease_UnpairedSurrogateInHolderOrMachine_IsInvalid()
+    {
+        // Over gRPC the UTF-8 check refuses these first; the core refuses them for embedders too,
+        // since a name stored as UTF-8 would come back from a restart as another name.
+        var f = new LeaseManagerFixture();
+
+        f.Manager.AddLease("h\uD800", "/a", "m").Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.AddLease("\uDC00h", "/a", "m").Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.AddLease("c1", "/a", "host\uD800").Kind.Should().Be(OutcomeKind.InvalidArgument);
+        f.Manager.AddLease("h\uD83D\uDE00", "/a", "host\uD83D\uDE00").IsOk.Should().BeTrue("a surrogate pair is a valid character");
+        f.Manager.GetStatistics().Files.Should().Be(1);
+    }
+
+    [Fact]
     public void RecoverLease_ReservedRequester_IsInvalid()
     {
         var f = new LeaseManagerFixture();
