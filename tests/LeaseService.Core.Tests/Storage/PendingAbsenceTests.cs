@@ -15,10 +15,7 @@ public sealed class PendingAbsenceTests
     [Fact]
     public async Task AnswersOfAbsence_WaitForAPendingDelete_AndAreUnavailableWhenItFails()
     {
-        var store = new ControllableStore();
-        var d = new DurableManager(store);
-        await d.LoadAsync();
-        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+        var (store, d) = await WriterHoldingAAsync();
 
         store.Hold();
         var delete = d.Manager.DeleteFileAsync("/a").AsTask();
@@ -51,10 +48,7 @@ public sealed class PendingAbsenceTests
     [Fact]
     public async Task AnswersOfAbsence_AfterTheDeleteIsDurable_AreNotFound()
     {
-        var store = new ControllableStore();
-        var d = new DurableManager(store);
-        await d.LoadAsync();
-        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+        var (store, d) = await WriterHoldingAAsync();
 
         store.Hold();
         var delete = d.Manager.DeleteFileAsync("/a").AsTask();
@@ -72,10 +66,7 @@ public sealed class PendingAbsenceTests
     [Fact]
     public async Task RenewLease_OfAHolderThatHoldsLeases_AnswersAtOnceWhileWritesAreQueued()
     {
-        var store = new ControllableStore();
-        var d = new DurableManager(store);
-        await d.LoadAsync();
-        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+        var (store, d) = await WriterHoldingAAsync();
 
         store.Hold();
         var queued = d.Manager.AddLeaseAsync("other", "/b", "m").AsTask();
@@ -88,5 +79,15 @@ public sealed class PendingAbsenceTests
         store.Release();
         (await missing.DefaultTimeout()).Kind.Should().Be(OutcomeKind.NotFound);
         Ok(await queued.DefaultTimeout());
+    }
+
+    /// <summary>A durable manager on a store the test controls, "writer" holding /a.</summary>
+    private static async Task<(ControllableStore Store, DurableManager Durable)> WriterHoldingAAsync()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+        return (store, d);
     }
 }
