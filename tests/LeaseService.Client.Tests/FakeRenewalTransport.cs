@@ -86,8 +86,11 @@ internal sealed class FakeRenewalTransport(FakeTimeProvider time) : IRenewalTran
         }
     }
 
+    /// <summary>When set, listing the holder's paths fails with this (renewals still answer).</summary>
+    public Exception? ListFailure { get; set; }
+
     public Task<IReadOnlySet<string>> ListHeldPathsAsync(string holder, CancellationToken cancellationToken)
-        => Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(HeldPaths));
+        => ListFailure is { } failure ? Task.FromException<IReadOnlySet<string>>(failure) : Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(HeldPaths));
 
     public void Dispose() => Disposed = true;
 }

@@ -164,6 +164,37 @@ public sealed class RenewerStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FewerRenewedThanOpen_WhileTheListFails_NoOpenPathCountsAsRenewed_UntilTheListSaysWhich()
+    {
+        var kept = _h.Register("client-a", "/a/1");
+        var taken = _h.Register("client-a", "/a/2");
+        _h.Transport.LeasesRenewed = 1; // One of the two was taken; only the holder's list can say which.
+        _h.Transport.HeldPaths.Add("/a/1");
+        _h.Transport.ListFailure = new TimeoutException("list timed out");
+
+        // Renewals every 5 s (half the 10 s soft limit) succeed, each counting one path. With the
+        // list failing, neither path's bound moves past the one from its AddLease (10 s - 2 s drift).
+        await _h.AdvanceToAsync(9.0);
+
+        taken.AbortReason.Should().Be(LeaseAbortReason.ValidityExpired, "a path nobody could confirm must not count as held");
+        kept.AbortReason.Should().Be(LeaseAbortReason.ValidityExpired, "which one was taken was never known");
+    }
+
+    [Fact]
+    public async Task FewerRenewedThanOpen_TheListConfirmsTheRest_WhichKeepBeingRenewed()
+    {
+        var kept = _h.Register("client-a", "/a/1");
+        var taken = _h.Register("client-a", "/a/2");
+        _h.Transport.LeasesRenewed = 1;
+        _h.Transport.HeldPaths.Add("/a/1");
+
+        await _h.AdvanceToAsync(30.0);
+
+        taken.AbortReason.Should().Be(LeaseAbortReason.Revoked);
+        kept.IsHeld.Should().BeTrue("the list confirmed it, and every renewal since covered it");
+    }
+
+    [Fact]
     public async Task PathBeingClosed_StillCountedByTheServer_DoesNotHideTheRevocationOfAnother()
     {
         var closing = _h.Register("client-a", "/a/closing");

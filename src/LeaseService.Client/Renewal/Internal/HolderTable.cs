@@ -177,7 +177,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
     {
         if (!IsCurrent(entry))
         {
-            return new RenewedOutcome(false, TimeSpan.Zero, [], 0, 0);
+            return new RenewedOutcome(false, TimeSpan.Zero, [], 0, 0, 0);
         }
 
         if (result.SoftLimit > TimeSpan.Zero && result.HardLimit >= result.SoftLimit)
@@ -195,26 +195,34 @@ internal sealed class HolderTable(RenewalPolicy policy)
         var period = entry.Period(Policy);
         entry.NextAttemptAt = sent + Policy.Mono.ToTicks(period);
         var (expected, closing) = (0, 0);
-        var toArm = new List<LeaseRegistration>();
         foreach (var registration in entry.Registrations)
         {
             // Only a renewal sent after the path was registered (so after its AddLease answered) covers it.
-            if (registration.Sequence <= sequence)
+            if (registration.Sequence <= sequence && registration.Closing)
             {
-                registration.ExtendBound(bound);
-                toArm.Add(registration);
-                if (registration.Closing)
-                {
-                    closing++;
-                }
-                else
-                {
-                    expected++;
-                }
+                closing++;
+            }
+            else if (registration.Sequence <= sequence)
+            {
+                expected++;
             }
         }
 
-        return new RenewedOutcome(true, period, toArm, expected, closing);
+        // Fewer renewed than open here: some path was taken, and which one only the holder's list
+        // can tell, so the open paths keep their bounds until it has (Confirmed). A path being
+        // closed moves now: it is the closer's to finish, and never counted as taken.
+        var certain = result.LeasesRenewed >= expected + closing;
+        var toArm = new List<LeaseRegistration>();
+        foreach (var registration in entry.Registrations)
+        {
+            if (registration.Sequence <= sequence && (certain || registration.Closing))
+            {
+                registration.ExtendBound(bound);
+                toArm.Add(registration);
+            }
+        }
+
+        return new RenewedOutcome(true, period, toArm, expected, closing, bound);
     }
 
     /// <summary>
@@ -276,6 +284,31 @@ internal sealed class HolderTable(RenewalPolicy policy)
         effects.Transitions.Add(new HolderTransition(entry.Name, entry.State, LeaseHolderState.Lost, LeaseAbortReason.HolderNotFound, victims.Select(r => r.Path).ToArray(), error));
         effects.Aborts.AddRange(victims.Select(r => (r, LeaseAbortReason.HolderNotFound)));
         return effects;
+    }
+
+    /// <summary>
+    /// The holder's list came after a renewal that counted fewer paths than were open here: the
+    /// paths it covered that are still here (the ones taken are gone, see <see cref="Revoked"/>)
+    /// get that renewal's <paramref name="bound"/>. Returns them to re-arm outside the lock.
+    /// </summary>
+    public List<LeaseRegistration> Confirmed(HolderEntry entry, long sequence, long bound)
+    {
+        var toArm = new List<LeaseRegistration>();
+        if (!IsCurrent(entry))
+        {
+            return toArm;
+        }
+
+        foreach (var registration in entry.Registrations)
+        {
+            if (registration.Sequence <= sequence && !registration.Closing)
+            {
+                registration.ExtendBound(bound);
+                toArm.Add(registration);
+            }
+        }
+
+        return toArm;
     }
 
     /// <summary>

@@ -248,7 +248,7 @@ internal sealed class RenewalLoop
         // the count cannot tell; the list can.
         if (result.LeasesRenewed < renewed.Expected + renewed.Closing)
         {
-            await CheckRevokedAsync(entry, sequence, renewed.Expected, result.LeasesRenewed).ConfigureAwait(false);
+            await CheckRevokedAsync(entry, sequence, renewed.Expected, result.LeasesRenewed, renewed.Bound).ConfigureAwait(false);
         }
     }
 
@@ -283,7 +283,7 @@ internal sealed class RenewalLoop
         return _options.RetryInterval * (1 + spread);
     }
 
-    private async Task CheckRevokedAsync(HolderEntry entry, long sequence, int expected, int renewed)
+    private async Task CheckRevokedAsync(HolderEntry entry, long sequence, int expected, int renewed, long bound)
     {
         if (renewed < expected)
         {
@@ -299,15 +299,22 @@ internal sealed class RenewalLoop
         }
         catch (Exception ex) when (!_stop.IsCancellationRequested)
         {
-            // The next round looks again.
+            // The next round looks again; meanwhile no open path's bound moved for this renewal.
             RenewerLog.RenewFailed(_logger, _name, entry.Name, 0, TimeSpan.Zero, ex);
             return;
         }
 
         TableEffects revoked;
+        List<LeaseRegistration> confirmed;
         lock (_gate)
         {
             revoked = _table.Revoked(entry, sequence, held, _mono.Now);
+            confirmed = _table.Confirmed(entry, sequence, bound);
+        }
+
+        foreach (var registration in confirmed)
+        {
+            registration.Arm();
         }
 
         foreach (var transition in revoked.Transitions)
