@@ -45,14 +45,9 @@ public sealed partial class LeaseManager
 
         return Read(effects =>
         {
-            if (!_namespace.TryGetFile(path, out var file))
-            {
-                effects.Observe(_namespace.PendingDelete(path)); // Absent because of a delete: answer once it is durable.
-                return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} has no lease (not open for write)");
-            }
-
-            effects.Observe(file);
-            if (!file.UnderConstruction)
+            var file = _namespace.TryGetFile(path, out var found) ? found : null;
+            ObserveLocked(effects, path, file); // Absent because of a delete too: answer once it is durable.
+            if (file is not { UnderConstruction: true })
             {
                 return Outcome<LeaseView>.Fail(OutcomeKind.NotFound, $"{LeaseValidation.Echo(path)} has no lease (not open for write)");
             }
