@@ -198,11 +198,16 @@ internal sealed class HolderTable(RenewalPolicy policy)
         foreach (var registration in entry.Registrations)
         {
             // Only a renewal sent after the path was registered (so after its AddLease answered) covers it.
-            if (registration.Sequence <= sequence && registration.Closing)
+            if (registration.Sequence > sequence)
+            {
+                continue;
+            }
+
+            if (registration.Closing)
             {
                 closing++;
             }
-            else if (registration.Sequence <= sequence)
+            else
             {
                 expected++;
             }
