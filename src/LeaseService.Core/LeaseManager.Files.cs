@@ -118,10 +118,18 @@ public sealed partial class LeaseManager
             var effects = new Effects();
             Outcome<T>? outcome;
             Commit? commit;
-            lock (_lock)
+            try
             {
-                outcome = stepLocked(read, effects);
-                commit = outcome is null ? null : SealLocked(effects);
+                lock (_lock)
+                {
+                    outcome = stepLocked(read, effects);
+                    commit = outcome is null ? null : SealLocked(effects);
+                }
+            }
+            catch (LeaseStoreException ex)
+            {
+                // The read's record contradicts memory (ResolveLocked changed nothing).
+                return Outcome<T>.Fail(OutcomeKind.Unavailable, $"storage unavailable: {_store.Description}: {ex.Message}");
             }
 
             if (outcome is { } answer)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LeaseService.Core.Storage;
 
 namespace LeaseService.Core.Internal;
 
@@ -92,6 +93,8 @@ internal sealed class FileNamespace
     /// memory, against this namespace (a read that began before the namespace was replaced, at a
     /// failover or a storage restore, predates everything the new one loaded, so it is read again).
     /// A stored file is brought into memory (closed; it leaves again once unchanged and durable).
+    /// Throws <see cref="LeaseStoreException"/>, changing nothing, when that file names a
+    /// block another file in memory holds (only a corrupt store does).
     /// </summary>
     public Resolution ResolveLocked(string path, StoreRead? read, out FileEntry? file)
     {
@@ -121,6 +124,17 @@ internal sealed class FileNamespace
         if (read.Stored is not { } stored)
         {
             return Resolution.Missing;
+        }
+
+        // The block map must take every block before anything changes: in a corrupt store a closed
+        // file may name a block another file in memory holds (the load checks open files only).
+        foreach (var b in stored.Blocks)
+        {
+            if (_blocks.TryGetValue(b.Id, out var other))
+            {
+                throw new LeaseStoreException(
+                    $"corrupt: block {b.Id} of {LeaseValidation.Echo(path)} is also in {LeaseValidation.Echo(other.File.Path)}");
+            }
         }
 
         file = new FileEntry(stored.Path) { Epoch = stored.Epoch };

@@ -1,3 +1,6 @@
+using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
+using LeaseService.Core.Storage;
 using LeaseService.Testing;
 using static LeaseService.Core.Tests.RecoveryFixture;
 
@@ -172,6 +175,42 @@ public sealed class ClosedFileTests
         stats.FilesInMemory.Should().Be(1);
         Ok(await d.Manager.GetFileAsync("/closed")).UnderConstruction.Should().BeFalse();
         Ok(await d.Manager.GetLeaseAsync("/open")).Holder.Should().Be("w");
+    }
+
+    [Fact]
+    public async Task ClosedFileInTheStore_NamingABlockAnOpenFileHolds_IsRefusedAsCorrupt_AndChangesNothing()
+    {
+        await WriteAndCloseAsync("w", "/a", 10);
+        var open = await OpenWithBlockAsync("w", "/open", 5);
+        var stored = RecordCodec.DecodeFile("/a", (await _store.ReadAsync(RecordCodec.FileKey("/a")))!);
+        var forged = new FileEntry("/a") { Epoch = stored.Epoch }; // A corrupt store: /a names /open's block.
+        forged.Blocks = [new BlockEntry(open.Block.BlockId, stored.Blocks[0].GenerationStamp, stored.Blocks[0].Locations, forged) { NumBytes = 10, State = BlockState.Complete }];
+        await _store.WriteAsync([new StoreWrite(RecordCodec.FileKey("/a"), RecordCodec.EncodeFile(forged))]);
+
+        var get = await _f.Manager.GetFileAsync("/a");
+        var append = await _f.Manager.AddLeaseAsync("w2", "/a", "m");
+        var recover = await _f.Manager.RecoverLeaseAsync("/a", "w2", force: false);
+
+        foreach (var refused in new[] { get.Kind, append.Kind, recover.Kind })
+        {
+            refused.Should().Be(OutcomeKind.Unavailable);
+        }
+
+        get.Message.Should().Contain("storage unavailable: test store: corrupt: block").And.Contain("of /a is also in /open");
+        _f.Manager.GetStatistics().FilesInMemory.Should().Be(1, "nothing of /a was brought into memory");
+        _f.File("/open").Blocks.Should().ContainSingle().Which.BlockId.Should().Be(open.Block.BlockId);
+        Ok(await _f.Manager.RemoveLeaseAsync("w", "/open")).Should().BeTrue("the open file still closes with its block");
+    }
+
+    [Fact]
+    public void FileRecord_NamingOneBlockTwice_IsCorrupt()
+    {
+        var file = new FileEntry("/a");
+        file.Blocks = [new BlockEntry(5, 1, [], file), new BlockEntry(5, 1, [], file)];
+
+        var decode = () => RecordCodec.DecodeFile("/a", RecordCodec.EncodeFile(file));
+
+        decode.Should().Throw<FormatException>().WithMessage("block 5 appears twice");
     }
 
     private async Task<AddBlockResult> OpenWithBlockAsync(string holder, string path, int bytes)

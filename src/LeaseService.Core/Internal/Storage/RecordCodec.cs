@@ -182,12 +182,47 @@ internal static class RecordCodec
                 throw new FormatException("trailing bytes");
             }
 
+            if (RepeatedBlock(blocks) is { } repeated)
+            {
+                throw new FormatException($"block {repeated} appears twice");
+            }
+
             return new StoredFile(path, holder, machine, epoch, attempts, blocks, owner);
         }
         catch (Exception ex) when (ex is EndOfStreamException or DecoderFallbackException or IOException)
         {
             throw new FormatException(ex.Message, ex);
         }
+    }
+
+    /// <summary>
+    /// A block id that appears twice in one file's record, or null. Ids are allocated in
+    /// increasing order and appended, so a record's ids normally increase: checked in one pass,
+    /// and only an out-of-order record pays for a set.
+    /// </summary>
+    private static long? RepeatedBlock(StoredBlock[] blocks)
+    {
+        var increasing = true;
+        for (var i = 1; i < blocks.Length && increasing; i++)
+        {
+            increasing = blocks[i].Id > blocks[i - 1].Id;
+        }
+
+        if (increasing)
+        {
+            return null;
+        }
+
+        var seen = new HashSet<long>(blocks.Length);
+        foreach (var block in blocks)
+        {
+            if (!seen.Add(block.Id))
+            {
+                return block.Id;
+            }
+        }
+
+        return null;
     }
 }
 
