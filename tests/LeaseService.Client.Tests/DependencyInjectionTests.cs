@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using LeaseService.Testing;
@@ -112,7 +110,7 @@ public sealed class DependencyInjectionTests : IAsyncLifetime
     [Fact]
     public async Task SeveralReplicas_OneSharedClient_ThatReachesTheAnsweringReplica()
     {
-        var gone = new Uri($"https://127.0.0.1:{ClosedPort()}");
+        var gone = new Uri(LoopbackPorts.RefusedAddress("https"));
         var services = new ServiceCollection();
         services.AddLeaseClient([gone, new Uri(_secure.Address)], new LeaseClientOptions
         {
@@ -161,13 +159,6 @@ public sealed class DependencyInjectionTests : IAsyncLifetime
 
         again.Should().Throw<InvalidOperationException>().WithMessage("*already registered*");
         replicas.Should().Throw<InvalidOperationException>().WithMessage("*already registered*");
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class CountingInterceptor : Interceptor

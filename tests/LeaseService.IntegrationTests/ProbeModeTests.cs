@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using LeaseService.IntegrationTests.Infrastructure;
 using LeaseService.Testing;
 using Xunit.Abstractions;
@@ -45,12 +43,7 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
     [Fact]
     public async Task Probe_NothingListening_ExitsOne()
     {
-        using var unused = new TcpListener(IPAddress.Loopback, 0);
-        unused.Start();
-        var port = ((IPEndPoint)unused.LocalEndpoint).Port;
-        unused.Stop(); // A port nobody listens on.
-
-        var (exit, text) = await ProbeAsync(["--address", $"http://127.0.0.1:{port}", "--timeout", "2s"]);
+        var (exit, text) = await ProbeAsync(["--address", LoopbackPorts.RefusedAddress(), "--timeout", "2s"]);
 
         exit.Should().Be(1, text);
         text.Should().Contain("Unavailable");

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using LeaseService.Client.Renewal;
 using LeaseService.Contracts.V1;
 using LeaseService.Testing;
@@ -50,7 +48,7 @@ public sealed class RealReplicaFailoverTests : IAsyncLifetime
     public async Task UnreachableAndHintlessStandby_NextAddressReached()
     {
         _switch1.BecomeStandby(leaderUrl: null);
-        using var client = LeaseClient.Create([ClosedPortAddress(), _replica1.Address, _replica2.Address]);
+        using var client = LeaseClient.Create([LoopbackPorts.RefusedAddress(), _replica1.Address, _replica2.Address]);
 
         (await client.AddLeaseAsync("w", "/ha/b").DefaultTimeout()).Holder.Should().Be("w");
 
@@ -63,7 +61,7 @@ public sealed class RealReplicaFailoverTests : IAsyncLifetime
     {
         // replica1 names replica2, which this client was not given: it is not contacted.
         _switch1.BecomeStandby(_replica2.Address);
-        using var client = LeaseClient.Create([_replica1.Address, ClosedPortAddress()], new LeaseClientOptions { FailoverAttempts = 3, FailoverBackoff = TimeSpan.Zero, FailoverMaxBackoff = TimeSpan.Zero });
+        using var client = LeaseClient.Create([_replica1.Address, LoopbackPorts.RefusedAddress()], new LeaseClientOptions { FailoverAttempts = 3, FailoverBackoff = TimeSpan.Zero, FailoverMaxBackoff = TimeSpan.Zero });
 
         await FluentActions.Awaiting(() => client.AddLeaseAsync("w", "/ha/c")).Should().ThrowAsync<LeaseUnavailableException>();
 
@@ -108,13 +106,5 @@ public sealed class RealReplicaFailoverTests : IAsyncLifetime
             await _replica1.AdvanceWithMonitorAsync(step);
             await clock.WhenIdleAsync().DefaultTimeout();
         }
-    }
-
-    /// <summary>A loopback address where nothing listens: connecting is refused.</summary>
-    private static string ClosedPortAddress()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return $"http://127.0.0.1:{((IPEndPoint)socket.LocalEndPoint!).Port}";
     }
 }

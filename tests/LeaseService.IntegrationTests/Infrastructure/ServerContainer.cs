@@ -31,7 +31,9 @@ public sealed class ServerContainer : IServerHost
     private TaskCompletionSource _listening = new();
     private TaskCompletionSource _metricsLine = new();
     private Task<string> _metricsUrl = Task.FromResult(string.Empty);
-    private (string Grpc, string Metrics) _hostPorts = (string.Empty, string.Empty);
+    // Chosen before the first container (LoopbackPorts: no outgoing connection of the run can hold
+    // one while a restarted container needs it back); every container of this server takes them.
+    private (string Grpc, string Metrics) _hostPorts = (LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture), LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture));
     private Task<Podman.Result>? _stopping;
 
     private ServerContainer(string image, IReadOnlyDictionary<string, string> environment)
@@ -139,7 +141,7 @@ public sealed class ServerContainer : IServerHost
         await Podman.RunAsync(["volume", "rm", "--force", Volume], check: false);
     }
 
-    /// <summary>A new container; the first picks free host ports, later ones take the same.</summary>
+    /// <summary>A new container on this server's host ports.</summary>
     private async Task RunAsync()
     {
         var name = $"{_baseName}-{_containers.Count + 1}";

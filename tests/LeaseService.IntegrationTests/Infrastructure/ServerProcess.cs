@@ -101,10 +101,12 @@ public sealed class ServerProcess : IServerHost
 
     /// <summary>
     /// Starts the server with <paramref name="environment"/> on top of quiet logging, on
-    /// <paramref name="url"/> (a free loopback port by default), and waits for its listening line.
+    /// <paramref name="url"/> (by default a loopback port from <see cref="LoopbackPorts"/>, which a
+    /// restart on the same address gets back), and waits for its listening line.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string url = "http://127.0.0.1:0")
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string? url = null)
     {
+        url ??= $"http://127.0.0.1:{LoopbackPorts.Free()}";
         if (!File.Exists(ServerDll))
         {
             throw new InvalidOperationException($"{ServerDll} is missing: the test build publishes it (target PublishServerUnderTest).");

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace LeaseService.Testing;
@@ -212,13 +210,8 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>A free loopback port (bound, then released for etcd to bind).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback port for etcd (or a replica) to bind: <see cref="LoopbackPorts.Free"/>.</summary>
+    public static int FreePort() => LoopbackPorts.Free();
 
     private sealed class Member(string name, int clientPort, int peerPort, string dataDirectory)
     {
