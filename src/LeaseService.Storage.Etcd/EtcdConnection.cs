@@ -7,7 +7,8 @@ namespace LeaseService.Storage.Etcd;
 /// <summary>
 /// The etcd client of a replica: one dotnet-etcd <see cref="EtcdClient"/> over every endpoint
 /// (round robin over the members that answer), with a short retry of UNAVAILABLE so one member
-/// going down costs a retry, not an error. Every call sets its own deadline.
+/// going down costs a retry, not an error, and no limit on the size of an answer. Every call sets
+/// its own deadline.
 /// </summary>
 public static class EtcdConnection
 {
@@ -20,6 +21,10 @@ public static class EtcdConnection
         ArgumentException.ThrowIfNullOrWhiteSpace(endpoints);
         return new EtcdClient(endpoints, configureChannelOptions: options =>
         {
+            // A page of the store's records (ReadAllAsync) may exceed gRPC's default 4 MB: no
+            // limit on what etcd answers, as etcd's own Go client (MaxCallRecvMsgSize MaxInt32).
+            options.MaxReceiveMessageSize = null;
+
             // dotnet-etcd's default retries back off 1-5 s, longer than a session TTL: keep the
             // round robin, retry UNAVAILABLE quickly; the callers' own loops do the rest.
             options.ServiceConfig = new ServiceConfig

@@ -156,6 +156,23 @@ public sealed class EtcdLeaseStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     }
 
     [EtcdFact]
+    public async Task ReadAll_PagesAboveGrpcsDefault4MiB_AreRead()
+    {
+        // 1,000 records of 5 KB (a file of about 100 blocks) make one 5 MB page: over gRPC's
+        // default receive limit, which would keep every replica from ever loading the store.
+        await using var replica = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix);
+        var value = new byte[5000];
+        for (var i = 0; i < 10; i++)
+        {
+            await replica.Store.WriteAsync([.. Enumerable.Range(0, 100).Select(j => new StoreWrite($"file//{i:D2}/{j:D3}", value))]);
+        }
+
+        var entries = await replica.Store.ReadAllAsync().ToListAsync();
+
+        entries.Should().HaveCount(1000).And.OnlyContain(e => e.Value.Length == 5000);
+    }
+
+    [EtcdFact]
     public async Task SecondReplica_IsStandby_UntilTheActiveGoes_ThenTakesOverAndSeesItsWrites()
     {
         var first = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix, "http://replica-a:5050");
