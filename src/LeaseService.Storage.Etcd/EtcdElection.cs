@@ -125,12 +125,13 @@ public sealed partial class EtcdElection
     }
 
     /// <summary>
-    /// Told by the store when a guarded write failed its compare: the key is gone or another's.
-    /// Ends the term at once.
+    /// Told by the store when a write guarded by <paramref name="guard"/> failed its compare: that
+    /// key is gone or another's. Ends the term it guarded at once; a later term of this replica
+    /// (elected again while the write was in flight) stays.
     /// </summary>
-    public void GuardFailed()
+    public void GuardFailed(long guard)
     {
-        if (_term is { } term)
+        if (_term is { } term && term.CreateRevision == guard)
         {
             term.End("a guarded write found the election key gone or held by another replica");
         }
@@ -260,20 +261,43 @@ public sealed partial class EtcdElection
                     }
                 }
             }
-            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (Unreachable(ex, cancellationToken))
             {
-                LogWatchFailed(ex.Status.StatusCode, ex.Status.Detail);
+                // The session's keepalive decides whether the term ends, not this watch.
+                LogWatchFailed(ex);
                 await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
             }
 
-            var current = await kv.RangeAsync(new RangeRequest { Key = _keys.Leader }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (current.Kvs.Count == 0 || current.Kvs[0].CreateRevision != createRevision)
+            try
             {
-                return;
-            }
+                var current = await kv.RangeAsync(new RangeRequest { Key = _keys.Leader }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (current.Kvs.Count == 0 || current.Kvs[0].CreateRevision != createRevision)
+                {
+                    return;
+                }
 
-            seenRevision = current.Header.Revision;
+                seenRevision = current.Header.Revision;
+            }
+            catch (Exception ex) when (Unreachable(ex, cancellationToken))
+            {
+                // Watch again from what was seen; the watch reports anything since.
+                LogWatchFailed(ex);
+                await Task.Delay(RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>
+    /// An etcd call failed without <paramref name="cancellationToken"/> being cancelled: an error
+    /// status, or etcd out of reach (a stream write to no connection fails as cancelled).
+    /// </summary>
+    private static bool Unreachable(Exception ex, CancellationToken cancellationToken)
+        => ex is (RpcException or OperationCanceledException) && !cancellationToken.IsCancellationRequested;
+
+    private void LogWatchFailed(Exception ex)
+    {
+        var (status, detail) = ex is RpcException rpc ? (rpc.Status.StatusCode, rpc.Status.Detail) : (StatusCode.Unavailable, ex.Message);
+        LogWatchFailed(status, detail);
     }
 
     /// <summary>
@@ -382,7 +406,7 @@ public sealed partial class EtcdElection
     [LoggerMessage(7005, LogLevel.Debug, "etcd keepalive failed: {Reason}; retrying")]
     private partial void LogKeepAliveFailed(string reason);
 
-    [LoggerMessage(7006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading it")]
+    [LoggerMessage(7006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading and watching it again")]
     private partial void LogWatchFailed(StatusCode status, string detail);
 
     [LoggerMessage(7007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]

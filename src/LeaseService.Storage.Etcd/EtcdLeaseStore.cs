@@ -194,7 +194,7 @@ public sealed class EtcdLeaseStore : ILeaseStore
 
         if (!response.Succeeded)
         {
-            _election.GuardFailed();
+            _election.GuardFailed(txn.Compare[0].CreateRevision);
             throw new LeaseStoreException("not the active replica: the election key is gone or held by another replica; this replica stepped down");
         }
     }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using LeaseService.Core.Storage;
 using LeaseService.Storage.Etcd;
 using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace LeaseService.Storage.Tests;
 
@@ -45,10 +46,10 @@ internal sealed class ElectedReplica : IAsyncDisposable
     private readonly TaskCompletionSource _elected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _run;
 
-    private ElectedReplica(string endpoints, string prefix, string url)
+    private ElectedReplica(string endpoints, string prefix, string url, TimeSpan sessionTtl, ILogger<EtcdElection>? logger)
     {
         Client = EtcdConnection.Create(endpoints);
-        Election = new EtcdElection(Client, new EtcdKeys(prefix), new EtcdElectionOptions { SessionTtl = TimeSpan.FromSeconds(3), DriftMargin = TimeSpan.FromMilliseconds(300), AdvertiseUrl = url }, TimeProvider.System);
+        Election = new EtcdElection(Client, new EtcdKeys(prefix), new EtcdElectionOptions { SessionTtl = sessionTtl, DriftMargin = TimeSpan.FromMilliseconds(300), AdvertiseUrl = url }, TimeProvider.System, logger);
         Store = new EtcdLeaseStore(Client, Election, endpoints);
         _run = Election.RunAsync(
             _ =>
@@ -70,10 +71,11 @@ internal sealed class ElectedReplica : IAsyncDisposable
 
     public TaskCompletionSource<string> Deposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Starts a replica; with <paramref name="waitForElection"/> returns once it leads.</summary>
-    public static async Task<ElectedReplica> StartAsync(string endpoints, string prefix, string url = "http://replica-a:5050", bool waitForElection = true)
+    /// <summary>Starts a replica (session TTL 3 s unless given); with <paramref name="waitForElection"/> returns once it leads.</summary>
+    public static async Task<ElectedReplica> StartAsync(
+        string endpoints, string prefix, string url = "http://replica-a:5050", bool waitForElection = true, TimeSpan? sessionTtl = null, ILogger<EtcdElection>? logger = null)
     {
-        var replica = new ElectedReplica(endpoints, prefix, url);
+        var replica = new ElectedReplica(endpoints, prefix, url, sessionTtl ?? TimeSpan.FromSeconds(3), logger);
         if (waitForElection)
         {
             await replica.Elected.DefaultTimeout();

@@ -1,0 +1,72 @@
+using LeaseService.Core.Storage;
+using LeaseService.Storage.Etcd;
+using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.Storage.Tests;
+
+/// <summary>The election's term: it ends when the session cannot be proven or the key is lost, and for nothing else.</summary>
+public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
+{
+    private readonly string _prefix = $"/el-{Guid.NewGuid():N}/";
+
+    [EtcdFact]
+    public async Task Active_KeepsItsTerm_WhileItsOnlyEtcdMemberRestarts_WithinTheSessionTtl()
+    {
+        // Its own one-member etcd, killed and started again on the same data: the session lease
+        // survives (etcd keeps leases across a restart), so nothing ended the term; the watch of
+        // the election key and its re-read fail meanwhile, and must only be retried.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        var log = new WatchFailures();
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, sessionTtl: TimeSpan.FromSeconds(10), logger: log);
+
+        await cluster.KillMemberAsync(0);
+        // etcd stays down until the watch failed, was retried and failed again (about a second
+        // apart): the retry is what must not end the term.
+        await Task.WhenAny(log.Twice, replica.Deposed.Task).DefaultTimeout();
+        cluster.StartMember(0);
+        await cluster.WaitHealthyAsync();
+        await replica.Store.WriteAsync([new StoreWrite("file//after", [1])]).AsTask().DefaultTimeout();
+
+        replica.Deposed.Task.IsCompleted.Should().BeFalse("the session was never in doubt: {0}", replica.Deposed.Task.IsCompleted ? replica.Deposed.Task.Result : "");
+        replica.Election.IsLeader.Should().BeTrue();
+        (await replica.Store.ReadAllAsync().ToListAsync()).Select(e => e.Key).Should().Equal(["file//after"]);
+    }
+
+    [EtcdFact]
+    public async Task GuardFailed_OfAnEarlierTerm_LeavesTheCurrentTerm_OfItsOwnTerm_EndsIt()
+    {
+        // A guarded write of an earlier term that failed late (etcd slow while this replica was
+        // deposed and elected again) says nothing about the term now.
+        await using var replica = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix);
+        var guard = replica.Election.Guard!.Value;
+
+        replica.Election.GuardFailed(guard - 1);
+        replica.Election.IsLeader.Should().BeTrue();
+        replica.Deposed.Task.IsCompleted.Should().BeFalse();
+
+        replica.Election.GuardFailed(guard);
+        (await replica.Deposed.Task.DefaultTimeout()).Should().Contain("guarded write");
+    }
+
+    /// <summary>Completes <see cref="Twice"/> at the election's second "watch failed" event (7006).</summary>
+    private sealed class WatchFailures : ILogger<EtcdElection>
+    {
+        private readonly TaskCompletionSource _twice = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _count;
+
+        public Task Twice => _twice.Task;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 7006 && Interlocked.Increment(ref _count) == 2)
+            {
+                _twice.TrySetResult();
+            }
+        }
+    }
+}
