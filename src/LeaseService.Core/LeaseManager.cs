@@ -89,6 +89,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.DeadReplicaGraceAttempts, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBlocksPerFile, 1, nameof(options));
 
         _options = options;
         _dataNodes = dataNodes;
@@ -344,6 +345,13 @@ public sealed partial class LeaseManager : IAsyncDisposable
                     // Nothing written anywhere: this is a retry of the call that allocated it (HDFS-3031).
                     _leases.Renew(file.Lease!, _time.GetTimestamp());
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
+                }
+
+                if (file.Blocks!.Count >= _options.MaxBlocksPerFile)
+                {
+                    return Outcome<AddBlockResult>.Fail(
+                        OutcomeKind.FailedPrecondition,
+                        $"{LeaseValidation.Echo(path)} has {file.Blocks.Count} blocks, the most a file may have ({_options.MaxBlocksPerFile}); close it and write on in another file");
                 }
 
                 if (tally.Finalized == 0)

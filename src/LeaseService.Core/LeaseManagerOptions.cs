@@ -30,4 +30,12 @@ public sealed record LeaseManagerOptions
     /// Default 128; ≥ 1.
     /// </summary>
     public int MonitorBatchSize { get; init; } = 128;
+
+    /// <summary>
+    /// The most blocks a file may have: AddBlock on a file that has them is refused
+    /// (FailedPrecondition; the writer closes it and goes on in another file). Bounds a file's
+    /// record, which is written whole with every change. Default 10,240, HDFS's
+    /// <c>dfs.namenode.fs-limits.max-blocks-per-file</c>; ≥ 1.
+    /// </summary>
+    public int MaxBlocksPerFile { get; init; } = 10 * 1024;
 }

@@ -125,6 +125,7 @@ public static class LeaseServer
                     MinReplication = options.MinReplication,
                     DeadReplicaGraceAttempts = options.DeadReplicaGraceAttempts,
                     MonitorBatchSize = options.MonitorBatchSize,
+                    MaxBlocksPerFile = options.MaxBlocksPerFile,
                 },
                 sp.GetRequiredService<IDataNodeCoordinator>(),
                 TestingMode.LeaseClock(sp),

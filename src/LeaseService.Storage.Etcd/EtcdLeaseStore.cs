@@ -30,7 +30,10 @@ public sealed class EtcdLeaseStore : ILeaseStore
     /// <summary>etcd's default limit of operations in one transaction.</summary>
     public const int MaxOpsPerTransaction = 128;
 
-    /// <summary>Bytes of keys and values in one transaction, below etcd's default 1.5 MiB request limit.</summary>
+    /// <summary>etcd's default limit on one request (<c>--max-request-bytes</c>, 1.5 MiB): one record must fit in it.</summary>
+    public const int MaxRequestBytes = 1536 * 1024;
+
+    /// <summary>Bytes of keys and values in one transaction, below <see cref="MaxRequestBytes"/>; a single larger record is a transaction of its own.</summary>
     public const int MaxBytesPerTransaction = 1024 * 1024;
 
     private const int PageSize = 1000;

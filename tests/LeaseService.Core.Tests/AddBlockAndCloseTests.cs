@@ -40,6 +40,25 @@ public sealed class AddBlockAndCloseTests
     }
 
     [Fact]
+    public async Task AddBlock_OnAFileWithTheMostBlocks_IsRefusedWithoutChangingIt_AndTheFileStillCloses()
+    {
+        var f = new RecoveryFixture(maxBlocksPerFile: 2);
+        f.Open("w", "/a");
+        await f.WriteAsync(await f.AddBlockAsync("w", "/a"), 10, finalize: true);
+        var second = await f.AddBlockAsync("w", "/a");
+        (await f.AddBlockAsync("w", "/a")).Should().BeEquivalentTo(second, "a retry of the last allocation still gets its block");
+        await f.WriteAsync(second, 5, finalize: true);
+
+        var third = await f.Manager.AddBlockAsync("w", "/a");
+
+        third.Kind.Should().Be(OutcomeKind.FailedPrecondition);
+        third.Message.Should().Be("/a has 2 blocks, the most a file may have (2); close it and write on in another file");
+        f.File("/a").Blocks.Should().HaveCount(2).And.Subject.Last().State.Should().Be(BlockState.UnderConstruction, "a refusal changes nothing");
+        (await f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeTrue();
+        f.File("/a").Length.Should().Be(15);
+    }
+
+    [Fact]
     public async Task RemoveLease_NotFinalized_CommitsBlock_WhichTakesOnlyThePipelineClose()
     {
         _f.Open("w", "/a");

@@ -13,12 +13,12 @@ internal sealed class RecoveryFixture
     public static readonly TimeSpan Hard = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(90);
 
-    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null, int minReplication = 1, LeaseService.Core.Storage.ILeaseStore? store = null)
+    public RecoveryFixture(int dataNodes = 3, int replication = 3, Meter? meter = null, int minReplication = 1, LeaseService.Core.Storage.ILeaseStore? store = null, int maxBlocksPerFile = 10 * 1024)
     {
         Cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes }, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
         Coordinator = new RecordingCoordinator(Cluster);
         Manager = new LeaseManager(
-            new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication, MinReplication = minReplication },
+            new LeaseManagerOptions { SoftLimit = Soft, HardLimit = Hard, RecoveryTimeout = RecoveryTimeout, ReplicationFactor = replication, MinReplication = minReplication, MaxBlocksPerFile = maxBlocksPerFile },
             Coordinator,
             Time,
             meter: meter,

@@ -96,6 +96,7 @@ public sealed class HostingTests
     [InlineData("--Leases:HardLimit=00:00:30", "Leases:HardLimit")]
     [InlineData("--Leases:MonitorInterval=-00:00:01", "Leases:MonitorInterval")]
     [InlineData("--Leases:MinReplication=5", "Leases:MinReplication")]
+    [InlineData("--Leases:MaxBlocksPerFile=0", "Leases:MaxBlocksPerFile")]
     [InlineData("--DataNodes:DataNodeCount=0", "DataNodes:DataNodeCount")]
     public async Task InvalidOptions_StopStartUpNamingTheKey(string setting, string key)
     {

@@ -37,6 +37,7 @@ public sealed class StorageHostingTests
     [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:SessionTtl=00:00:01", "Cluster:SessionTtl")]
     [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:SessionTtl=00:00:02.500", "Cluster:SessionTtl")]
     [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Cluster:AdvertiseUrl=lease-1:5050", "Cluster:AdvertiseUrl")]
+    [InlineData("--Storage:Etcd:Endpoints=http://127.0.0.1:2379", "--Leases:MaxBlocksPerFile=100000", "Leases:MaxBlocksPerFile (100000) must be at most 28987 with Storage:Provider=Etcd")]
     public async Task InvalidEtcdOption_StopsStartUpNamingTheKey(string first, string second, string key)
     {
         var act = async () =>

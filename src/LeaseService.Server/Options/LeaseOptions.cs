@@ -24,6 +24,12 @@ public sealed class LeaseOptions
     /// <summary>Files the monitor handles per lock hold; the lock is released between batches. Default 128; 1–100000.</summary>
     public int MonitorBatchSize { get; set; } = 128;
 
+    /// <summary>
+    /// The most blocks a file may have; AddBlock beyond is refused. Default 10240 (HDFS's);
+    /// 1–1000000, and with the etcd provider few enough that a file's record fits in one transaction.
+    /// </summary>
+    public int MaxBlocksPerFile { get; set; } = 10 * 1024;
+
     /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; &gt; 0.</summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(90);
 

@@ -1,11 +1,17 @@
 using LeaseService.DataNodes;
+using LeaseService.Server.Storage;
+using LeaseService.Storage.Etcd;
 using Microsoft.Extensions.Options;
 
 namespace LeaseService.Server.Options;
 
 /// <summary>Checks <see cref="LeaseOptions"/> across fields at start-up; each failure names its key.</summary>
-internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOptions> dataNodes) : IValidateOptions<LeaseOptions>
+internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOptions> dataNodes, IOptions<StorageOptions> storage) : IValidateOptions<LeaseOptions>
 {
+    // A block's share of its file's record: id, stamps, length, state, location count (37 bytes)
+    // and each location's length-prefixed DataNode id ("dn-N").
+    private const int RecordBytesPerBlock = 37;
+
     public ValidateOptionsResult Validate(string? name, LeaseOptions options)
     {
         var failures = new List<string>();
@@ -62,6 +68,37 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
             failures.Add($"{S}:MinReplication must be between 1 and {S}:ReplicationFactor (was {options.MinReplication}).");
         }
 
+        if (options.MaxBlocksPerFile is < 1 or > 1_000_000)
+        {
+            failures.Add($"{S}:MaxBlocksPerFile must be between 1 and 1000000 (was {options.MaxBlocksPerFile}).");
+        }
+        else if (IsEtcd() && options.ReplicationFactor is >= 1 and <= 16)
+        {
+            // A file's record is written whole in one etcd request; one that cannot fit (64 KiB
+            // left for the rest of the record and the request) would fail every batch it is in.
+            var location = 1 + "dn-".Length + Math.Max(1, dataNodes.Value.DataNodeCount).ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
+            var perBlock = RecordBytesPerBlock + (options.ReplicationFactor * location);
+            var most = (EtcdLeaseStore.MaxRequestBytes - 64 * 1024) / perBlock;
+            if (options.MaxBlocksPerFile > most)
+            {
+                failures.Add(
+                    $"{S}:MaxBlocksPerFile ({options.MaxBlocksPerFile}) must be at most {most} with {StorageOptions.Section}:Provider=Etcd and {S}:ReplicationFactor={options.ReplicationFactor}: "
+                    + $"a file's record ({perBlock} bytes a block) must fit in one etcd request.");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private bool IsEtcd()
+    {
+        try
+        {
+            return storage.Value.ParsedProvider == StorageProvider.Etcd;
+        }
+        catch (ArgumentException)
+        {
+            return false; // An unknown provider: StorageOptionsValidator names it.
+        }
     }
 }
