@@ -60,6 +60,7 @@ public static class LeaseServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseExactGrpcMethodPaths(); // Before anything that decides on the method's path.
         app.UseLeaseServiceSecurity(security);
         app.MapGrpcService<LeaseRpcService>().RequireCaller(security);
         app.MapGrpcService<DataNodeSimulatorRpcService>().RequireCaller(security); // Admin-only but WriteBlock: AuthorizationInterceptor.

@@ -1,14 +1,14 @@
-using System.Globalization;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using LeaseService.Server.Rpc;
 
 namespace LeaseService.Server.Security;
 
 /// <summary>
 /// What the authorization middleware answers when an endpoint's policy fails: a gRPC status, not an
-/// HTTP one. No valid credentials → UNAUTHENTICATED; an authenticated principal the policy refuses
-/// (not an admin) → PERMISSION_DENIED. Both are recorded (<see cref="AccessDenials"/>).
+/// HTTP one. No valid credentials (or no principal name in them) → UNAUTHENTICATED; an
+/// authenticated principal the policy refuses (not an admin) → PERMISSION_DENIED. Both are recorded (<see cref="AccessDenials"/>).
 /// </summary>
 internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IAuthorizationMiddlewareResultHandler
 {
@@ -20,24 +20,13 @@ internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IA
         }
 
         var method = context.Request.Path.Value ?? string.Empty;
-        if (authorizeResult.Forbidden)
+        if (authorizeResult.Forbidden && CallerPrincipal.Of(context.User) is not null)
         {
             denials.Record(CallerPrincipal.Of(context.User), method, path: null, holder: null, DenialReason.AdminRequired);
-            return WriteStatus(context, StatusCode.PermissionDenied, "this service is for admin principals only (Authorization:Admins)");
+            return GrpcTrailersOnly.WriteAsync(context, StatusCode.PermissionDenied, "this service is for admin principals only (Authorization:Admins)");
         }
 
         denials.Record(null, method, path: null, holder: null, DenialReason.Unauthenticated);
-        return WriteStatus(context, StatusCode.Unauthenticated, "missing or invalid credentials");
-    }
-
-    /// <summary>A trailers-only gRPC response: HTTP 200 with the status in its only headers.</summary>
-    private static Task WriteStatus(HttpContext context, StatusCode status, string message)
-    {
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = ((int)status).ToString(CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
-        return Task.CompletedTask;
+        return GrpcTrailersOnly.WriteAsync(context, StatusCode.Unauthenticated, "missing or invalid credentials");
     }
 }

@@ -69,7 +69,10 @@ internal static partial class SecuritySetup
 
         builder.Services.AddAuthorization(options =>
         {
-            options.AddPolicy(CallerPolicy, policy => policy.RequireAuthenticatedUser());
+            // A named principal: an authenticated identity without a name would pass as "no
+            // authentication" to the core's ownership rules (RequireSubject refuses such tokens).
+            options.AddPolicy(CallerPolicy, policy => policy.RequireAuthenticatedUser()
+                .RequireAssertion(context => CallerPrincipal.Of(context.User) is not null));
             options.AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser()
                 .RequireAssertion(context => settings.IsAdmin(CallerPrincipal.Of(context.User))));
             options.AddPolicy(OpenPathPolicy, policy => policy.RequireAuthenticatedUser().AddRequirements(new PathRuleRequirement()));
@@ -131,6 +134,7 @@ internal static partial class SecuritySetup
             return options =>
             {
                 options.MapInboundClaims = false; // The principal is the sub claim as issued.
+                options.Events = new JwtBearerEvents { OnTokenValidated = RequireSubject };
                 options.Authority = settings.JwtAuthority;
                 options.Audience = settings.JwtAudience;
                 options.TokenValidationParameters.NameClaimType = SecuritySettings.PrincipalClaim;
@@ -146,6 +150,7 @@ internal static partial class SecuritySetup
         return options =>
         {
             options.MapInboundClaims = false;
+            options.Events = new JwtBearerEvents { OnTokenValidated = RequireSubject };
             options.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = settings.JwtIssuer,
@@ -159,6 +164,20 @@ internal static partial class SecuritySetup
                 NameClaimType = SecuritySettings.PrincipalClaim,
             };
         };
+    }
+
+    /// <summary>
+    /// Refuses a valid token without a <c>sub</c>: the core takes a call without a principal name
+    /// for a call without authentication, which no ownership rule applies to.
+    /// </summary>
+    private static Task RequireSubject(TokenValidatedContext context)
+    {
+        if (CallerPrincipal.Of(context.Principal) is null)
+        {
+            context.Fail($"the token has no {SecuritySettings.PrincipalClaim} claim: every caller must be a named principal");
+        }
+
+        return Task.CompletedTask;
     }
 
     private static byte[] DecodeSigningKey(string base64)

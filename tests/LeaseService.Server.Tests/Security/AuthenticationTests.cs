@@ -16,6 +16,7 @@ public sealed class AuthenticationTests(SecureServer server) : IClassFixture<Sec
         { "wrong issuer", () => TestTokens.Mint("alice", issuer: "https://elsewhere.test") },
         { "alg none", () => TestTokens.Unsigned("alice") },
         { "not a token", () => "garbage" },
+        { "no sub claim", () => TestTokens.Mint(subject: null) },
     };
 
     [Fact]
@@ -35,6 +36,24 @@ public sealed class AuthenticationTests(SecureServer server) : IClassFixture<Sec
         var call = () => server.Client(token()).AddLeaseAsync("w-" + why, "/auth/bad/" + why.Replace(' ', '-'));
 
         (await call.Should().ThrowAsync<RpcException>(why)).Which.StatusCode.Should().Be(StatusCode.Unauthenticated, why);
+    }
+
+    [Fact]
+    public async Task TokenWithoutSub_ActsOnNoOnesHolder_AndListsNothing()
+    {
+        // Signed, in date, right issuer and audience, but naming no principal: the core would take
+        // its calls for calls without authentication, to which no ownership rule applies.
+        var alice = server.As("alice");
+        var lease = await alice.AddLeaseAsync("alice-nosub", "/auth/nosub").DefaultTimeout();
+        var nobody = server.Client(TestTokens.Mint(subject: null));
+
+        var release = () => nobody.RemoveLeaseAsync("alice-nosub", "/auth/nosub");
+        var list = () => nobody.ListLeasesAsync();
+
+        (await release.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
+        (await list.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unauthenticated);
+        var after = await alice.GetLeaseAsync("/auth/nosub").DefaultTimeout();
+        (after.Holder, after.Epoch).Should().Be(("alice-nosub", lease.Epoch), "the refused call changed nothing");
     }
 
     [Fact]

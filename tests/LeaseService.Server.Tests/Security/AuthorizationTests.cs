@@ -12,6 +12,26 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
 {
     private LeaseClient Admin => server.As(SecureServer.Admin);
 
+    [Theory]
+    [InlineData("leases.v1.datanodesimulator")]
+    [InlineData("LEASES.V1.DATANODESIMULATOR")]
+    public async Task AdminOnlyMethod_NamedInAnotherCase_IsUnimplemented_AndNothingChanges(string service)
+    {
+        // ASP.NET Core routing ignores case; gRPC method names do not, and the admin rule reads the
+        // method from the path: such a call must not reach the handler.
+        var bob = server.As("bob");
+        var stop = new Method<DataNodeRequest, DataNodeInfo>(
+            MethodType.Unary, service, "StopDataNode",
+            Marshallers.Create((DataNodeRequest r) => Google.Protobuf.MessageExtensions.ToByteArray(r), DataNodeRequest.Parser.ParseFrom),
+            Marshallers.Create((DataNodeInfo r) => Google.Protobuf.MessageExtensions.ToByteArray(r), DataNodeInfo.Parser.ParseFrom));
+
+        var call = () => bob.CallAsync(o => bob.CallInvoker.AsyncUnaryCall(stop, null, o, new DataNodeRequest { DatanodeId = "dn-1" }));
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.Unimplemented);
+        (await Admin.CallAsync(o => Admin.Simulator.ListDataNodesAsync(new ListDataNodesRequest(), o)).DefaultTimeout())
+            .Datanodes.Should().OnlyContain(n => n.Running, "no DataNode was stopped");
+    }
+
     [Fact]
     public async Task AddLease_HolderOwnedByAnotherPrincipal_IsPermissionDeniedAndNothingChanges()
     {

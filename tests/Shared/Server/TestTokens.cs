@@ -23,8 +23,11 @@ internal static class TestTokens
         $"--Authentication:Jwt:Audience={Audience}",
     ];
 
-    /// <summary>A valid token for <paramref name="subject"/> unless a parameter says otherwise.</summary>
-    public static string Mint(string subject, byte[]? key = null, string audience = Audience, string issuer = Issuer, TimeSpan? expiresIn = null)
+    /// <summary>
+    /// A valid token for <paramref name="subject"/> unless a parameter says otherwise; a null
+    /// subject makes a token without <c>sub</c> (a client-credentials token naming only its client).
+    /// </summary>
+    public static string Mint(string? subject, byte[]? key = null, string audience = Audience, string issuer = Issuer, TimeSpan? expiresIn = null)
     {
         var now = DateTime.UtcNow;
         var expires = now + (expiresIn ?? TimeSpan.FromMinutes(10));
@@ -33,7 +36,7 @@ internal static class TestTokens
         {
             Issuer = issuer,
             Audience = audience,
-            Subject = new ClaimsIdentity([new Claim("sub", subject)]),
+            Subject = new ClaimsIdentity([subject is null ? new Claim("client_id", "batch-job") : new Claim("sub", subject)]),
             IssuedAt = issued,
             NotBefore = issued,
             Expires = expires,
