@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
@@ -19,7 +20,9 @@ internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IA
             return next(context);
         }
 
-        var method = context.Request.Path.Value ?? string.Empty;
+        // The endpoint's method, not the request's path: anyone can send any path, and each made-up
+        // one would be a new value of the denial metric's method label.
+        var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName ?? "(not a gRPC method)";
         if (authorizeResult.Forbidden && CallerPrincipal.Of(context.User) is not null)
         {
             denials.Record(CallerPrincipal.Of(context.User), method, path: null, holder: null, DenialReason.AdminRequired);

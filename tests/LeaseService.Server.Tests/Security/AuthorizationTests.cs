@@ -33,6 +33,24 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     }
 
     [Fact]
+    public async Task Unauthenticated_CallsToMadeUpMethods_AddNoMetricLabels()
+    {
+        // Anyone can send any path: the denial metric's method label must come from the server's
+        // own endpoints, or every made-up method name would be a new time series.
+        var invented = $"NoSuchMethod{Guid.NewGuid():N}";
+        var anonymous = server.Client(token: null);
+        var method = new Method<GetLeaseRequest, LeaseInfo>(
+            MethodType.Unary, "leases.v1.LeaseService", invented,
+            Marshallers.Create((GetLeaseRequest r) => Google.Protobuf.MessageExtensions.ToByteArray(r), GetLeaseRequest.Parser.ParseFrom),
+            Marshallers.Create((LeaseInfo r) => Google.Protobuf.MessageExtensions.ToByteArray(r), LeaseInfo.Parser.ParseFrom));
+
+        var call = () => anonymous.CallAsync(o => anonymous.CallInvoker.AsyncUnaryCall(method, null, o, new GetLeaseRequest { Path = "/x" }));
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().BeOneOf(StatusCode.Unauthenticated, StatusCode.Unimplemented);
+        server.DenialMethods.Keys.Should().NotContain(k => k.Contains(invented, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AddLease_HolderOwnedByAnotherPrincipal_IsPermissionDeniedAndNothingChanges()
     {
         var granted = await server.As("alice").AddLeaseAsync("own-add", "/own/add/1").DefaultTimeout();

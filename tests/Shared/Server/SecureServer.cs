@@ -37,6 +37,9 @@ public sealed class SecureServer : IAsyncLifetime
     /// <summary>Denials counted by the metric, by reason.</summary>
     public ConcurrentDictionary<string, long> DenialCounts { get; } = new();
 
+    /// <summary>The denial metric's <c>rpc.method</c> label values, with their counts.</summary>
+    public ConcurrentDictionary<string, long> DenialMethods { get; } = new();
+
     public async Task InitializeAsync()
     {
         App = LeaseServer.Build(
@@ -72,6 +75,10 @@ public sealed class SecureServer : IAsyncLifetime
                 if (tag.Key == "reason")
                 {
                     DenialCounts.AddOrUpdate((string)tag.Value!, value, (_, old) => old + value);
+                }
+                else if (tag.Key == "rpc.method")
+                {
+                    DenialMethods.AddOrUpdate((string)tag.Value!, value, (_, old) => old + value);
                 }
             }
         });
