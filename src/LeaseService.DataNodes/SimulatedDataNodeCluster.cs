@@ -161,6 +161,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         var targets = write.StopAfterReplicas > 0 ? Math.Min(write.StopAfterReplicas, write.Pipeline.Count) : write.Pipeline.Count;
 
         var written = new List<SimulatedReplica>(targets);
+        long? offset = null; // Where the data starts in the block: set by the head's hop.
 
         // Setup: every DataNode the write reaches checks the writer's generation stamp before any
         // data flows, so a fenced writer changes nothing, and is told so even when another
@@ -181,8 +182,10 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             return setupFailure;
         }
 
-        // Data: down the pipeline to the first StopAfterReplicas DataNodes. A DataNode that fails
-        // now (stopped or changed since setup) breaks the pipeline there.
+        // Data: down the pipeline to the first StopAfterReplicas DataNodes, each at the byte of the
+        // block where the head's replica ended (HDFS packets carry their offset in the block). A
+        // DataNode that fails now (stopped, changed since setup, or missing earlier data) breaks
+        // the pipeline there; the replicas stay prefixes of one another.
         for (var i = 0; i < targets; i++)
         {
             if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
@@ -210,8 +213,12 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                 else
                 {
                     var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
-                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, cancellationToken)
+                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, cancellationToken)
                         .ConfigureAwait(false);
+                    if (reply.Status == WriteReplicaStatus.Written && reply.Replica is { } after)
+                    {
+                        offset ??= after.NumBytes - data.Length;
+                    }
                 }
             }
             catch (DataNodeUnreachableException ex)

@@ -18,6 +18,37 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
+    public async Task Write_AfterABrokenPipeline_BreaksAtTheFirstDataNodeThatMissedData_AndRecoveryKeepsOneContent()
+    {
+        await _t.WriteOkAsync(10, stopAfter: 1); // The pipeline broke after dn-1: dn-2 and dn-3 have nothing.
+
+        var next = await _t.WriteAsync(10); // Bytes 10-19 of the block: dn-2 and dn-3 would put them at 0.
+
+        next.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+        next.FailedDataNodeId.Should().Be("dn-2");
+        next.Message.Should().Contain("at byte 10").And.Contain("holds 0 bytes");
+        next.Replicas.Should().ContainSingle().Which.NumBytes.Should().Be(20);
+        _t.ReplicaOrNull("dn-3").Should().BeNull();
+
+        var result = await _t.RecoverAsync(1002, primary: "dn-2").DefaultTimeout();
+
+        result.Should().BeEquivalentTo(new BlockRecoveryCommitted(TestCluster.BlockId, 1002, 20, ["dn-1"], DeleteBlock: false));
+        _t.Cluster.ReadReplica("dn-1", TestCluster.BlockId).Should().Equal(TestCluster.Bytes(10).Concat(TestCluster.Bytes(10)));
+    }
+
+    [Fact]
+    public async Task Write_AfterReplicasReceivedDifferentPrefixes_OnlyThoseEndingWhereTheHeadEndsTakeIt()
+    {
+        await _t.WriteOkAsync(100, lengths: [100, 100, 60]);
+
+        var next = await _t.WriteAsync(5, finalize: true);
+
+        next.FailedDataNodeId.Should().Be("dn-3");
+        next.Replicas.Select(r => (r.DataNodeId, r.State, r.NumBytes)).Should().Equal(("dn-1", ReplicaState.Finalized, 105L), ("dn-2", ReplicaState.Finalized, 105L));
+        _t.Replica("dn-3").Should().Match<SimulatedReplica>(r => r.State == ReplicaState.Rbw && r.NumBytes == 60, "it is still a prefix of the others");
+    }
+
+    [Fact]
     public async Task Write_SameGenerationStamp_AppendsTheBytes()
     {
         await _t.WriteOkAsync(100);

@@ -20,7 +20,11 @@ public interface IBlockPipeline
 /// <param name="Data">The bytes appended to each replica.</param>
 /// <param name="StopAfterReplicas">When &gt; 0, only the first N DataNodes receive the data (a broken pipeline).</param>
 /// <param name="ReplicaLengths">When not empty, replica i receives the first <c>ReplicaLengths[i]</c> bytes.</param>
-/// <param name="Finalize">Close the pipeline after the write: replicas that received it become FINALIZED.</param>
+/// <param name="Finalize">
+/// Close the pipeline after the write: replicas that received it become FINALIZED. Every DataNode
+/// takes the data at the byte where the first one's replica ended; one whose replica ends
+/// elsewhere (it missed data after an earlier break) refuses it, and the pipeline breaks there.
+/// </param>
 public sealed record PipelineWrite(
     IReadOnlyList<string> Pipeline,
     long BlockId,

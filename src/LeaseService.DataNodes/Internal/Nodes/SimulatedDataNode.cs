@@ -227,11 +227,14 @@ internal sealed class SimulatedDataNode
     /// <summary>
     /// A client write's data on this DataNode: checked again (the replica may have changed since
     /// setup), then a new replica is created RBW, or the existing one appended to, reopened
-    /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery).
+    /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery). The data
+    /// goes at byte <paramref name="offset"/> of the block, which must be where the replica ends
+    /// (HDFS's BlockReceiver checks each packet's offset); null takes the replica's end (the head
+    /// of the pipeline, whose end is where the write starts).
     /// </summary>
-    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
+    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long? offset)
     {
-        var reply = WriteInMemory(blockId, generationStamp, data, finalize);
+        var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset);
         if (reply.Status == WriteReplicaStatus.Written)
         {
             FlushOrFail();
@@ -240,7 +243,7 @@ internal sealed class SimulatedDataNode
         return reply;
     }
 
-    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize)
+    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long? offset)
     {
         lock (_gate)
         {
@@ -250,7 +253,21 @@ internal sealed class SimulatedDataNode
                 return refusal;
             }
 
-            if (!_replicas.TryGetValue(blockId, out var replica))
+            _replicas.TryGetValue(blockId, out var existing);
+            var length = existing?.NumBytes ?? 0;
+            if (offset is { } start && start != length)
+            {
+                // Appending anyway would put these bytes at another offset than on the DataNodes
+                // before it: replicas that are no longer prefixes of one another, which no
+                // recovery could reconcile. (A write after a broken pipeline, past a DataNode
+                // that missed earlier data.)
+                return new WriteReplicaReply(
+                    WriteReplicaStatus.NotWritable,
+                    existing?.Snapshot(Id),
+                    $"{Id} refused the write to block {blockId} at byte {start}: its replica holds {length} bytes (it missed earlier data: the pipeline broke before).");
+            }
+
+            if (existing is not { } replica)
             {
                 replica = new Replica(blockId, ReplicaState.Rbw, generationStamp, []);
                 _replicas.Add(blockId, replica);

@@ -39,11 +39,11 @@ internal sealed class SimulatedDataNodeChannel(
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.CheckWrite(blockId, generationStamp)), cancellationToken);
 
     public Task<WriteReplicaReply> WriteAsync(
-        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken) =>
+        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long? offset, CancellationToken cancellationToken) =>
         CallAsync(
             dataNodeId,
             CallTimeout,
-            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize)),
+            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize, offset)),
             cancellationToken);
 
     /// <summary>Hands a recovery command to its primary, which runs <paramref name="recover"/> on its side.</summary>
