@@ -10,6 +10,37 @@ public sealed class BlockRecoveryTests
     private readonly RecoveryFixture _f = new();
 
     [Fact]
+    public async Task FinalizedReplicasLeftAtDifferentLengths_ByARecoveryThatNeverCommitted_TheFileStillCloses()
+    {
+        // HDFS fails every attempt on FINALIZED replicas of different lengths: the file would stay
+        // open until deleted, with every DataNode up.
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        var (dn1, dn2, dn3) = (block.Block.Locations[0], block.Block.Locations[1], block.Block.Locations[2]);
+        await _f.WriteAsync(block, 100, replicaLengths: [100, 60, 60]);
+        await _f.WriteAsync(block, 0, finalize: true, stopAfter: 1); // The writer's close reached dn1 only.
+        _f.Cluster.StopDataNode(dn1);
+        _f.Cluster.InjectFailure(dn2, RecoveryStep.PrimaryCommit); // Attempt 1 finalizes dn2, dn3 at 60, then its primary dies.
+        await _f.RecoverAsync("/a");
+        _f.Coordinator.Commands.Single().PrimaryDataNodeId.Should().Be(dn2);
+
+        foreach (var dn in new[] { dn1, dn2, dn3 })
+        {
+            _f.Cluster.RestartDataNode(dn);
+        }
+
+        for (var i = 0; i < 3 && _f.File("/a").UnderConstruction; i++)
+        {
+            await _f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
+        }
+
+        var file = _f.File("/a");
+        file.UnderConstruction.Should().BeFalse("every DataNode is up: the retry must decide");
+        file.Length.Should().Be(60, "attempt 1's decision, at the higher generation stamp, wins over dn1's older close");
+        file.Blocks.Single().Locations.Should().BeEquivalentTo([dn2, dn3]);
+    }
+
+    [Fact]
     public async Task HardLimit_WriterDied_MonitorRecoversToShortestRbwLength()
     {
         _f.Open("writer", "/logs/a");

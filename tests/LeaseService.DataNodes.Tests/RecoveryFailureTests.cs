@@ -182,13 +182,14 @@ public sealed class RecoveryFailureTests
     [Fact]
     public async Task PrimaryCommitFailureInjected_ButTheRecoveryFailsAnyway_ThePrimarySurvives()
     {
-        _t.Seed("dn-1", ReplicaState.Finalized, 100);
-        _t.Seed("dn-2", ReplicaState.Finalized, 90);
+        _t.Seed("dn-1", ReplicaState.Rbw, 0); // No data here, and the other replicas cannot be asked.
+        _t.Cluster.StopDataNode("dn-2");
+        _t.Cluster.StopDataNode("dn-3");
         _t.Cluster.InjectFailure("dn-1", RecoveryStep.PrimaryCommit);
 
         var result = await _t.RecoverAsync(1002).DefaultTimeout();
 
-        result.Should().BeOfType<BlockRecoveryFailed>().Which.Reason.Should().Be(BlockRecoveryFailure.InconsistentFinalizedReplicas);
+        result.Should().BeOfType<BlockRecoveryFailed>().Which.Reason.Should().Be(BlockRecoveryFailure.ReplicasUnreachable);
         _t.Cluster.ListDataNodes()[0].Running.Should().BeTrue("there was no commit step to die in");
     }
 

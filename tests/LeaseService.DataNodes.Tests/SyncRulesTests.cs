@@ -63,17 +63,31 @@ public sealed class SyncRulesTests
     }
 
     [Fact]
-    public async Task FinalizedReplicasOfDifferentLengths_FailAsInconsistent()
+    public async Task FinalizedReplicasOfDifferentLengths_AtOneStamp_TheLongestWins_TheOthersAreLeftOut()
     {
-        _t.Seed("dn-1", ReplicaState.Finalized, 100);
-        _t.Seed("dn-2", ReplicaState.Finalized, 90);
+        // HDFS fails such a recovery, and so every retry: the file would never close.
+        _t.Seed("dn-1", ReplicaState.Finalized, 90);
+        _t.Seed("dn-2", ReplicaState.Finalized, 100);
+        _t.Seed("dn-3", ReplicaState.Rbw, 100);
 
         var result = await _t.RecoverAsync(RecoveryId).DefaultTimeout();
 
-        var failed = result.Should().BeOfType<BlockRecoveryFailed>().Subject;
-        failed.Reason.Should().Be(BlockRecoveryFailure.InconsistentFinalizedReplicas);
-        failed.Message.Should().Contain("Inconsistent size of finalized replicas");
-        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.GenerationStamp == TestCluster.BlockGs, "nothing was finalized");
+        result.Should().BeEquivalentTo(new BlockRecoveryCommitted(TestCluster.BlockId, RecoveryId, 100, ["dn-2", "dn-3"], DeleteBlock: false));
+        _t.Replica("dn-1").GenerationStamp.Should().Be(TestCluster.BlockGs, "a replica left out is not touched");
+    }
+
+    [Fact]
+    public async Task FinalizedReplicasOfDifferentLengths_TheHighestStampWins_EvenWhenShorter()
+    {
+        // dn-1 took the writer's close at 100; a recovery that never committed (its primary died)
+        // finalized dn-2 and dn-3 at 60 under its id, while dn-1 was down: that later decision wins.
+        _t.Seed("dn-1", ReplicaState.Finalized, 100);
+        _t.Seed("dn-2", ReplicaState.Finalized, 60, gs: 1002);
+        _t.Seed("dn-3", ReplicaState.Finalized, 60, gs: 1002);
+
+        var result = await _t.RecoverAsync(1003).DefaultTimeout();
+
+        result.Should().BeEquivalentTo(new BlockRecoveryCommitted(TestCluster.BlockId, 1003, 60, ["dn-2", "dn-3"], DeleteBlock: false));
     }
 
     [Fact]

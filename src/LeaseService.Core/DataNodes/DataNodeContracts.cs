@@ -39,9 +39,6 @@ public enum BlockRecoveryFailure
     /// <summary>Replicas were found but none is RWR or better.</summary>
     NoReplicaInRecoverableState,
 
-    /// <summary>FINALIZED replicas disagree on length.</summary>
-    InconsistentFinalizedReplicas,
-
     /// <summary>
     /// No reachable replica has data, but some locations could not be asked. HDFS would delete
     /// the block here; we retry instead, because the unreachable replicas may hold the data.

@@ -37,6 +37,10 @@ internal static partial class DataNodeLog
         Message = "Block recovery {RecoveryId} of block {BlockId}: bestState={BestState} newLength={NewLength} participants=[{Participants}]")]
     public static partial void SyncPlan(ILogger logger, long recoveryId, long blockId, ReplicaState bestState, long newLength, IReadOnlyList<string> participants);
 
+    [LoggerMessage(EventId = 3010, EventName = "InconsistentFinalizedReplicas", Level = LogLevel.Warning,
+        Message = "Block recovery {RecoveryId} of block {BlockId}: FINALIZED replicas disagree ({Replicas}); keeping {NewLength} bytes at generation stamp {GenerationStamp}, the others are left out as stale")]
+    public static partial void InconsistentFinalized(ILogger logger, long recoveryId, long blockId, string replicas, long newLength, long generationStamp);
+
     [LoggerMessage(EventId = 3005, EventName = "UpdateReplicaFailed", Level = LogLevel.Warning,
         Message = "Block recovery {RecoveryId} of block {BlockId}: failed to update the replica on {DataNodeId}, dropping it: {Reason}")]
     public static partial void UpdateReplicaFailed(ILogger logger, long recoveryId, long blockId, string dataNodeId, string reason);

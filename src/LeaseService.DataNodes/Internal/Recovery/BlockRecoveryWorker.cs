@@ -131,41 +131,34 @@ internal sealed class BlockRecoveryWorker(IInterDataNodeChannel channel, ILogger
             return new BlockRecoveryCommitted(blockId, recoveryId, 0, none, DeleteBlock: true);
         }
 
-        var bestState = ReplicaState.Rwr;
-        long finalizedLength = -1;
-        foreach (var record in syncList)
-        {
-            var state = record.Info.OriginalState;
-            if (state < bestState)
-            {
-                bestState = state;
-            }
-
-            if (state == ReplicaState.Finalized)
-            {
-                if (finalizedLength > 0 && finalizedLength != record.Info.NumBytes)
-                {
-                    return Fail(
-                        command,
-                        BlockRecoveryFailure.InconsistentFinalizedReplicas,
-                        $"Inconsistent size of finalized replicas. Replica on {record.DataNodeId} has {record.Info.NumBytes} bytes, expected size: {finalizedLength}.",
-                        []);
-                }
-
-                finalizedLength = record.Info.NumBytes;
-            }
-        }
-
+        var bestState = syncList.Min(r => r.Info.OriginalState);
         List<ReplicaRecord> participants;
         long newLength;
         if (bestState == ReplicaState.Finalized)
         {
             // The finalized length wins; RBW replicas of exactly that length join, RWR never does.
+            // FINALIZED replicas that disagree (HDFS fails the recovery, and so every retry: the
+            // file never closes) are decided by the latest decision, the highest generation stamp
+            // (a recovery that finalized replicas but never committed, over the writer's close),
+            // then the longest; the others are left out as stale.
+            var finalized = syncList.Where(r => r.Info.OriginalState == ReplicaState.Finalized).ToList();
+            var stamp = finalized.Max(r => r.Info.GenerationStamp);
+            newLength = finalized.Where(r => r.Info.GenerationStamp == stamp).Max(r => r.Info.NumBytes);
             participants = syncList
                 .Where(r => r.Info.OriginalState == ReplicaState.Finalized
-                    || (r.Info.OriginalState == ReplicaState.Rbw && r.Info.NumBytes == finalizedLength))
+                    ? r.Info.GenerationStamp == stamp && r.Info.NumBytes == newLength
+                    : r.Info.OriginalState == ReplicaState.Rbw && r.Info.NumBytes == newLength)
                 .ToList();
-            newLength = finalizedLength;
+            if (finalized.Exists(r => r.Info.GenerationStamp != stamp || r.Info.NumBytes != newLength))
+            {
+                DataNodeLog.InconsistentFinalized(
+                    logger,
+                    recoveryId,
+                    blockId,
+                    string.Join(", ", finalized.Select(r => $"{r.DataNodeId}: {r.Info.NumBytes} bytes at {r.Info.GenerationStamp}")),
+                    newLength,
+                    stamp);
+            }
         }
         else
         {
