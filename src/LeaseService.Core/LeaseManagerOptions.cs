@@ -38,4 +38,12 @@ public sealed record LeaseManagerOptions
     /// <c>dfs.namenode.fs-limits.max-blocks-per-file</c>; ≥ 1.
     /// </summary>
     public int MaxBlocksPerFile { get; init; } = 10 * 1024;
+
+    /// <summary>
+    /// The most bytes a block adds to a file's record with <paramref name="replication"/> locations
+    /// whose DataNode ids are at most <paramref name="longestDataNodeId"/> UTF-8 bytes: for sizing
+    /// <see cref="MaxBlocksPerFile"/> against a store's limit on one record.
+    /// </summary>
+    public static int RecordBytesPerBlock(int replication, int longestDataNodeId)
+        => Internal.Storage.RecordCodec.BlockRecordBytes(replication, longestDataNodeId);
 }

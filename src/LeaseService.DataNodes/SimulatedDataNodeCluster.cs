@@ -47,7 +47,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         _recoveryTimeout = options.RecoveryTimeout;
         _logger = logger;
         _nodes = Enumerable.Range(1, options.DataNodeCount)
-            .Select(i => "dn-" + i.ToString(CultureInfo.InvariantCulture))
+            .Select(DataNodeId)
             .Select(id => new SimulatedDataNode(id, logger, options.DataDirectory is { } root ? new ReplicaDisk(Path.Combine(root, id)) : null))
             .ToArray();
         _nodesById = _nodes.ToDictionary(n => n.Id, StringComparer.Ordinal);
@@ -57,6 +57,9 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
     /// <summary>The DataNode ids, in order ("dn-1" first).</summary>
     public IReadOnlyList<string> DataNodeIds => _nodes.Select(n => n.Id).ToArray();
+
+    /// <summary>The id of the <paramref name="number"/>th DataNode (from 1): "dn-1", "dn-2", …</summary>
+    public static string DataNodeId(int number) => "dn-" + number.ToString(CultureInfo.InvariantCulture);
 
     /// <inheritdoc />
     public IReadOnlyList<DataNodeStatus> GetDataNodes()

@@ -13,18 +13,18 @@ public interface IBlockPipeline
     Task<PipelineWriteResult> WriteAsync(PipelineWrite write, CancellationToken cancellationToken);
 }
 
-/// <summary>One client write to one block.</summary>
+/// <summary>
+/// One client write to one block. Every DataNode takes the data at the byte where the first one's
+/// replica ended; one whose replica ends elsewhere (it missed data after an earlier break) refuses
+/// it, and the pipeline breaks there.
+/// </summary>
 /// <param name="Pipeline">The block's DataNodes, in order (the NameNode's locations).</param>
 /// <param name="BlockId">The block.</param>
 /// <param name="GenerationStamp">The generation stamp the writer holds.</param>
 /// <param name="Data">The bytes appended to each replica.</param>
 /// <param name="StopAfterReplicas">When &gt; 0, only the first N DataNodes receive the data (a broken pipeline).</param>
 /// <param name="ReplicaLengths">When not empty, replica i receives the first <c>ReplicaLengths[i]</c> bytes.</param>
-/// <param name="Finalize">
-/// Close the pipeline after the write: replicas that received it become FINALIZED. Every DataNode
-/// takes the data at the byte where the first one's replica ended; one whose replica ends
-/// elsewhere (it missed data after an earlier break) refuses it, and the pipeline breaks there.
-/// </param>
+/// <param name="Finalize">Close the pipeline after the write: replicas that received it become FINALIZED.</param>
 public sealed record PipelineWrite(
     IReadOnlyList<string> Pipeline,
     long BlockId,

@@ -26,7 +26,7 @@ public sealed class LeaseOptions
 
     /// <summary>
     /// The most blocks a file may have; AddBlock beyond is refused. Default 10240 (HDFS's);
-    /// 1–1000000, and with the etcd provider few enough that a file's record fits in one transaction.
+    /// 1–1000000, and with the etcd provider few enough that a file's record fits in one etcd request.
     /// </summary>
     public int MaxBlocksPerFile { get; set; } = 10 * 1024;
 

@@ -1,3 +1,4 @@
+using LeaseService.Core;
 using LeaseService.DataNodes;
 using LeaseService.Server.Storage;
 using LeaseService.Storage.Etcd;
@@ -8,10 +9,6 @@ namespace LeaseService.Server.Options;
 /// <summary>Checks <see cref="LeaseOptions"/> across fields at start-up; each failure names its key.</summary>
 internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOptions> dataNodes, IOptions<StorageOptions> storage) : IValidateOptions<LeaseOptions>
 {
-    // A block's share of its file's record: id, stamps, length, state, location count (37 bytes)
-    // and each location's length-prefixed DataNode id ("dn-N").
-    private const int RecordBytesPerBlock = 37;
-
     public ValidateOptionsResult Validate(string? name, LeaseOptions options)
     {
         var failures = new List<string>();
@@ -76,8 +73,8 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
         {
             // A file's record is written whole in one etcd request; one that cannot fit (64 KiB
             // left for the rest of the record and the request) would fail every batch it is in.
-            var location = 1 + "dn-".Length + Math.Max(1, dataNodes.Value.DataNodeCount).ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
-            var perBlock = RecordBytesPerBlock + (options.ReplicationFactor * location);
+            var longestId = SimulatedDataNodeCluster.DataNodeId(Math.Max(1, dataNodes.Value.DataNodeCount)).Length;
+            var perBlock = LeaseManagerOptions.RecordBytesPerBlock(options.ReplicationFactor, longestId);
             var most = (EtcdLeaseStore.MaxRequestBytes - 64 * 1024) / perBlock;
             if (options.MaxBlocksPerFile > most)
             {

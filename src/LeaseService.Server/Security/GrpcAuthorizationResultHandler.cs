@@ -1,15 +1,16 @@
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
+using LeaseService.Server.Rpc;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
-using LeaseService.Server.Rpc;
 
 namespace LeaseService.Server.Security;
 
 /// <summary>
 /// What the authorization middleware answers when an endpoint's policy fails: a gRPC status, not an
 /// HTTP one. No valid credentials (or no principal name in them) → UNAUTHENTICATED; an
-/// authenticated principal the policy refuses (not an admin) → PERMISSION_DENIED. Both are recorded (<see cref="AccessDenials"/>).
+/// authenticated principal the policy refuses (not an admin) → PERMISSION_DENIED. Both are
+/// recorded (<see cref="AccessDenials"/>).
 /// </summary>
 internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IAuthorizationMiddlewareResultHandler
 {

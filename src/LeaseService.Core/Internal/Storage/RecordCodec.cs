@@ -77,6 +77,13 @@ internal static class RecordCodec
     [ThreadStatic]
     private static BinaryWriter? t_writer;
 
+    /// <summary>
+    /// The most bytes a block adds to its file's record: id, generation stamp, length, state,
+    /// recovery id, location count, and each location's length-prefixed DataNode id.
+    /// </summary>
+    public static int BlockRecordBytes(int locations, int longestLocationBytes)
+        => 8 + 8 + 8 + 1 + 8 + 4 + (locations * (1 + longestLocationBytes));
+
     /// <summary>Encodes the file's whole state. Called under the manager's lock (CPU only, no I/O).</summary>
     public static byte[] EncodeFile(FileEntry file)
     {
