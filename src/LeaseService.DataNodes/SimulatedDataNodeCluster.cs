@@ -164,7 +164,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         var targets = write.StopAfterReplicas > 0 ? Math.Min(write.StopAfterReplicas, write.Pipeline.Count) : write.Pipeline.Count;
 
         var written = new List<SimulatedReplica>(targets);
-        long? offset = null; // Where the data starts in the block: set by the head's hop.
+        long offset = 0; // Where the data starts in the block: set after setup.
 
         // Setup: every DataNode the write reaches checks the writer's generation stamp before any
         // data flows, so a fenced writer changes nothing, and is told so even when another
@@ -185,10 +185,16 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             return setupFailure;
         }
 
-        // Data: down the pipeline to the first StopAfterReplicas DataNodes, each at the byte of the
-        // block where the head's replica ended (HDFS packets carry their offset in the block). A
-        // DataNode that fails now (stopped, changed since setup, or missing earlier data) breaks
-        // the pipeline there; the replicas stay prefixes of one another.
+        // Data: down the pipeline to the first StopAfterReplicas DataNodes, each at the same byte of
+        // the block (HDFS packets carry their offset): where the writer's stream ends, that is the
+        // longest replica of the pipeline (no replica holds bytes the writer did not send). A
+        // DataNode that fails now (stopped, changed since setup, or missing earlier data — the head
+        // too) breaks the pipeline there; the replicas stay prefixes of one another.
+        foreach (var report in await GetReplicasAsync(write.BlockId, write.Pipeline, cancellationToken).ConfigureAwait(false))
+        {
+            offset = Math.Max(offset, report.NumBytes);
+        }
+
         for (var i = 0; i < targets; i++)
         {
             if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
@@ -218,10 +224,6 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                     var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
                     reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, cancellationToken)
                         .ConfigureAwait(false);
-                    if (reply.Status == WriteReplicaStatus.Written && reply.Replica is { } after)
-                    {
-                        offset ??= after.NumBytes - data.Length;
-                    }
                 }
             }
             catch (DataNodeUnreachableException ex)

@@ -38,8 +38,9 @@ public sealed class SyncRulesTests
     [Fact]
     public async Task FinalizedAndRbwOfUnequalLength_FinalizedLengthWinsAndTheRbwIsLeftOut()
     {
-        await _t.WriteOkAsync(120, lengths: [100, 80, 120]);
-        await _t.WriteOkAsync(0, stopAfter: 1, finalize: true);
+        _t.Seed("dn-1", ReplicaState.Finalized, 100);
+        _t.Seed("dn-2", ReplicaState.Rbw, 80);
+        _t.Seed("dn-3", ReplicaState.Rbw, 120);
 
         var result = await _t.RecoverAsync(RecoveryId).DefaultTimeout();
 

@@ -49,6 +49,26 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
+    public async Task Write_WhenTheHeadMissedData_BreaksAtTheHead_AndRecoveryCutsEveryReplicaToOneContent()
+    {
+        await _t.WriteOkAsync(100, lengths: [60, 100, 100]); // The writer sent 100 bytes; the head kept 60.
+
+        var next = await _t.WriteAsync(5); // Bytes 100-104: the head would put them at 60.
+
+        next.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+        next.FailedDataNodeId.Should().Be("dn-1");
+        next.Replicas.Should().BeEmpty("nothing flows past the head");
+
+        var result = await _t.RecoverAsync(1002).DefaultTimeout();
+
+        result.Should().BeEquivalentTo(new BlockRecoveryCommitted(TestCluster.BlockId, 1002, 60, _t.All, DeleteBlock: false));
+        foreach (var dn in _t.All)
+        {
+            _t.Cluster.ReadReplica(dn, TestCluster.BlockId).Should().Equal(TestCluster.Bytes(60), dn);
+        }
+    }
+
+    [Fact]
     public async Task Write_SameGenerationStamp_AppendsTheBytes()
     {
         await _t.WriteOkAsync(100);

@@ -14,9 +14,9 @@ public interface IBlockPipeline
 }
 
 /// <summary>
-/// One client write to one block. Every DataNode takes the data at the byte where the first one's
-/// replica ended; one whose replica ends elsewhere (it missed data after an earlier break) refuses
-/// it, and the pipeline breaks there.
+/// One client write to one block. Every DataNode takes the data at the byte where the writer's
+/// stream ends (the longest replica of the pipeline); one whose replica ends elsewhere (it missed
+/// data after an earlier break) refuses it, and the pipeline breaks there.
 /// </summary>
 /// <param name="Pipeline">The block's DataNodes, in order (the NameNode's locations).</param>
 /// <param name="BlockId">The block.</param>

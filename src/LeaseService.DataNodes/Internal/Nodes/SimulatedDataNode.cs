@@ -229,10 +229,9 @@ internal sealed class SimulatedDataNode
     /// setup), then a new replica is created RBW, or the existing one appended to, reopened
     /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery). The data
     /// goes at byte <paramref name="offset"/> of the block, which must be where the replica ends
-    /// (HDFS's BlockReceiver checks each packet's offset); null takes the replica's end (the head
-    /// of the pipeline, whose end is where the write starts).
+    /// (HDFS's BlockReceiver checks each packet's offset).
     /// </summary>
-    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long? offset)
+    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset)
     {
         var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset);
         if (reply.Status == WriteReplicaStatus.Written)
@@ -243,7 +242,7 @@ internal sealed class SimulatedDataNode
         return reply;
     }
 
-    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long? offset)
+    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset)
     {
         lock (_gate)
         {
@@ -255,7 +254,7 @@ internal sealed class SimulatedDataNode
 
             _replicas.TryGetValue(blockId, out var existing);
             var length = existing?.NumBytes ?? 0;
-            if (offset is { } start && start != length)
+            if (offset != length)
             {
                 // Appending anyway would put these bytes at another offset than on the DataNodes
                 // before it: replicas that are no longer prefixes of one another, which no
@@ -264,7 +263,7 @@ internal sealed class SimulatedDataNode
                 return new WriteReplicaReply(
                     WriteReplicaStatus.NotWritable,
                     existing?.Snapshot(Id),
-                    $"{Id} refused the write to block {blockId} at byte {start}: its replica holds {length} bytes (it missed earlier data: the pipeline broke before).");
+                    $"{Id} refused the write to block {blockId} at byte {offset}: its replica holds {length} bytes (it missed earlier data: the pipeline broke before).");
             }
 
             if (existing is not { } replica)

@@ -39,7 +39,7 @@ internal sealed class SimulatedDataNodeChannel(
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.CheckWrite(blockId, generationStamp)), cancellationToken);
 
     public Task<WriteReplicaReply> WriteAsync(
-        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long? offset, CancellationToken cancellationToken) =>
+        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long offset, CancellationToken cancellationToken) =>
         CallAsync(
             dataNodeId,
             CallTimeout,
