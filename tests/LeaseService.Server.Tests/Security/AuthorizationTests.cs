@@ -13,15 +13,17 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     private LeaseClient Admin => server.As(SecureServer.Admin);
 
     [Theory]
-    [InlineData("leases.v1.datanodesimulator")]
-    [InlineData("LEASES.V1.DATANODESIMULATOR")]
-    public async Task AdminOnlyMethod_NamedInAnotherCase_IsUnimplemented_AndNothingChanges(string service)
+    [InlineData("leases.v1.datanodesimulator", "StopDataNode")]
+    [InlineData("LEASES.V1.DATANODESIMULATOR", "StopDataNode")]
+    [InlineData("leases.v1.datanodesimulator", "StopDataNode/")]
+    [InlineData("leases.v1.DataNodeSimulator", "stopdatanode/")]
+    public async Task AdminOnlyMethod_NamedInAnotherCaseOrWithATrailingSlash_IsUnimplemented_AndNothingChanges(string service, string name)
     {
-        // ASP.NET Core routing ignores case; gRPC method names do not, and the admin rule reads the
-        // method from the path: such a call must not reach the handler.
+        // ASP.NET Core routing ignores case and a trailing slash; gRPC method names do not, and
+        // the admin rule reads the method from the path: such a call must not reach the handler.
         var bob = server.As("bob");
         var stop = new Method<DataNodeRequest, DataNodeInfo>(
-            MethodType.Unary, service, "StopDataNode",
+            MethodType.Unary, service, name,
             Marshallers.Create((DataNodeRequest r) => Google.Protobuf.MessageExtensions.ToByteArray(r), DataNodeRequest.Parser.ParseFrom),
             Marshallers.Create((DataNodeInfo r) => Google.Protobuf.MessageExtensions.ToByteArray(r), DataNodeInfo.Parser.ParseFrom));
 
