@@ -8,8 +8,10 @@ namespace LeaseService.Testing;
 /// replica that advertises its own URL) or that needs one where connecting is refused. A port
 /// bound to 0 and released comes from the kernel's ephemeral range, from which every other port-0
 /// bind and every outgoing connection of the run draws too, so it could be taken before its use.
-/// These come from below that range, where the kernel never hands out a port by itself; each
-/// process walks its own stretch of it, and a port found bound is skipped.
+/// These come from below that range, where the kernel never hands out a port by itself. Each
+/// process starts at a point scattered by its id (processes of one run have nearby ids) and walks
+/// on from there; a port found bound is skipped. Ports are checked, not reserved: two processes
+/// could still meet on one between its check and its bind, which the scattering makes unlikely.
 /// </summary>
 public static class LoopbackPorts
 {
@@ -25,7 +27,7 @@ public static class LoopbackPorts
         {
             if (_next < 0)
             {
-                _next = Environment.ProcessId * 97 % count; // Processes of one run start far apart.
+                _next = (int)((uint)Environment.ProcessId * 2654435761u % (uint)count); // Knuth's multiplicative hash.
             }
 
             for (var tried = 0; tried < count; tried++)
