@@ -5,7 +5,7 @@ public sealed class DataNodeNotFoundException : Exception
 {
     /// <summary>Creates the exception for <paramref name="dataNodeId"/>.</summary>
     public DataNodeNotFoundException(string dataNodeId)
-        : base($"Unknown DataNode '{dataNodeId}'.")
+        : base($"Unknown DataNode '{LeaseService.Core.LeaseValidation.Echo(dataNodeId)}'.")
     {
         DataNodeId = dataNodeId;
     }

@@ -24,6 +24,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     private readonly BlockRecoveryWorker _worker;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _recoveryTimeout;
+    private readonly long _blockSize;
     private readonly ILogger _logger;
 
     /// <summary>
@@ -45,6 +46,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
         _timeProvider = timeProvider;
         _recoveryTimeout = options.RecoveryTimeout;
+        _blockSize = options.BlockSize;
         _logger = logger;
         _nodes = Enumerable.Range(1, options.DataNodeCount)
             .Select(DataNodeId)
@@ -195,6 +197,15 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             offset = Math.Max(offset, report.NumBytes);
         }
 
+        if (offset + write.Data.Length > _blockSize)
+        {
+            return new SimulatedWriteResult(
+                SimulatedWriteStatus.ReplicaNotWritable,
+                $"Block {write.BlockId} holds {offset} bytes; {write.Data.Length} more would pass the block size ({_blockSize} bytes): add a block.",
+                written,
+                null);
+        }
+
         for (var i = 0; i < targets; i++)
         {
             if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
@@ -278,7 +289,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         return node.Info();
     }
 
-    /// <summary>Makes the DataNode's next <paramref name="count"/> executions of <paramref name="step"/> fail. Counts add up.</summary>
+    /// <summary>Makes the DataNode's next <paramref name="count"/> executions of <paramref name="step"/> fail. Counts add up (to at most <see cref="int.MaxValue"/>).</summary>
     /// <exception cref="DataNodeNotFoundException">Unknown id.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Unknown step, or count not positive.</exception>
     public SimulatedDataNodeInfo InjectFailure(string dataNodeId, RecoveryStep step, int count = 1)

@@ -35,6 +35,16 @@ public sealed class SimulatedDataNodeClusterOptions
     /// </summary>
     public string? DataDirectory { get; set; }
 
+    /// <summary>The largest <see cref="BlockSize"/> the simulator accepts: 1 GiB.</summary>
+    public const long MaxBlockSize = 1L << 30;
+
+    /// <summary>
+    /// The most bytes a block holds (HDFS's <c>dfs.blocksize</c>): a write that would take a
+    /// replica past it is refused, and the writer adds a block. Default 128 MiB; 1 byte to
+    /// <see cref="MaxBlockSize"/>.
+    /// </summary>
+    public long BlockSize { get; set; } = 128L << 20;
+
     /// <summary>Checks the settings together; throws <see cref="ArgumentException"/> naming every problem.</summary>
     public void Validate()
     {
@@ -57,6 +67,11 @@ public sealed class SimulatedDataNodeClusterOptions
         else if (RecoveryTimeout < CallTimeout)
         {
             errors.Add($"{nameof(RecoveryTimeout)} ({RecoveryTimeout}) must be at least {nameof(CallTimeout)} ({CallTimeout}).");
+        }
+
+        if (BlockSize is < 1 or > MaxBlockSize)
+        {
+            errors.Add($"{nameof(BlockSize)} must be between 1 and {MaxBlockSize} bytes (was {BlockSize}).");
         }
 
         if (errors.Count > 0)

@@ -153,6 +153,17 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
         result.Error.Should().StartWith("lease add: invalid request: ");
     }
 
+    [Theory]
+    [InlineData("ftp://127.0.0.1:5050")]
+    [InlineData("dns:///127.0.0.1:5050")]
+    public async Task Server_WithASchemeGrpcCannotDial_UsageError_Exit2(string server)
+    {
+        var result = await _cli.RunRawAsync("ls", "--server", server);
+
+        result.ExitCode.Should().Be(2, result.Error);
+        result.Error.Should().StartWith($"lease ls: bad server address '{server}': ");
+    }
+
     [Fact]
     public async Task Server_FromEnvironment_WhenNoOption()
     {

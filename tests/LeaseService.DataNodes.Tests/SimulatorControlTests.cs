@@ -79,6 +79,22 @@ public sealed class SimulatorControlTests
     }
 
     [Fact]
+    public void InjectFailure_CountsAddUpToAtMostIntMax_FailingForEver()
+    {
+        _t.Cluster.InjectFailure("dn-1", RecoveryStep.UpdateReplica, int.MaxValue);
+
+        _t.Cluster.Invoking(c => c.InjectFailure("dn-1", RecoveryStep.UpdateReplica, 1)).Should().NotThrow();
+    }
+
+    [Fact]
+    public void ControlCalls_UnknownDataNode_WithAHugeId_EchoItShort()
+    {
+        var act = () => _t.Cluster.StopDataNode(new string('x', 1_000_000));
+
+        act.Should().Throw<DataNodeNotFoundException>().Which.Message.Length.Should().BeLessThan(200, "a status message must fit a client's header limit");
+    }
+
+    [Fact]
     public void InjectFailure_UnknownStep_ThrowsArgumentOutOfRange()
     {
         _t.Cluster.Invoking(c => c.InjectFailure("dn-1", (RecoveryStep)0)).Should().Throw<ArgumentOutOfRangeException>();

@@ -9,9 +9,9 @@ internal sealed class TestCluster
     public const long BlockId = 1073741825;
     public const long BlockGs = 1001;
 
-    public TestCluster(int dataNodes = 3, string? dataDirectory = null)
+    public TestCluster(int dataNodes = 3, string? dataDirectory = null, long blockSize = 128L << 20)
     {
-        Options = new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes, DataDirectory = dataDirectory };
+        Options = new SimulatedDataNodeClusterOptions { DataNodeCount = dataNodes, DataDirectory = dataDirectory, BlockSize = blockSize };
         Cluster = new SimulatedDataNodeCluster(Options, Time, NullLogger<SimulatedDataNodeCluster>.Instance);
     }
 

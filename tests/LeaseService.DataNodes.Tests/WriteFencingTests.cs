@@ -69,6 +69,20 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
+    public async Task Write_PastTheBlockSize_IsRefused_AndNothingIsWritten()
+    {
+        var t = new TestCluster(blockSize: 150);
+        await t.WriteOkAsync(100);
+
+        var over = await t.WriteAsync(51);
+
+        over.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+        over.Message.Should().Contain("holds 100 bytes; 51 more would pass the block size (150 bytes): add a block");
+        t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 100);
+        await t.WriteOkAsync(50); // Up to the block size is fine.
+    }
+
+    [Fact]
     public async Task Write_SameGenerationStamp_AppendsTheBytes()
     {
         await _t.WriteOkAsync(100);

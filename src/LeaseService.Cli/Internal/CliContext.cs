@@ -83,8 +83,9 @@ internal sealed class CliContext(
         {
             client = clientFactory(address, options);
         }
-        catch (Exception ex) when (ex is ArgumentException or UriFormatException)
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException or InvalidOperationException)
         {
+            // InvalidOperationException: Grpc.Net.Client knows no resolver for the scheme (ftp://, dns:///).
             Error.WriteLine($"lease {command}: bad server address '{server}': {ex.Message}");
             return ExitCodes.Usage;
         }

@@ -46,7 +46,7 @@ internal sealed class DataNodeOptionsValidator : IValidateOptions<SimulatedDataN
         catch (ArgumentException ex)
         {
             var message = ex.Message;
-            foreach (var key in new[] { nameof(options.DataNodeCount), nameof(options.CallTimeout), nameof(options.RecoveryTimeout) })
+            foreach (var key in new[] { nameof(options.DataNodeCount), nameof(options.CallTimeout), nameof(options.RecoveryTimeout), nameof(options.BlockSize) })
             {
                 message = message.Replace(key, $"{Section}:{key}", StringComparison.Ordinal);
             }

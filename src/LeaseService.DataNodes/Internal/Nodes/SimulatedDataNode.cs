@@ -189,7 +189,7 @@ internal sealed class SimulatedDataNode
     {
         lock (_gate)
         {
-            _injectedFailures[(int)step] = checked(_injectedFailures[(int)step] + count);
+            _injectedFailures[(int)step] = (int)Math.Min(int.MaxValue, (long)_injectedFailures[(int)step] + count); // "Fail for ever" saturates.
         }
     }
 
