@@ -16,6 +16,20 @@ public sealed class CredentialTests(SecureServer server) : IClassFixture<SecureS
     }
 
     [Fact]
+    public async Task Token_ThatNoHeaderCanCarry_IsAUsageError_NotAnUnreachableServer()
+    {
+        var accented = await RunAsync(["ls", "--token", "é" + TestTokens.Mint("cli-user"), "--ca", server.Pki.CaPath]);
+        var newline = await RunAsync(["ls", "--ca", server.Pki.CaPath], new() { ["LEASE_TOKEN"] = "a\nb" });
+        var padded = await RunAsync(["ls", "--token", TestTokens.Mint("cli-user") + "=", "--ca", server.Pki.CaPath]);
+
+        accented.ExitCode.Should().Be(2, accented.Error);
+        accented.Error.Should().StartWith("lease ls: bad token (--token): a bearer token is ASCII");
+        newline.ExitCode.Should().Be(2, newline.Error);
+        newline.Error.Should().StartWith("lease ls: bad token ($LEASE_TOKEN)");
+        padded.Error.Should().NotContain("bad token", "'=' padding at the end is allowed (RFC 6750)");
+    }
+
+    [Fact]
     public async Task NoToken_IsUnauthenticated_ExitOne()
     {
         var result = await RunAsync(["ls", "--ca", server.Pki.CaPath]);

@@ -72,6 +72,11 @@ internal sealed class CliContext(
         {
             options = ClientOptions(parse);
         }
+        catch (BadCredentialException ex)
+        {
+            Error.WriteLine($"lease {command}: {ex.Message}");
+            return ExitCodes.Usage;
+        }
         catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Error.WriteLine($"lease {command}: cannot read the certificate or key: {ex.Message}");
@@ -128,21 +133,46 @@ internal sealed class CliContext(
             token = environment(TokenVariable);
         }
 
+        token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
+        if (token is not null && !IsBearerToken(token))
+        {
+            // Sent as is it fails in the HTTP/2 layer, which reads as a server out of reach.
+            throw new BadCredentialException($"bad token ({(string.IsNullOrEmpty(parse.GetValue(TokenOption)) ? "$" + TokenVariable : "--token")}): a bearer token is ASCII letters, digits and -._~+/ with '=' only at its end");
+        }
+
         var cert = parse.GetValue(CertOption);
         var key = parse.GetValue(KeyOption);
         if (string.IsNullOrEmpty(cert) != string.IsNullOrEmpty(key))
         {
-            throw new ArgumentException("--cert and --key go together");
+            throw new BadCredentialException("--cert and --key go together");
         }
 
         var ca = parse.GetValue(CaOption);
         return new LeaseClientOptions
         {
-            BearerToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
+            BearerToken = token,
             ClientCertificate = string.IsNullOrEmpty(cert) ? null : X509Certificate2.CreateFromPemFile(cert, key),
             ServerCertificateAuthority = string.IsNullOrEmpty(ca) ? null : X509CertificateLoader.LoadCertificateFromFile(ca),
         };
     }
+
+    /// <summary>RFC 6750's b64token: what an Authorization header can carry after "Bearer ".</summary>
+    private static bool IsBearerToken(string token)
+    {
+        var end = token.Length;
+        while (end > 0 && token[end - 1] == '=')
+        {
+            end--;
+        }
+
+        return end > 0 && token.AsSpan(0, end).IndexOfAnyExcept(BearerTokenChars) < 0;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> BearerTokenChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+
+    /// <summary>A credential option that cannot be used as given: a usage error.</summary>
+    private sealed class BadCredentialException(string message) : Exception(message);
 
     /// <summary>
     /// The server address, or a comma-separated list of replicas' addresses, each without a scheme
