@@ -31,6 +31,10 @@ internal sealed class CliContext(
     /// <summary>The environment variable holding the bearer token when <c>--token</c> is not given.</summary>
     public const string TokenVariable = "LEASE_TOKEN";
 
+    // RFC 6750's b64token characters, before any '=' padding.
+    private static readonly System.Buffers.SearchValues<char> BearerTokenChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+
     public Option<string?> TokenOption { get; } = new("--token")
     {
         Description = $"Bearer token (a JWT) for servers with authentication (default: ${TokenVariable})",
@@ -127,17 +131,17 @@ internal sealed class CliContext(
     /// <summary>The credentials of the options: <c>--token</c> (else <see cref="TokenVariable"/>), <c>--cert</c>/<c>--key</c>, <c>--ca</c>.</summary>
     private LeaseClientOptions ClientOptions(ParseResult parse)
     {
-        var token = parse.GetValue(TokenOption);
+        var (token, source) = (parse.GetValue(TokenOption), "--token");
         if (string.IsNullOrWhiteSpace(token))
         {
-            token = environment(TokenVariable);
+            (token, source) = (environment(TokenVariable), "$" + TokenVariable);
         }
 
         token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
         if (token is not null && !IsBearerToken(token))
         {
             // Sent as is it fails in the HTTP/2 layer, which reads as a server out of reach.
-            throw new BadCredentialException($"bad token ({(string.IsNullOrEmpty(parse.GetValue(TokenOption)) ? "$" + TokenVariable : "--token")}): a bearer token is ASCII letters, digits and -._~+/ with '=' only at its end");
+            throw new BadCredentialException($"bad token ({source}): a bearer token is ASCII letters, digits and -._~+/ with '=' only at its end");
         }
 
         var cert = parse.GetValue(CertOption);
@@ -158,18 +162,7 @@ internal sealed class CliContext(
 
     /// <summary>RFC 6750's b64token: what an Authorization header can carry after "Bearer ".</summary>
     private static bool IsBearerToken(string token)
-    {
-        var end = token.Length;
-        while (end > 0 && token[end - 1] == '=')
-        {
-            end--;
-        }
-
-        return end > 0 && token.AsSpan(0, end).IndexOfAnyExcept(BearerTokenChars) < 0;
-    }
-
-    private static readonly System.Buffers.SearchValues<char> BearerTokenChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+        => token.AsSpan().TrimEnd('=') is { IsEmpty: false } body && body.IndexOfAnyExcept(BearerTokenChars) < 0;
 
     /// <summary>A credential option that cannot be used as given: a usage error.</summary>
     private sealed class BadCredentialException(string message) : Exception(message);
