@@ -181,6 +181,25 @@ public sealed class RenewerStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FewerRenewedThanOpen_OneListFails_RetriedAfterTheRetryInterval_NotAPeriodLater()
+    {
+        var kept = _h.Register("client-a", "/a/1");
+        var closing = _h.Register("client-a", "/a/closing");
+        _h.Renewer.MarkClosing(closing); // Its close applied on the server; the reply is on the way.
+        _h.Transport.LeasesRenewed = 1;  // So the server counts /a/1 only.
+        _h.Transport.HeldPaths.Add("/a/1");
+        _h.Transport.ListFailure = new TimeoutException("one slow ListLeases");
+
+        await _h.AdvanceToAsync(5.0);    // The renewal at 5 s counts one path; the list after it fails.
+        _h.Renewer.GetStatus("client-a")!.ConsecutiveFailures.Should().Be(1, "a list that failed is a failed attempt");
+        _h.Transport.ListFailure = null;
+        await _h.AdvanceToAsync(9.0);    // Before /a/1's old bound (10 s - 2 s drift) passes... and after.
+
+        kept.AbortReason.Should().Be(LeaseAbortReason.None, "the server renewed /a/1, and the list said so a retry later");
+        kept.IsHeld.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task FewerRenewedThanOpen_TheListConfirmsTheRest_WhichKeepBeingRenewed()
     {
         var kept = _h.Register("client-a", "/a/1");

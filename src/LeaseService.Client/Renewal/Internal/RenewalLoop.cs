@@ -299,8 +299,9 @@ internal sealed class RenewalLoop
         }
         catch (Exception ex) when (!_stop.IsCancellationRequested)
         {
-            // The next round looks again; meanwhile no open path's bound moved for this renewal.
-            RenewerLog.RenewFailed(_logger, _name, entry.Name, 0, TimeSpan.Zero, ex);
+            // No open path's bound moved for this renewal: a failed attempt like any other, so the
+            // holder is retried after the retry interval (renewed and listed again), not a period later.
+            OnFailed(entry, ex);
             return;
         }
 
