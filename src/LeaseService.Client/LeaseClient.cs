@@ -30,6 +30,7 @@ public sealed class LeaseClient : IDisposable
     private readonly DataNodeSimulatorClient _simulator;
     private readonly HealthClient _health;
     private readonly CallCredentials? _credentials;
+    private int _disposed;
 
     /// <summary>A client over <paramref name="callInvoker"/>, which the caller keeps owning.</summary>
     /// <param name="callInvoker">How calls are made: a channel's invoker, possibly intercepted.</param>
@@ -42,6 +43,7 @@ public sealed class LeaseClient : IDisposable
         Address = address;
         Addresses = address is null ? [] : [address];
         _options = options ?? new LeaseClientOptions();
+        _options.Validate();
         _leases = new LeaseServiceClient(callInvoker);
         _simulator = new DataNodeSimulatorClient(callInvoker);
         _health = new HealthClient(callInvoker);
@@ -109,8 +111,9 @@ public sealed class LeaseClient : IDisposable
         }
 
         options ??= new LeaseClientOptions();
+        options.Validate();
         var uri = new Uri(address, UriKind.Absolute);
-        return new LeaseClient(OpenChannel(uri, options, options.Channel ?? CreateChannelOptions()), uri, options);
+        return new LeaseClient(OpenChannel(uri, options, options.Channel ?? OwnedChannelOptions(retryPolicy: true, options.ConnectTimeout)), uri, options);
     }
 
     /// <summary>
@@ -142,6 +145,7 @@ public sealed class LeaseClient : IDisposable
             return Create(replicas[0].ToString(), options);
         }
 
+        options.Validate();
         options.ValidateFailover();
         foreach (var address in replicas.All)
         {
@@ -152,26 +156,45 @@ public sealed class LeaseClient : IDisposable
             replicas,
             address =>
             {
-                var channel = OpenChannel(address, options, options.Channel ?? ChannelOptions(retryPolicy: false));
+                var channel = OpenChannel(address, options, options.Channel ?? OwnedChannelOptions(retryPolicy: false, options.ConnectTimeout));
                 return (channel.CreateCallInvoker(), channel);
             },
-            new FailoverPolicy(options.FailoverAttempts, options.FailoverBackoff, options.FailoverMaxBackoff),
+            new FailoverPolicy(
+                options.FailoverAttempts,
+                options.FailoverBackoff,
+                options.FailoverMaxBackoff,
+                options.FailoverAttemptTimeout == Timeout.InfiniteTimeSpan ? null : options.FailoverAttemptTimeout),
             options.TimeProvider);
         return new LeaseClient(failover, replicas, options);
     }
 
     /// <summary>
-    /// The channel settings of <see cref="Create(string, LeaseClientOptions?)"/>: HTTP/2 keep-alive pings every 30 s on idle
+    /// The channel settings of <see cref="Create(string, LeaseClientOptions?)"/>: a 5 s connect timeout
+    /// (<see cref="LeaseClientOptions.ConnectTimeout"/>'s default), HTTP/2 keep-alive pings every 30 s on idle
     /// connections (10 s timeout), and a service-config retry policy: the idempotent reads
     /// (GetLease, ListLeases, GetFile) and RenewLease retry UNAVAILABLE up to 4 attempts with
     /// exponential backoff (100 ms, ×2, at most 2 s). Start from these when you bring your own.
     /// </summary>
-    public static GrpcChannelOptions CreateChannelOptions() => ChannelOptions(retryPolicy: true);
+    public static GrpcChannelOptions CreateChannelOptions() => ChannelOptions(retryPolicy: true, new LeaseClientOptions().ConnectTimeout);
 
-    private static GrpcChannelOptions ChannelOptions(bool retryPolicy) => new()
+    /// <summary>
+    /// Settings for a channel of the client's own, whose handler no one else has: disposing the
+    /// channel disposes the handler and closes its connections (a handler passed in is otherwise
+    /// left open by GrpcChannel). Options the caller brings are left as they are: their handler
+    /// may be shared.
+    /// </summary>
+    private static GrpcChannelOptions OwnedChannelOptions(bool retryPolicy, TimeSpan connectTimeout)
+    {
+        var options = ChannelOptions(retryPolicy, connectTimeout);
+        options.DisposeHttpClient = true;
+        return options;
+    }
+
+    private static GrpcChannelOptions ChannelOptions(bool retryPolicy, TimeSpan connectTimeout) => new()
     {
         HttpHandler = new SocketsHttpHandler
         {
+            ConnectTimeout = connectTimeout,
             EnableMultipleHttp2Connections = true,
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
@@ -260,9 +283,13 @@ public sealed class LeaseClient : IDisposable
         return Call(call(Options(cancellationToken)));
     }
 
+    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>Closes the channels this client opened (none when it was given a channel or invoker).</summary>
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, 1);
         _ownedChannel?.Dispose();
         _failover?.Dispose();
     }
@@ -291,9 +318,10 @@ public sealed class LeaseClient : IDisposable
 
     private CallOptions Options(CancellationToken cancellationToken)
     {
-        DateTime? deadline = _options.CallTimeout == Timeout.InfiniteTimeSpan
-            ? null
-            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.CallTimeout;
+        var now = _options.TimeProvider.GetUtcNow().UtcDateTime;
+        DateTime? deadline = _options.CallTimeout == Timeout.InfiniteTimeSpan || _options.CallTimeout >= DateTime.MaxValue - now
+            ? null // Beyond the calendar (e.g. TimeSpan.MaxValue): no deadline.
+            : now + _options.CallTimeout;
         return new CallOptions(deadline: deadline, cancellationToken: cancellationToken, credentials: _credentials);
     }
 

@@ -6,8 +6,17 @@ namespace LeaseService.Client;
 /// <summary>Settings of a <see cref="LeaseClient"/>; immutable once the client is built.</summary>
 public sealed record LeaseClientOptions
 {
-    /// <summary>Deadline of each call unless the caller cancels first. Default 30 s; InfiniteTimeSpan for none.</summary>
+    /// <summary>Deadline of each call unless the caller cancels first. Default 30 s; InfiniteTimeSpan for none; otherwise above zero.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long opening a connection (TCP and TLS) may take, on the channels the client creates
+    /// itself. A server that cannot be connected in time counts as unreachable: a client of several
+    /// replicas tries the next one, for every method (nothing was sent). Default 5 s (without it, a
+    /// host that drops packets holds a call until the kernel gives up, minutes later);
+    /// InfiniteTimeSpan for none; otherwise above zero.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Clock for deadlines (tests inject a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -58,6 +67,25 @@ public sealed record LeaseClientOptions
     /// <summary>A client of several replicas: the longest wait between rounds. Default 2 s; at least <see cref="FailoverBackoff"/>.</summary>
     public TimeSpan FailoverMaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A client of several replicas: how long the first attempt of a read or RenewLease at each
+    /// replica may take before the next replica is tried, so a replica that accepts connections but
+    /// does not answer (paused, frozen) is passed over within the call, and the renewer reaches the
+    /// active replica within its own timeout. A later attempt at the same replica has the rest of
+    /// the call's time, so a slow active still answers. Changes (AddLease, RemoveLease, …) are
+    /// never cut short: a change may have been applied, so they wait for their deadline, after
+    /// which later calls start at the next replica. Default 1 s; InfiniteTimeSpan for none;
+    /// otherwise above zero.
+    /// </summary>
+    public TimeSpan FailoverAttemptTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Throws when a setting every client uses is out of range.</summary>
+    internal void Validate()
+    {
+        RequirePositiveOrInfinite(CallTimeout, nameof(CallTimeout));
+        RequirePositiveOrInfinite(ConnectTimeout, nameof(ConnectTimeout));
+    }
+
     /// <summary>Throws when the failover settings are out of range.</summary>
     internal void ValidateFailover()
     {
@@ -69,6 +97,16 @@ public sealed record LeaseClientOptions
         if (FailoverBackoff < TimeSpan.Zero || FailoverMaxBackoff < FailoverBackoff)
         {
             throw new ArgumentOutOfRangeException(nameof(FailoverMaxBackoff), FailoverMaxBackoff, $"{nameof(FailoverBackoff)} must not be negative and {nameof(FailoverMaxBackoff)} not below it.");
+        }
+
+        RequirePositiveOrInfinite(FailoverAttemptTimeout, nameof(FailoverAttemptTimeout));
+    }
+
+    private static void RequirePositiveOrInfinite(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, value, "Above zero, or Timeout.InfiniteTimeSpan for none.");
         }
     }
 

@@ -246,6 +246,103 @@ public sealed class FailoverRoutingTests : IDisposable
         (await FluentActions.Awaiting(() => call).Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Cancelled);
     }
 
+    [Fact]
+    public async Task ReplicaNotAnswering_ReadOrRenewal_NextReplicaTriedAfterTheAttemptTimeout_AndKept()
+    {
+        var time = new FakeTimeProvider();
+        var never = new TaskCompletionSource<object>();
+        _replicas.Answer(A, _ => never.Task); // Accepts the call, never answers (paused, frozen).
+        _replicas.Answer(B, Active);
+        var client = Client(new FailoverPolicy(6, TimeSpan.Zero, TimeSpan.Zero, AttemptTimeout: TimeSpan.FromSeconds(1)), time, A, B);
+
+        var call = client.RenewLeaseAsync("w");
+        time.Advance(TimeSpan.FromMilliseconds(999));
+        call.IsCompleted.Should().BeFalse("the first attempt has its full second");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        (await call.DefaultTimeout()).LeasesRenewed.Should().Be(1);
+        (await client.GetLeaseAsync("/a").DefaultTimeout()).Holder.Should().Be("w", "later calls go straight to the replica that answered");
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B), new Uri(B));
+    }
+
+    [Fact]
+    public async Task SlowActive_SecondAttemptThereHasTheCallsTime_AndAnswers()
+    {
+        var time = new FakeTimeProvider();
+        var first = new TaskCompletionSource<object>();
+        var second = new TaskCompletionSource<object>();
+        var attemptsAtA = 0;
+        _replicas.Answer(A, _ => ++attemptsAtA == 1 ? first.Task : second.Task);
+        _replicas.Answer(B, _ => ScriptedReplicas.Standby(leader: A));
+        var client = Client(new FailoverPolicy(6, TimeSpan.Zero, TimeSpan.Zero, AttemptTimeout: TimeSpan.FromSeconds(1)), time, A, B);
+
+        var call = client.ListLeasesAsync();
+        time.Advance(TimeSpan.FromSeconds(1)); // A's first attempt gives up; B points back at A.
+        await WaitForCallsAsync(3);
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B), new Uri(A));
+        time.Advance(TimeSpan.FromMinutes(1));
+        call.IsCompleted.Should().BeFalse("a second attempt at the same replica is not cut short");
+        second.SetResult(new ListLeasesResponse());
+
+        await call.DefaultTimeout();
+        _invoker!.Active.Should().Be(new Uri(A));
+    }
+
+    [Fact]
+    public async Task ReplicaNotAnswering_ChangeNotCutShort_ButOnceItRunsOutOfTime_LaterCallsStartAtTheNext()
+    {
+        var time = new FakeTimeProvider();
+        var never = new TaskCompletionSource<object>();
+        _replicas.Answer(A, _ => never.Task);
+        _replicas.Answer(B, Active);
+        var client = Client(new FailoverPolicy(6, TimeSpan.Zero, TimeSpan.Zero, AttemptTimeout: TimeSpan.FromSeconds(1)), time, A, B);
+        using var cts = new CancellationTokenSource();
+
+        var call = client.AddLeaseAsync("w", "/a", cancellationToken: cts.Token);
+        time.Advance(TimeSpan.FromMinutes(1));
+        call.IsCompleted.Should().BeFalse("a change may have been applied: it is never retried elsewhere on a timeout of ours");
+        await cts.CancelAsync(); // The caller's patience (or the call's deadline) ends it.
+
+        (await FluentActions.Awaiting(() => call).Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Cancelled);
+        _invoker!.Active.Should().Be(new Uri(B), "a replica that did not answer in time is not where the next call starts");
+        (await client.AddLeaseAsync("w", "/a").DefaultTimeout()).Holder.Should().Be("w");
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B));
+    }
+
+    [Fact]
+    public async Task ActiveAnswersUnavailableForItself_StandbyPointsBack_TheActivesAnswerIsTheCalls()
+    {
+        _replicas.Answer(A, _ => new RpcException(new Status(StatusCode.Unavailable, "storage unavailable: disk full")));
+        _replicas.Answer(B, _ => ScriptedReplicas.Standby(leader: A));
+        var client = Client(A, B);
+
+        (await FluentActions.Awaiting(() => client.RenewLeaseAsync("w")).Should().ThrowAsync<LeaseUnavailableException>())
+            .Which.Status.Detail.Should().Be("storage unavailable: disk full");
+        _replicas.Calls.Select(c => c.Address).Should().Equal([new Uri(A), new Uri(B)], "going round again would end on the standby's refusal");
+    }
+
+    [Fact]
+    public async Task ActiveAnswersUnavailableForItself_AttemptsEndOnARefusal_TheActivesAnswerIsTheCalls()
+    {
+        _replicas.Answer(A, _ => new RpcException(new Status(StatusCode.Unavailable, "storage unavailable: disk full")));
+        _replicas.Answer(B, _ => ScriptedReplicas.Standby());
+        _replicas.Answer(C, _ => ScriptedReplicas.Standby());
+        var client = Client(new FailoverPolicy(3, TimeSpan.Zero, TimeSpan.Zero), A, B, C);
+
+        (await FluentActions.Awaiting(() => client.GetLeaseAsync("/a")).Should().ThrowAsync<LeaseUnavailableException>())
+            .Which.Status.Detail.Should().Be("storage unavailable: disk full");
+        _replicas.Calls.Should().HaveCount(3);
+    }
+
+    /// <summary>Until <paramref name="count"/> calls were made (an attempt cut short continues on the thread pool).</summary>
+    private async Task WaitForCallsAsync(int count)
+    {
+        for (var i = 0; i < 500 && _replicas.Calls.Count < count; i++)
+        {
+            await Task.Delay(10);
+        }
+    }
+
     private static object Active(string method) => method switch
     {
         AddLease => new AddLeaseResponse { Lease = new LeaseInfo { Holder = "w", Path = "/a", Epoch = 1 } },

@@ -17,7 +17,11 @@ internal sealed class ScriptedReplicas
     /// <summary>How many times each address was connected.</summary>
     public Dictionary<Uri, int> Connects { get; } = [];
 
-    /// <summary>Sets what <paramref name="address"/> answers: a response message, or an <see cref="RpcException"/> to fail with.</summary>
+    /// <summary>
+    /// Sets what <paramref name="address"/> answers: a response message, an <see cref="RpcException"/>
+    /// to fail with, or a <see cref="Task{Object}"/> of either, answered when it completes (until
+    /// then the call hangs, as on a replica that does not answer, and its cancellation ends it).
+    /// </summary>
     public void Answer(string address, Func<string, object> script) => _scripts[new Uri(address)] = script;
 
     public (CallInvoker Invoker, IDisposable? Owned) Connect(Uri address)
@@ -59,14 +63,35 @@ internal sealed class ScriptedReplicas
         {
             replicas.Calls.Add((address, method.FullName));
             var answer = replicas._scripts.TryGetValue(address, out var script) ? script(method.FullName) : Refused();
-            var failure = answer as RpcException;
-            var response = failure is null ? Task.FromResult((TResponse)answer) : Task.FromException<TResponse>(failure);
+            RpcException? failure = null;
+            var response = answer is Task<object> later ? AnswerLaterAsync(later, options.CancellationToken) : Answer(answer);
             return new AsyncUnaryCall<TResponse>(
                 response,
                 Task.FromResult(new Metadata()),
                 () => failure?.Status ?? Status.DefaultSuccess,
                 () => failure?.Trailers ?? [],
                 () => { });
+
+            Task<TResponse> Answer(object answer)
+            {
+                failure = answer as RpcException;
+                return failure is null ? Task.FromResult((TResponse)answer) : Task.FromException<TResponse>(failure);
+            }
+
+            async Task<TResponse> AnswerLaterAsync(Task<object> later, CancellationToken cancellationToken)
+            {
+                object answer;
+                try
+                {
+                    answer = await later.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    answer = new RpcException(new Status(StatusCode.Cancelled, "Call canceled by the client."));
+                }
+
+                return await Answer(answer);
+            }
         }
 
         public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)

@@ -6,7 +6,12 @@ namespace LeaseService.Client.Internal.Failover;
 /// <param name="MaxAttempts">Attempts per call, the first included (≥ 1).</param>
 /// <param name="InitialBackoff">The wait after a round in which every address failed; doubles per round.</param>
 /// <param name="MaxBackoff">The longest wait.</param>
-internal sealed record FailoverPolicy(int MaxAttempts, TimeSpan InitialBackoff, TimeSpan MaxBackoff);
+/// <param name="AttemptTimeout">
+/// How long the first attempt of a call at each replica may take for a method that is safe to
+/// repeat before the next replica is tried (a replica that accepts connections but does not
+/// answer: paused, frozen, overloaded); null for no limit but the call's own.
+/// </param>
+internal sealed record FailoverPolicy(int MaxAttempts, TimeSpan InitialBackoff, TimeSpan MaxBackoff, TimeSpan? AttemptTimeout = null);
 
 /// <summary>
 /// A <see cref="CallInvoker"/> over several replicas of which one is active. Every call goes to
@@ -17,9 +22,13 @@ internal sealed record FailoverPolicy(int MaxAttempts, TimeSpan InitialBackoff, 
 /// <see cref="FailoverDecision"/>'s. A round that tried every address without an answer waits an
 /// exponential backoff with jitter before the next. Attempts are bounded
 /// (<see cref="FailoverPolicy.MaxAttempts"/>) and all share the call's deadline and cancellation;
-/// the last failure is the call's. The replica that answered becomes the one every later call uses.
-/// Streaming calls go to the believed-active replica without retry. Each replica's invoker is
-/// created on first use and kept.
+/// the last failure is the call's, unless a standby's refusal came after the active replica's own
+/// answer (then the active's answer is the call's). A method safe to repeat gives its first attempt
+/// at each replica <see cref="FailoverPolicy.AttemptTimeout"/> before trying the next, so a replica
+/// that accepts connections but never answers is passed over; any method whose attempt ran out of
+/// time (the call's deadline or cancellation) moves later calls on to the next replica. The replica
+/// that answered becomes the one every later call uses. Streaming calls go to the believed-active
+/// replica without retry. Each replica's invoker is created on first use and kept.
 /// </summary>
 internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
 {
@@ -93,9 +102,20 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
         var untriedInRound = _addresses.Count - 1;
         var rounds = 0;
         var followedLeader = false;
+        var timeLimited = _policy.AttemptTimeout is not null && FailoverDecision.IsSafeToRepeat(method.FullName) ? new bool[_addresses.Count] : null;
+        RpcException? activeAnswer = null; // A replica's own UNAVAILABLE (not a standby's refusal, not the transport's).
+        var activeAnswerFrom = -1;
         for (var attempt = 1; ; attempt++)
         {
-            var inner = InvokerFor(target).AsyncUnaryCall(method, host, options, request);
+            // The first attempt at each replica is limited, a later one there has the call's time.
+            using var attemptTimeout = timeLimited is not null && !timeLimited[target] ? new CancellationTokenSource(_policy.AttemptTimeout!.Value, _time) : null;
+            using var attemptToken = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken, attemptTimeout.Token);
+            if (timeLimited is not null)
+            {
+                timeLimited[target] = true;
+            }
+
+            var inner = InvokerFor(target).AsyncUnaryCall(method, host, attemptToken is null ? options : options.WithCancellationToken(attemptToken.Token), request);
             call.SetAttempt(inner);
             try
             {
@@ -105,7 +125,32 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
             }
             catch (RpcException ex) when (attempt < _policy.MaxAttempts && !options.CancellationToken.IsCancellationRequested)
             {
-                var action = FailoverDecision.Classify(ex, method.FullName, _addresses, out var leader);
+                FailoverAction action;
+                var leader = -1;
+                if (attemptTimeout is { IsCancellationRequested: true } && ex.StatusCode is StatusCode.Cancelled or StatusCode.DeadlineExceeded)
+                {
+                    action = FailoverAction.TryNext; // No answer in time: safe to repeat elsewhere.
+                }
+                else
+                {
+                    action = FailoverDecision.Classify(ex, method.FullName, _addresses, out leader);
+                    if (action == FailoverAction.Fail)
+                    {
+                        throw Demoted(ex, target);
+                    }
+
+                    if (action == FailoverAction.TryNext && FailoverDecision.IsOwnAnswer(ex))
+                    {
+                        (activeAnswer, activeAnswerFrom) = (ex, target);
+                    }
+                    else if (action == FailoverAction.FollowLeader && leader == activeAnswerFrom)
+                    {
+                        // A standby points back at the replica that just answered for itself: that
+                        // answer is the call's (going round again would only end on a refusal).
+                        throw activeAnswer!;
+                    }
+                }
+
                 TimeSpan wait;
                 switch (action)
                 {
@@ -117,7 +162,7 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
                         _active = leader;
                         untriedInRound = _addresses.Count - 1;
                         break;
-                    case FailoverAction.FollowLeader or FailoverAction.TryNext:
+                    default:
                         target = (target + 1) % _addresses.Count;
                         if (untriedInRound > 0)
                         {
@@ -131,8 +176,6 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
                         }
 
                         break;
-                    default:
-                        throw;
                 }
 
                 if (wait > TimeSpan.Zero)
@@ -147,7 +190,33 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
                     }
                 }
             }
+            catch (RpcException ex)
+            {
+                // Out of attempts or cancelled by the caller: the active's own answer, when a
+                // standby's refusal came after it, says more than that refusal.
+                if (activeAnswer is not null && FailoverDecision.IsStandbyRefusal(ex) && !options.CancellationToken.IsCancellationRequested)
+                {
+                    throw activeAnswer;
+                }
+
+                throw Demoted(ex, target);
+            }
         }
+    }
+
+    /// <summary>
+    /// Returns <paramref name="failure"/>; when it is an attempt at <paramref name="target"/> that
+    /// ran out of time (DEADLINE_EXCEEDED or CANCELLED: no answer), later calls start at the next
+    /// replica, so a replica that stopped answering does not keep every call waiting.
+    /// </summary>
+    private RpcException Demoted(RpcException failure, int target)
+    {
+        if (failure.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled && _addresses.Count > 1)
+        {
+            Interlocked.CompareExchange(ref _active, (target + 1) % _addresses.Count, target);
+        }
+
+        return failure;
     }
 
     /// <summary>Exponential backoff with jitter: between half and all of initial × 2^round, at most the maximum.</summary>

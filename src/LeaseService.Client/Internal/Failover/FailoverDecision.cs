@@ -62,10 +62,10 @@ internal static class FailoverDecision
             return FailoverAction.Fail;
         }
 
-        var hint = failure.Trailers.GetValue(LeaderUrlTrailer);
-        var standby = hint is not null || string.Equals(failure.Status.Detail, NotActiveMessage, StringComparison.Ordinal);
-        if (standby)
+        if (IsStandbyRefusal(failure))
         {
+            var hint = failure.Trailers.GetValue(LeaderUrlTrailer);
+
             // Only a configured address is followed: a standby cannot send this client (and its
             // bearer token) anywhere else. An unknown or unparsable hint counts as no hint.
             leader = hint is null ? -1 : addresses.IndexOf(hint);
@@ -80,9 +80,24 @@ internal static class FailoverDecision
         return IsSafeToRepeat(fullMethodName) ? FailoverAction.TryNext : FailoverAction.Fail;
     }
 
+    /// <summary>A standby's refusal: <c>UNAVAILABLE</c> "not the active replica", or naming the active in its trailer.</summary>
+    public static bool IsStandbyRefusal(RpcException failure)
+        => LeaseServiceException.IsUnavailable(failure.Status)
+            && (failure.Trailers.GetValue(LeaderUrlTrailer) is not null || string.Equals(failure.Status.Detail, NotActiveMessage, StringComparison.Ordinal));
+
+    /// <summary>
+    /// An <c>UNAVAILABLE</c> a replica sent for itself (e.g. "storage unavailable"): not a standby's
+    /// refusal, not a server shutting down, not a transport failure (which carries its exception).
+    /// </summary>
+    public static bool IsOwnAnswer(RpcException failure)
+        => LeaseServiceException.IsUnavailable(failure.Status)
+            && failure.Status.DebugException is null
+            && !IsStandbyRefusal(failure)
+            && !string.Equals(failure.Status.Detail, ShuttingDownMessage, StringComparison.Ordinal);
+
     /// <summary>
     /// Whether the transport failed before a connection existed (refused, unresolvable,
-    /// unreachable): the request was never sent. A reset or a lost connection is not this.
+    /// unreachable, not connected within the connect timeout): the request was never sent. A reset or a lost connection is not this.
     /// </summary>
     internal static bool NeverConnected(Exception? exception)
     {
@@ -91,6 +106,11 @@ internal static class FailoverDecision
             switch (e)
             {
                 case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }:
+                    return true;
+                case TimeoutException:
+                    // The connect timeout (Grpc.Net.Client's subchannel: "A connection could not be
+                    // established within the configured ConnectTimeout"); a call's own time running
+                    // out is DEADLINE_EXCEEDED, not UNAVAILABLE.
                     return true;
                 case SocketException socket when socket.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostNotFound
                     or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TryAgain or SocketError.NoData
