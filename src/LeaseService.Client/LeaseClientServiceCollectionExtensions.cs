@@ -9,9 +9,11 @@ namespace LeaseService.Client;
 public static class LeaseClientServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds a transient <see cref="LeaseClient"/> for <paramref name="address"/> whose calls go
+    /// Adds one shared <see cref="LeaseClient"/> for <paramref name="address"/> whose calls go
     /// through a channel that Grpc.Net.ClientFactory manages (so <c>IHttpClientBuilder</c> handlers,
-    /// interceptors and channel options apply), with the retry policy and keep-alive pings of
+    /// interceptors and channel options apply; each call takes the factory's current invoker, so
+    /// the factory's handler rotation still works). A singleton: a transient disposable client would
+    /// be kept by the container until it is disposed, one for every resolve from the root; with the retry policy and keep-alive pings of
     /// <see cref="LeaseClient.CreateChannelOptions"/>, and the options' credentials as
     /// <see cref="LeaseClient.Create(string, LeaseClientOptions?)"/> applies them: the client
     /// certificate and server CA on its TLS, the bearer token on every call (over cleartext only
@@ -27,6 +29,7 @@ public static class LeaseClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(address);
         options ??= new LeaseClientOptions();
+        options.Validate();
         if (options.Channel is not null)
         {
             throw new ArgumentException(
@@ -47,10 +50,11 @@ public static class LeaseClientServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() =>
             {
                 var handler = (SocketsHttpHandler)LeaseClient.CreateChannelOptions().HttpHandler!;
+                handler.ConnectTimeout = options.ConnectTimeout;
                 LeaseClient.ConfigureTls(handler.SslOptions, options);
                 return handler;
             });
-        services.AddTransient(sp => new LeaseClient(sp.GetRequiredService<FactoryInvoker>().Invoker, address, options));
+        services.AddSingleton(sp => new LeaseClient(new FactoryCallInvoker(sp), address, options));
         return builder;
     }
 
@@ -72,6 +76,7 @@ public static class LeaseClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(replicas);
         RefuseSecondClient(services);
         options ??= new LeaseClientOptions();
+        options.Validate();
         var addresses = replicas.Select(replica => replica?.OriginalString ?? throw new ArgumentException("A replica address is null.", nameof(replicas))).ToArray();
 
         // Refused here, when the application registers it, not at its first resolve.
@@ -106,5 +111,26 @@ public static class LeaseClientServiceCollectionExtensions
     internal sealed class FactoryInvoker(CallInvoker invoker)
     {
         public CallInvoker Invoker { get; } = invoker;
+    }
+
+    /// <summary>Every call through the factory's invoker of the moment (a fresh typed client, as the factory intends them used).</summary>
+    private sealed class FactoryCallInvoker(IServiceProvider services) : CallInvoker
+    {
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => Current.BlockingUnaryCall(method, host, options, request);
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => Current.AsyncUnaryCall(method, host, options, request);
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => Current.AsyncServerStreamingCall(method, host, options, request);
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => Current.AsyncClientStreamingCall(method, host, options);
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => Current.AsyncDuplexStreamingCall(method, host, options);
+
+        private CallInvoker Current => services.GetRequiredService<FactoryInvoker>().Invoker;
     }
 }

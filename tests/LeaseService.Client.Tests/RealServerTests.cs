@@ -83,6 +83,30 @@ public sealed class RealServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SharedRenewer_OutlivesTheFirstClientOfItsUser_RenewsThroughTheNextClient()
+    {
+        // The README's pattern run twice in one process: a client per job, disposed after it.
+        using (var first = LeaseClient.Create(_server.Address))
+        {
+            var firstRenewer = _factory.GetRenewer(first, "etl");
+            await using var done = await LeaseWriter.OpenAsync(first, firstRenewer, "etl-1", "/jobs/1").DefaultTimeout();
+            await done.CloseAsync().DefaultTimeout();
+        }
+
+        using var second = LeaseClient.Create(_server.Address);
+        var renewer = _factory.GetRenewer(second, "etl");
+        await using var writer = await LeaseWriter.OpenAsync(second, renewer, "etl-2", "/jobs/2").DefaultTimeout();
+
+        await AdvanceAsync(TimeSpan.FromSeconds(45)); // Past the hard limit: only renewals keep it.
+
+        var status = renewer.GetStatus("etl-2")!;
+        writer.Registration.IsHeld.Should().BeTrue($"the second client works (last renewal error: {status.LastError?.Message})");
+        status.ConsecutiveFailures.Should().Be(0);
+        (await Client.GetLeaseAsync("/jobs/2").DefaultTimeout()).Holder.Should().Be("etl-2");
+        await writer.CloseAsync().DefaultTimeout();
+    }
+
+    [Fact]
     public async Task ForcedRecoveryByAnOperator_RenewerSeesNotFound_HolderLost_WriterStops_OtherHolderUnaffected()
     {
         await using var victim = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();

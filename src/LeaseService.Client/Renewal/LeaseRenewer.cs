@@ -37,6 +37,9 @@ public sealed class LeaseRenewer : IAsyncDisposable
     private RenewalLoop? _loop;
     private bool _disposed;
 
+    /// <summary>How renewals reach the server.</summary>
+    internal IRenewalTransport Transport => _transport;
+
     internal LeaseRenewer(Uri server, string user, IRenewalTransport transport, LeaseRenewerOptions options, Action<LeaseRenewer>? onDisposed = null)
     {
         options.Validate();

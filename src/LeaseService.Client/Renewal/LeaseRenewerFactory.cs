@@ -33,16 +33,20 @@ public sealed class LeaseRenewerFactory : IAsyncDisposable
     public static LeaseRenewerFactory Shared { get; } = new();
 
     /// <summary>
-    /// The renewer of <paramref name="user"/> on the server of <paramref name="client"/>. A new
-    /// renewer renews through <paramref name="client"/> itself — its channel, TLS, handlers and
-    /// interceptors — so that client must outlive the renewer.
+    /// The renewer of <paramref name="user"/> on the server of <paramref name="client"/>. It renews
+    /// through <paramref name="client"/> itself — its channel, TLS, handlers and interceptors — or,
+    /// once that is disposed, through the newest client of the same user and server that asked for
+    /// it since (this method hands each one to it); so keep a client of the user undisposed while
+    /// its paths are open.
     /// </summary>
     /// <exception cref="ArgumentException">The client does not know its server's address (built from a bare CallInvoker).</exception>
     public LeaseRenewer GetRenewer(LeaseClient client, string user)
     {
         ArgumentNullException.ThrowIfNull(client);
         var server = client.Address ?? throw new ArgumentException("The client was built without a server address; build it from an address or a GrpcChannel, or pass the address to its constructor.", nameof(client));
-        return GetRenewer(server, user, _transportFactory ?? (_ => new LeaseClientRenewalTransport(client, ownsClient: false)));
+        var renewer = GetRenewer(server, user, _transportFactory ?? (_ => new LeaseClientRenewalTransport(client, ownsClient: false)));
+        (renewer.Transport as LeaseClientRenewalTransport)?.Add(client);
+        return renewer;
     }
 
     /// <summary>The renewer of <paramref name="user"/> on <paramref name="server"/>; a new one opens its own channel.</summary>
