@@ -52,6 +52,20 @@ public sealed class StartupRefusalTests
         output.Should().Contain("Invalid configuration").And.Contain("Certificate");
     }
 
+    // A trailing space, as an env file or a YAML value easily has: the process crashed (SIGABRT,
+    // "No service for type EtcdClient") once the validator had accepted it.
+    [OwnProcessFact]
+    public async Task StorageProviderWithASpace_ExitsWithCode2NamingTheKey()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "Etcd ",
+            ["Storage__Etcd__Endpoints"] = "http://127.0.0.1:2379",
+        });
+
+        output.Should().Contain("Invalid configuration: Storage:Provider must be RocksDb, InMemory or Etcd (was 'Etcd ')");
+    }
+
     private static TcpListener Occupy(out int port)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -30,6 +30,27 @@ public sealed class StorageHostingTests
         (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
     }
 
+    // One parse of the provider for the validator, the role wiring and the store: a list (read as
+    // flags, "RocksDb,InMemory" was InMemory: no durability) or a name with spaces around it (the
+    // validator trimmed it, the role wiring did not: no etcd client, a crash) is no provider.
+    [Theory]
+    [InlineData("RocksDb,InMemory")]
+    [InlineData("InMemory, RocksDb")]
+    [InlineData(" Etcd ")]
+    [InlineData("Etcd ")]
+    public async Task StorageProvider_NotExactlyOneName_StopsStartUpNamingTheKey(string provider)
+    {
+        var act = async () =>
+        {
+            await using var app = LeaseServer.Build(
+                ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", $"--Storage:Provider={provider}", "--Storage:Etcd:Endpoints=http://127.0.0.1:2379"]);
+            await app.StartAsync();
+            await app.StopAsync();
+        };
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain($"Storage:Provider must be RocksDb, InMemory or Etcd (was '{provider}')");
+    }
+
     [Theory]
     [InlineData("--Storage:Etcd:Endpoints=", "--Cluster:SessionTtl=00:00:05", "Storage:Etcd:Endpoints")]
     [InlineData("--Storage:Etcd:Endpoints=localhost:2379", "--Cluster:SessionTtl=00:00:05", "Storage:Etcd:Endpoints")]

@@ -17,8 +17,9 @@ internal static class ClusterServiceCollectionExtensions
     {
         services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
+        // The validator's parse: a value it refuses stops start-up before anything needs the role.
         var provider = configuration.GetSection(StorageOptions.Section)[nameof(StorageOptions.Provider)];
-        if (!string.Equals(provider, nameof(StorageProvider.Etcd), StringComparison.OrdinalIgnoreCase))
+        if (!StorageOptions.TryParseProvider(provider, out var parsed) || parsed != StorageProvider.Etcd)
         {
             services.AddSingleton<IReplicaRole, StandaloneRole>();
             return services;

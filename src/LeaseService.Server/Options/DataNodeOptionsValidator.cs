@@ -22,7 +22,7 @@ internal sealed class DataNodeOptionsValidator : IValidateOptions<SimulatedDataN
         if (options.DataDirectory is null)
         {
             var store = storage.Value;
-            options.DataDirectory = Enum.TryParse<StorageProvider>(store.Provider, ignoreCase: true, out var provider) && provider == StorageProvider.RocksDb
+            options.DataDirectory = StorageOptions.TryParseProvider(store.Provider, out var provider) && provider == StorageProvider.RocksDb
                 ? Path.Combine(store.FullPath, DefaultSubdirectory)
                 : null;
         }

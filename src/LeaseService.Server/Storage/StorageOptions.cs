@@ -21,7 +21,7 @@ internal sealed class StorageOptions
 {
     public const string Section = "Storage";
 
-    /// <summary><c>RocksDb</c> (default), <c>InMemory</c> or <c>Etcd</c>.</summary>
+    /// <summary><c>RocksDb</c> (default), <c>InMemory</c> or <c>Etcd</c>, in any case (<see cref="TryParseProvider"/>).</summary>
     public string Provider { get; set; } = nameof(StorageProvider.RocksDb);
 
     /// <summary>The data directory; relative paths are under the working directory. Default <c>data</c>.</summary>
@@ -31,7 +31,30 @@ internal sealed class StorageOptions
     public EtcdStorageOptions Etcd { get; set; } = new();
 
     /// <summary>The provider, once validated.</summary>
-    public StorageProvider ParsedProvider => Enum.Parse<StorageProvider>(Provider, ignoreCase: true);
+    public StorageProvider ParsedProvider => TryParseProvider(Provider, out var provider)
+        ? provider
+        : throw new ArgumentException($"{Section}:Provider must be RocksDb, InMemory or Etcd (was '{Provider}').", nameof(Provider));
+
+    /// <summary>
+    /// The one parse of <c>Storage:Provider</c>, used by the validator, the role wiring and the
+    /// store factory alike: exactly one provider's name, in any case. Nothing else is a provider:
+    /// not a list (<c>RocksDb,InMemory</c>, which <see cref="Enum.TryParse{TEnum}(string, bool, out TEnum)"/>
+    /// reads as flags), a number, or a name with spaces around it.
+    /// </summary>
+    public static bool TryParseProvider(string? value, out StorageProvider provider)
+    {
+        foreach (var candidate in Enum.GetValues<StorageProvider>())
+        {
+            if (string.Equals(value, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                provider = candidate;
+                return true;
+            }
+        }
+
+        provider = default;
+        return false;
+    }
 
     /// <summary>The absolute data directory.</summary>
     public string FullPath => System.IO.Path.GetFullPath(Path, Directory.GetCurrentDirectory());

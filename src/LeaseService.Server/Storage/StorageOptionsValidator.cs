@@ -9,11 +9,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
     {
         var failures = new List<string>();
         const string S = StorageOptions.Section;
-        if (!Enum.TryParse<StorageProvider>(options.Provider, ignoreCase: true, out _) || int.TryParse(options.Provider, out _))
+        if (!StorageOptions.TryParseProvider(options.Provider, out var provider))
         {
             failures.Add($"{S}:Provider must be RocksDb, InMemory or Etcd (was '{options.Provider}').");
         }
-        else if (options.ParsedProvider == StorageProvider.Etcd)
+        else if (provider == StorageProvider.Etcd)
         {
             ValidateEtcd(options.Etcd, failures);
         }
