@@ -52,6 +52,15 @@ public sealed class StartupRefusalTests
         output.Should().Contain("Invalid configuration").And.Contain("Certificate");
     }
 
+    // Beyond the clock's range in its units: an OverflowException and a stack trace (exit 134).
+    [OwnProcessFact]
+    public async Task HardLimitBeyondItsBound_ExitsWithCode2NamingTheKey()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Leases__HardLimit"] = "200000.00:00:00" });
+
+        output.Should().Contain("Invalid configuration: Leases:HardLimit must be at most 365.00:00:00");
+    }
+
     // A trailing space, as an env file or a YAML value easily has: the process crashed (SIGABRT,
     // "No service for type EtcdClient") once the validator had accepted it.
     [OwnProcessFact]

@@ -98,6 +98,16 @@ public sealed class HostingTests
     [InlineData("--Leases:MinReplication=5", "Leases:MinReplication")]
     [InlineData("--Leases:MaxBlocksPerFile=0", "Leases:MaxBlocksPerFile")]
     [InlineData("--DataNodes:DataNodeCount=0", "DataNodes:DataNodeCount")]
+    // Durations have upper bounds: beyond them a timer refused the period, the clock's units
+    // overflowed at start-up, or (the work budget) every monitor pass threw and nothing expired.
+    [InlineData("--Leases:HardLimit=366.00:00:00", "Leases:HardLimit must be at most 365.00:00:00")]
+    [InlineData("--Leases:HardLimit=200000.00:00:00", "Leases:HardLimit must be at most 365.00:00:00")]
+    [InlineData("--Leases:MonitorInterval=01:00:01", "Leases:MonitorInterval must be greater than zero and at most 01:00:00")]
+    [InlineData("--Leases:MonitorInterval=50.00:00:00", "Leases:MonitorInterval must be greater than zero and at most 01:00:00")]
+    [InlineData("--Leases:MaxMonitorWorkPerPass=00:00:01.001", "Leases:MaxMonitorWorkPerPass must be greater than zero and at most 00:00:01")]
+    [InlineData("--Leases:MaxMonitorWorkPerPass=10675199.00:00:00", "Leases:MaxMonitorWorkPerPass must be greater than zero and at most 00:00:01")]
+    [InlineData("--Leases:RecoveryTimeout=1.00:00:01", "Leases:RecoveryTimeout must be greater than zero and at most 1.00:00:00")]
+    [InlineData("--Leases:RecoveryTimeout=10675199.00:00:00", "Leases:RecoveryTimeout must be greater than zero and at most 1.00:00:00")]
     public async Task InvalidOptions_StopStartUpNamingTheKey(string setting, string key)
     {
         var act = () => BuildAndStartAsync(setting);
@@ -153,7 +163,7 @@ public sealed class HostingTests
 
     private static async Task BuildAndStartAsync(string setting)
     {
-        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Storage:Provider=InMemory", setting]);
+        await using var app = LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Storage:Provider=InMemory", "--Metrics:Url=", setting]);
         await app.StartAsync();
         await app.StopAsync();
     }

@@ -5,19 +5,35 @@ public sealed class LeaseOptions
 {
     public const string Section = "Leases";
 
+    /// <summary>
+    /// The longest <see cref="HardLimit"/> (so <see cref="SoftLimit"/> too): 365 days. Bounds keep
+    /// every duration well inside the monotonic clock's range (about 292 years in nanoseconds) and
+    /// a timer's (about 49 days), so start-up refuses a typo rather than overflowing later.
+    /// </summary>
+    public static readonly TimeSpan HardLimitUpperBound = TimeSpan.FromDays(365);
+
+    /// <summary>The longest <see cref="MonitorInterval"/>: one hour.</summary>
+    public static readonly TimeSpan MonitorIntervalUpperBound = TimeSpan.FromHours(1);
+
+    /// <summary>The largest <see cref="MaxMonitorWorkPerPass"/>: one second (40 times the default).</summary>
+    public static readonly TimeSpan MaxMonitorWorkPerPassUpperBound = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest <see cref="RecoveryTimeout"/>: one day.</summary>
+    public static readonly TimeSpan RecoveryTimeoutUpperBound = TimeSpan.FromDays(1);
+
     /// <summary>After this, another writer may recover the path. Default 00:01:00; &gt; 0 and ≤ HardLimit.</summary>
     public TimeSpan SoftLimit { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>After this, the monitor recovers the lease. Default 01:00:00; ≥ SoftLimit.</summary>
+    /// <summary>After this, the monitor recovers the lease. Default 01:00:00; ≥ SoftLimit, ≤ 365 days.</summary>
     public TimeSpan HardLimit { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>How often the monitor runs. Default 00:00:02; &gt; 0.</summary>
+    /// <summary>How often the monitor runs. Default 00:00:02; &gt; 0, ≤ 1 h.</summary>
     public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// How long one monitor pass may hold the lock in all, on the real monotonic clock; a pass
     /// that spends it with work left is followed by the next after a pause as long as the
-    /// time it held the lock (not a whole interval later). Default 00:00:00.025; &gt; 0.
+    /// time it held the lock (not a whole interval later). Default 00:00:00.025; &gt; 0, ≤ 1 s.
     /// </summary>
     public TimeSpan MaxMonitorWorkPerPass { get; set; } = TimeSpan.FromMilliseconds(25);
 
@@ -30,7 +46,7 @@ public sealed class LeaseOptions
     /// </summary>
     public int MaxBlocksPerFile { get; set; } = 10 * 1024;
 
-    /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; &gt; 0.</summary>
+    /// <summary>A block-recovery attempt older than this is retried with a new recovery id. Default 00:01:30; ≥ DataNodes:RecoveryTimeout, ≤ 1 day.</summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>

@@ -22,15 +22,19 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
         {
             failures.Add($"{S}:HardLimit ({options.HardLimit}) must be at least {S}:SoftLimit ({options.SoftLimit}).");
         }
-
-        if (options.MonitorInterval <= TimeSpan.Zero)
+        else if (options.HardLimit > LeaseOptions.HardLimitUpperBound)
         {
-            failures.Add($"{S}:MonitorInterval must be greater than zero (was {options.MonitorInterval}).");
+            failures.Add($"{S}:HardLimit must be at most {LeaseOptions.HardLimitUpperBound} (was {options.HardLimit}).");
         }
 
-        if (options.MaxMonitorWorkPerPass <= TimeSpan.Zero)
+        if (options.MonitorInterval <= TimeSpan.Zero || options.MonitorInterval > LeaseOptions.MonitorIntervalUpperBound)
         {
-            failures.Add($"{S}:MaxMonitorWorkPerPass must be greater than zero (was {options.MaxMonitorWorkPerPass}).");
+            failures.Add($"{S}:MonitorInterval must be greater than zero and at most {LeaseOptions.MonitorIntervalUpperBound} (was {options.MonitorInterval}).");
+        }
+
+        if (options.MaxMonitorWorkPerPass <= TimeSpan.Zero || options.MaxMonitorWorkPerPass > LeaseOptions.MaxMonitorWorkPerPassUpperBound)
+        {
+            failures.Add($"{S}:MaxMonitorWorkPerPass must be greater than zero and at most {LeaseOptions.MaxMonitorWorkPerPassUpperBound} (was {options.MaxMonitorWorkPerPass}).");
         }
 
         if (options.MonitorBatchSize is < 1 or > 100_000)
@@ -38,9 +42,9 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
             failures.Add($"{S}:MonitorBatchSize must be between 1 and 100000 (was {options.MonitorBatchSize}).");
         }
 
-        if (options.RecoveryTimeout <= TimeSpan.Zero)
+        if (options.RecoveryTimeout <= TimeSpan.Zero || options.RecoveryTimeout > LeaseOptions.RecoveryTimeoutUpperBound)
         {
-            failures.Add($"{S}:RecoveryTimeout must be greater than zero (was {options.RecoveryTimeout}).");
+            failures.Add($"{S}:RecoveryTimeout must be greater than zero and at most {LeaseOptions.RecoveryTimeoutUpperBound} (was {options.RecoveryTimeout}).");
         }
 
         if (options.RecoveryTimeout < dataNodes.Value.RecoveryTimeout)
