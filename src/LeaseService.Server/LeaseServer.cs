@@ -49,6 +49,7 @@ public static class LeaseServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        ListenAddresses.Validate(builder.Configuration); // Ports Kestrel would misread or fail on deep inside.
         builder.WebHost.UseGrpcKestrelDefaults();
         var security = builder.AddLeaseServiceSecurity(); // Refuses anonymous serving beyond loopback.
         LoggingSetup.UseSerilog(builder);

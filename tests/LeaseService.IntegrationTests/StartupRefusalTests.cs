@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using LeaseService.IntegrationTests.Infrastructure;
+using LeaseService.Testing;
 
 namespace LeaseService.IntegrationTests;
 
@@ -36,6 +37,31 @@ public sealed class StartupRefusalTests
         var output = await StartExpectingExitAsync(new Dictionary<string, string>(), "notaurl");
 
         output.Should().Contain("Invalid configuration").And.Contain("notaurl");
+    }
+
+    [OwnProcessFact]
+    public async Task GrpcPortOutOfRange_ExitsWithCode2NamingTheUrlsKey()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string>(), "http://127.0.0.1:99999");
+
+        output.Should().Contain("Invalid configuration: urls (--urls, ASPNETCORE_URLS): 'http://127.0.0.1:99999' has port 99999");
+    }
+
+    [OwnProcessFact]
+    public async Task MetricsPortOutOfRange_ExitsWithCode2NamingMetricsUrl()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Metrics__Url"] = "http://127.0.0.1:99999" });
+
+        output.Should().Contain("Invalid configuration: Metrics:Url").And.Contain("'http://127.0.0.1:99999' has port 99999");
+    }
+
+    // Kestrel reads "127.0.0.1:notaport" as a host and serves it on every interface, port 80.
+    [OwnProcessFact]
+    public async Task MetricsPortNotANumber_ExitsWithCode2NamingMetricsUrl()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Metrics__Url"] = "http://127.0.0.1:notaport" });
+
+        output.Should().Contain("Invalid configuration: Metrics:Url").And.Contain("has a port that is not a number");
     }
 
     [OwnProcessFact]

@@ -98,6 +98,11 @@ public sealed class HostingTests
     [InlineData("--Leases:MinReplication=5", "Leases:MinReplication")]
     [InlineData("--Leases:MaxBlocksPerFile=0", "Leases:MaxBlocksPerFile")]
     [InlineData("--DataNodes:DataNodeCount=0", "DataNodes:DataNodeCount")]
+    // Listening ports Kestrel misreads ("127.0.0.1:abc" is a host on port 80) or binds only to throw.
+    [InlineData("--urls=http://127.0.0.1:99999", "urls (--urls, ASPNETCORE_URLS): 'http://127.0.0.1:99999' has port 99999, outside 0 to 65535")]
+    [InlineData("--urls=http://127.0.0.1:abc", "urls (--urls, ASPNETCORE_URLS): 'http://127.0.0.1:abc' has a port that is not a number")]
+    [InlineData("--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:70000", "Kestrel:Endpoints:Grpc:Url: 'http://127.0.0.1:70000' has port 70000")]
+    [InlineData("--HTTP_PORTS=5050;-1", "HTTP_PORTS (ASPNETCORE_HTTP_PORTS): 'http://+:-1' has port -1")]
     // Durations have upper bounds: beyond them a timer refused the period, the clock's units
     // overflowed at start-up, or (the work budget) every monitor pass threw and nothing expired.
     [InlineData("--Leases:HardLimit=366.00:00:00", "Leases:HardLimit must be at most 365.00:00:00")]

@@ -15,7 +15,7 @@ internal static class StartupFailure
     /// <summary>The exit code of invalid configuration.</summary>
     public const int ExitCode = 2;
 
-    private const string UrlsKeys = "urls (--urls, ASPNETCORE_URLS) or Kestrel:Endpoints";
+    private const string UrlsKeys = ListenAddresses.UrlsKeys;
 
     /// <summary>The line to print, or null when <paramref name="exception"/> is not a user's mistake.</summary>
     public static string? Describe(Exception exception) => exception switch

@@ -11,8 +11,8 @@ public sealed class MetricsOptions
     /// <summary>
     /// Where <c>/metrics</c> is served, over HTTP/1.1 on its own port, apart from the gRPC
     /// endpoints. Default <c>http://localhost:9464</c>; any <c>http://host:port</c> Kestrel accepts
-    /// (<c>http://+:9464</c> or <c>http://0.0.0.0:9464</c> for every interface, port 0 for any free
-    /// port); empty disables the endpoint.
+    /// (<c>http://+:9464</c> or <c>http://0.0.0.0:9464</c> for every interface) with a port from 0
+    /// to 65535 (0 for any free port); empty disables the endpoint.
     /// </summary>
     public string? Url { get; set; } = DefaultUrl;
 

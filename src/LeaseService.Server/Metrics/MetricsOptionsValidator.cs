@@ -1,3 +1,4 @@
+using LeaseService.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace LeaseService.Server.Metrics;
@@ -23,12 +24,7 @@ internal sealed class MetricsOptionsValidator : IValidateOptions<MetricsOptions>
 
     private static string? Check(string url)
     {
-        BindingAddress address;
-        try
-        {
-            address = BindingAddress.Parse(url);
-        }
-        catch (FormatException)
+        if (ListenAddresses.TryParse(url) is not { } address)
         {
             return "is not a URL";
         }
@@ -48,6 +44,7 @@ internal sealed class MetricsOptionsValidator : IValidateOptions<MetricsOptions>
             return "has a path (metrics are always at /metrics)";
         }
 
-        return null;
+        // Else "http://127.0.0.1:abc" is served on every interface, port 80.
+        return ListenAddresses.PortProblem(address);
     }
 }

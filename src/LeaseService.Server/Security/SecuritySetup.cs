@@ -264,7 +264,7 @@ internal static partial class SecuritySetup
             return;
         }
 
-        var exposed = ConfiguredAddresses(configuration).FirstOrDefault(address => !IsLoopback(address));
+        var exposed = ListenAddresses.Configured(configuration).Select(address => address.Url).FirstOrDefault(url => !IsLoopback(url));
         if (exposed is not null)
         {
             throw new StartupException(
@@ -272,38 +272,9 @@ internal static partial class SecuritySetup
         }
     }
 
-    private static IEnumerable<string> ConfiguredAddresses(IConfiguration configuration)
-    {
-        foreach (var url in (configuration[WebHostDefaults.ServerUrlsKey] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            yield return url;
-        }
-
-        foreach (var key in new[] { "HTTP_PORTS", "HTTPS_PORTS" })
-        {
-            foreach (var port in (configuration[key] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                yield return $"http://+:{port}";
-            }
-        }
-
-        foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
-        {
-            if (endpoint["Url"] is { Length: > 0 } url)
-            {
-                yield return url;
-            }
-        }
-    }
-
     private static bool IsLoopback(string url)
     {
-        BindingAddress address;
-        try
-        {
-            address = BindingAddress.Parse(url);
-        }
-        catch (FormatException)
+        if (ListenAddresses.TryParse(url) is not { } address)
         {
             return true; // Not an address: Kestrel refuses it with its own message.
         }
