@@ -47,6 +47,16 @@ public sealed class StartupRefusalTests
         output.Should().Contain("Invalid configuration: urls (--urls, ASPNETCORE_URLS): 'http://127.0.0.1:99999' has port 99999");
     }
 
+    // TEST-NET-3 (RFC 5737): no interface of this machine has it. Kestrel passes the bind failure
+    // (EADDRNOTAVAIL) on as a bare SocketException.
+    [OwnProcessFact]
+    public async Task GrpcAddressThisMachineDoesNotHave_ExitsWithCode2NamingTheUrlsKey()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Security__AllowAnonymous"] = "true" }, $"http://{NotOurAddress}:{LoopbackPorts.Free()}");
+
+        output.Should().Contain("Cannot listen: Cannot assign requested address (AddressNotAvailable): no network interface of this machine has that address").And.Contain("urls");
+    }
+
     [OwnProcessFact]
     public async Task MetricsPortOutOfRange_ExitsWithCode2NamingMetricsUrl()
     {
@@ -62,6 +72,16 @@ public sealed class StartupRefusalTests
         var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Metrics__Url"] = "http://127.0.0.1:notaport" });
 
         output.Should().Contain("Invalid configuration: Metrics:Url").And.Contain("has a port that is not a number");
+    }
+
+    [OwnProcessFact]
+    public async Task MetricsAddressThisMachineDoesNotHave_ExitsWithCode2NamingMetricsUrl()
+    {
+        var url = $"http://{NotOurAddress}:{LoopbackPorts.Free()}";
+
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Metrics__Url"] = url });
+
+        output.Should().Contain($"Cannot serve metrics on {url}: Cannot assign requested address: no network interface of this machine has that address").And.Contain("Metrics:Url");
     }
 
     [OwnProcessFact]
@@ -100,6 +120,8 @@ public sealed class StartupRefusalTests
 
         output.Should().Contain("Invalid configuration: Storage:Provider must be RocksDb, InMemory or Etcd (was 'Etcd ')");
     }
+
+    private const string NotOurAddress = "203.0.113.7";
 
     private static TcpListener Occupy(out int port)
     {

@@ -26,6 +26,8 @@ internal static class StartupFailure
         IOException e when IsAddressInUse(e) => $"Cannot listen: {e.Message} Stop what holds the port or change {UrlsKeys}.",
         IOException e when e.InnerException is SocketException s =>
             $"Cannot listen: {e.Message} ({s.SocketErrorCode}). Change {UrlsKeys}.",
+        // Kestrel passes other bind failures on as they are, e.g. an address this machine does not have.
+        SocketException e => $"Cannot listen: {e.Message} ({e.SocketErrorCode}){Explain(e.SocketErrorCode)}. Change {UrlsKeys}.",
         FileNotFoundException e => $"Invalid configuration: {e.Message} Check the certificate settings (Kestrel:Certificates, Kestrel:Endpoints:*:Certificate).",
         CryptographicException e => $"Invalid configuration: the certificate cannot be read: {e.Message} Check Kestrel:Certificates or Kestrel:Endpoints:*:Certificate.",
         FormatException e => $"Invalid configuration: {e.Message} Check {UrlsKeys}.",
@@ -38,6 +40,13 @@ internal static class StartupFailure
             => $"Invalid configuration: {e.Message} Check {UrlsKeys} and the certificate settings.",
         AggregateException { InnerExceptions: [var inner] } => Describe(inner),
         _ => null,
+    };
+
+    /// <summary>What a bind failure means for the operator, after its message; empty when the message says it.</summary>
+    public static string Explain(SocketError error) => error switch
+    {
+        SocketError.AddressNotAvailable => ": no network interface of this machine has that address",
+        _ => string.Empty,
     };
 
     public static bool IsAddressInUse(Exception exception)

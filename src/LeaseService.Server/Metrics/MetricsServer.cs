@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -54,11 +55,15 @@ internal sealed partial class MetricsServer(
         {
             await server.StartAsync(new MetricsApplication(BuildPipeline()), cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or SocketException)
         {
-            var cause = StartupFailure.IsAddressInUse(ex) ? "the port is in use" : ex.Message;
+            // In use: an IOException; anything else (an address this machine does not have) Kestrel passes on as it is.
+            var inUse = StartupFailure.IsAddressInUse(ex);
+            var cause = inUse ? "the port is in use"
+                : ex is SocketException socket ? socket.Message + StartupFailure.Explain(socket.SocketErrorCode)
+                : ex.Message;
             throw new StartupException(
-                $"Cannot serve metrics on {url}: {cause}. Change {MetricsOptions.Section}:Url (Metrics__Url; empty disables the endpoint), or stop what holds the port.",
+                $"Cannot serve metrics on {url}: {cause}. Change {MetricsOptions.Section}:Url (Metrics__Url; empty disables the endpoint){(inUse ? ", or stop what holds the port" : string.Empty)}.",
                 ex);
         }
         Addresses = [.. addresses.Addresses];
