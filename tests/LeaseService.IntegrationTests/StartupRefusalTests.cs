@@ -107,6 +107,14 @@ public sealed class StartupRefusalTests
         output.Should().Contain("Invalid configuration: Leases:HardLimit must be at most 365.00:00:00");
     }
 
+    [OwnProcessFact]
+    public async Task UnknownSerilogLevel_ExitsWithCode2NamingTheKey()
+    {
+        var output = await StartExpectingExitAsync(new Dictionary<string, string> { ["Serilog__MinimumLevel__Default"] = "Info" });
+
+        output.Should().Contain("Invalid configuration: Serilog:MinimumLevel:Default must be a Serilog level");
+    }
+
     // A trailing space, as an env file or a YAML value easily has: the process crashed (SIGABRT,
     // "No service for type EtcdClient") once the validator had accepted it.
     [OwnProcessFact]

@@ -1,6 +1,8 @@
+using System.Reflection;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Configuration;
+using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Display;
 using Serilog.Formatting.Json;
@@ -86,14 +88,51 @@ internal static class LoggingSetup
             return logger;
         }
 
+        CheckLevels(configuration);
         if (format == LogFormat.Text)
+        {
+            return ReadSection(logger, configuration);
+        }
+
+        ReadSection(logger, WithoutConsoleSinks(configuration));
+        console(logger.WriteTo, CreateJsonFormatter());
+        return logger;
+    }
+
+    /// <summary>
+    /// The levels of <c>Serilog:MinimumLevel</c> (or its <c>Default</c>) and its overrides, as
+    /// Serilog reads them, so a bad one stops start-up naming its key; Serilog's own message names
+    /// only the value ("The value Info is not a valid Serilog level").
+    /// </summary>
+    private static void CheckLevels(IConfiguration configuration)
+    {
+        var minimum = configuration.GetSection(SerilogSection + ":MinimumLevel");
+        var levels = new List<IConfigurationSection> { minimum, minimum.GetSection("Default") };
+        levels.AddRange(minimum.GetSection("Override").GetChildren()
+            .Where(level => level.Value is { } value && !value.StartsWith('$'))); // "$name": a level switch of Serilog:LevelSwitches.
+        var failures = levels
+            .Where(level => !string.IsNullOrEmpty(level.Value) && !Enum.TryParse<LogEventLevel>(level.Value, ignoreCase: true, out _))
+            .Select(level => $"{level.Path} must be a Serilog level: {string.Join(", ", Enum.GetNames<LogEventLevel>())} (was '{level.Value}').")
+            .ToList();
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(SerilogSection, typeof(LoggerConfiguration), failures);
+        }
+    }
+
+    /// <summary>The <c>Serilog</c> section applied to <paramref name="logger"/>; whatever it cannot apply stops start-up naming the section.</summary>
+    private static LoggerConfiguration ReadSection(LoggerConfiguration logger, IConfiguration configuration)
+    {
+        try
         {
             return logger.ReadFrom.Configuration(configuration);
         }
-
-        logger.ReadFrom.Configuration(WithoutConsoleSinks(configuration));
-        console(logger.WriteTo, CreateJsonFormatter());
-        return logger;
+        catch (Exception ex)
+        {
+            // An unknown sink, a bad argument, a level switch not declared: all the section's doing.
+            var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
+            throw new OptionsValidationException(SerilogSection, typeof(LoggerConfiguration), [$"The {SerilogSection} section cannot be applied: {cause.Message}"]);
+        }
     }
 
     /// <summary>One JSON object per line: Timestamp, Level, MessageTemplate, RenderedMessage, Properties (EventId, SourceContext, …), Exception.</summary>

@@ -72,6 +72,39 @@ public sealed class LoggingSetupTests
         read.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Logging:Format").And.Contain(format);
     }
 
+    // Serilog's own message names the value only ("The value Info is not a valid Serilog level"),
+    // and it was an unhandled exception: a stack trace and exit 134 instead of exit 2.
+    [Theory]
+    [InlineData("Serilog:MinimumLevel:Default", "Info")]
+    [InlineData("Serilog:MinimumLevel", "Warn")]
+    [InlineData("Serilog:MinimumLevel:Override:Microsoft", "Critical")]
+    public void UnknownSerilogLevel_StopsStartUp_NamingTheKey(string key, string level)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(SerilogSection.Where(s => !s.Key.StartsWith("Serilog:MinimumLevel", StringComparison.Ordinal))) { [key] = level }).Build();
+
+        var configure = () => LoggingSetup.Configure(new LoggerConfiguration(), configuration);
+
+        configure.Should().Throw<OptionsValidationException>().Which.Message.Should().Be($"{key} must be a Serilog level: Verbose, Debug, Information, Warning, Error, Fatal (was '{level}').");
+    }
+
+    [Fact]
+    public void SerilogSectionThatCannotBeApplied_StopsStartUp_NamingTheSection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(SerilogSection) { ["Serilog:Using:0"] = "Serilog.Sinks.NoSuchSink" }).Build();
+
+        var configure = () => LoggingSetup.Configure(new LoggerConfiguration(), configuration);
+
+        configure.Should().Throw<OptionsValidationException>().Which.Message.Should().StartWith("The Serilog section cannot be applied: ").And.Contain("Serilog.Sinks.NoSuchSink");
+    }
+
+    [Fact]
+    public void UnknownSerilogLevel_OnTheCommandLine_FailsTheServerBuild()
+    {
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Info", "--Metrics:Url=", "--Storage:Provider=InMemory"]);
+
+        build.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Serilog:MinimumLevel:Default");
+    }
+
     [Fact]
     public void UnknownFormat_OnTheCommandLine_FailsTheServerBuild()
     {
