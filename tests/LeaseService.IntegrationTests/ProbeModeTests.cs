@@ -59,6 +59,31 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
         text.Should().StartWith("probe: bad timeout");
     }
 
+    // Grpc.Net.Client takes "localhost:5050" for the scheme "localhost" and refuses it, and other
+    // schemes, by throwing: the probe died with a stack trace (exit 134).
+    [Theory]
+    [InlineData("localhost:5050")]
+    [InlineData("ftp://localhost:5050")]
+    [InlineData("dns:///localhost:5050")]
+    [InlineData("unix:/tmp/leaseservice.sock")]
+    public async Task Probe_AddressThatIsNotAnHttpUrl_ExitsOneWithOneLine(string address)
+    {
+        var (exit, text) = await ProbeAsync(["--address", address, "--timeout", "2s"]);
+
+        exit.Should().Be(1, text);
+        text.Should().Be($"probe: bad address '{address}': expected http://host:port or https://host:port");
+    }
+
+    // The deadline was computed beyond DateTime's range and reported as a "bad address".
+    [Fact]
+    public async Task Probe_TimeoutBeyondAnHour_ExitsOneNamingTheTimeout()
+    {
+        var (exit, text) = await ProbeAsync(["--address", Server.Address, "--timeout", "10675199.00:00:00"]);
+
+        exit.Should().Be(1, text);
+        text.Should().Be("probe: timeout must be greater than zero and at most 1h (was '10675199.00:00:00')");
+    }
+
     private static async Task<(int Exit, string Output)> ProbeAsync(string[] args, params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo(ServerProcess.DotnetHost())

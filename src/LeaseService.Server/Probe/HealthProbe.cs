@@ -9,7 +9,8 @@ namespace LeaseService.Server.Probe;
 /// <summary>
 /// <c>LeaseService.Server --probe [--address URL] [--service NAME] [--timeout 3s]</c>: one
 /// <c>grpc.health.v1.Health/Check</c> against a running server, for a container HEALTHCHECK.
-/// Exits 0 when the service is SERVING, 1 otherwise (including bad arguments), printing one line.
+/// Exits 0 when the service is SERVING, 1 otherwise (including bad arguments: an address that is
+/// not an http:// or https:// URL, a timeout beyond an hour), printing one line.
 /// Starts no web host. Defaults: the address from <c>ASPNETCORE_URLS</c> (a wildcard host becomes
 /// 127.0.0.1), else <c>ASPNETCORE_HTTP_PORTS</c>, else http://localhost:5050; service
 /// <c>leases.v1.LeaseService</c>; timeout 3 s. Environment <c>Probe__Address</c>,
@@ -29,7 +30,7 @@ internal static class HealthProbe
         try
         {
             var options = ParseArguments(args);
-            address = options.GetValueOrDefault("--address") ?? Environment.GetEnvironmentVariable("Probe__Address") ?? DefaultAddress();
+            address = CheckAddress(options.GetValueOrDefault("--address") ?? Environment.GetEnvironmentVariable("Probe__Address") ?? DefaultAddress());
             service = options.GetValueOrDefault("--service") ?? Environment.GetEnvironmentVariable("Probe__Service") ?? Health.HealthChecksSetup.LeaseServiceName;
             timeout = ParseTimeout(options.GetValueOrDefault("--timeout") ?? Environment.GetEnvironmentVariable("Probe__Timeout") ?? "3s");
         }
@@ -88,7 +89,10 @@ internal static class HealthProbe
         return options;
     }
 
-    /// <summary>"3s", "500ms", "1m" or a TimeSpan ("00:00:03"); greater than zero.</summary>
+    /// <summary>The longest <c>--timeout</c>: one hour.</summary>
+    internal static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
+    /// <summary>"3s", "500ms", "1m" or a TimeSpan ("00:00:03"); greater than zero, at most <see cref="MaxTimeout"/>.</summary>
     internal static TimeSpan ParseTimeout(string text)
     {
         if (!DurationText.TryParse(text, out var value))
@@ -96,8 +100,20 @@ internal static class HealthProbe
             throw new FormatException($"bad timeout '{text}' (e.g. 3s, 500ms, 00:00:03)");
         }
 
-        return value > TimeSpan.Zero ? value : throw new FormatException($"timeout must be greater than zero (was '{text}')");
+        return value > TimeSpan.Zero && value <= MaxTimeout
+            ? value
+            : throw new FormatException($"timeout must be greater than zero and at most 1h (was '{text}')");
     }
+
+    /// <summary>
+    /// <paramref name="address"/> if it is an <c>http://</c> or <c>https://</c> URL with a host:
+    /// the only addresses the probe's channel takes (without a scheme, <c>localhost:5050</c> reads
+    /// as the scheme <c>localhost</c>).
+    /// </summary>
+    internal static string CheckAddress(string address)
+        => Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+            ? address
+            : throw new FormatException($"bad address '{address}': expected http://host:port or https://host:port");
 
     /// <summary>Where this container's own server listens, seen from inside it.</summary>
     private static string DefaultAddress()
