@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
 using LeaseService.IntegrationTests.Infrastructure;
 using LeaseService.Testing;
 using Xunit.Abstractions;
@@ -59,6 +62,35 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
         text.Should().StartWith("probe: bad timeout");
     }
 
+    // The image's HEALTHCHECK of a TLS deployment: the certificate names the service
+    // (leases.internal), not 127.0.0.1, and its CA is not in the container's store. The probe,
+    // beside its own server on loopback, does not check name and chain: it reported such a
+    // healthy server unhealthy forever.
+    [OwnProcessFact]
+    public async Task Probe_TlsServerOnLoopback_CertificateForItsServiceName_ExitsZero()
+    {
+        await using var tls = await TlsServer.StartAsync(expired: false);
+
+        var fromUrls = await ProbeAsync([], ("ASPNETCORE_URLS", $"https://+:{tls.Port}"));
+        var byName = await ProbeAsync(["--address", $"https://localhost:{tls.Port}"]);
+
+        fromUrls.Exit.Should().Be(0, fromUrls.Output);
+        fromUrls.Output.Should().Be($"leases.v1.LeaseService at https://127.0.0.1:{tls.Port}: Serving");
+        byName.Exit.Should().Be(0, byName.Output);
+    }
+
+    // What the probe still checks over TLS on loopback: every client refuses an expired certificate.
+    [OwnProcessFact]
+    public async Task Probe_TlsServerOnLoopback_ExpiredCertificate_ExitsOne()
+    {
+        await using var tls = await TlsServer.StartAsync(expired: true);
+
+        var (exit, text) = await ProbeAsync(["--address", $"https://127.0.0.1:{tls.Port}", "--timeout", "5s"]);
+
+        exit.Should().Be(1, text);
+        text.Should().StartWith($"leases.v1.LeaseService at https://127.0.0.1:{tls.Port}: the server's certificate expired ");
+    }
+
     // Grpc.Net.Client takes "localhost:5050" for the scheme "localhost" and refuses it, and other
     // schemes, by throwing: the probe died with a stack trace (exit 134).
     [Theory]
@@ -110,5 +142,63 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().DefaultTimeout();
         return (process.ExitCode, (await stdout + await stderr).Trim());
+    }
+
+    /// <summary>A server process over TLS on loopback with a self-signed certificate for leases.internal, serving once started.</summary>
+    private sealed class TlsServer : IAsyncDisposable
+    {
+        private readonly DirectoryInfo _directory;
+        private readonly ServerProcess _server;
+
+        private TlsServer(DirectoryInfo directory, ServerProcess server, int port)
+            => (_directory, _server, Port) = (directory, server, port);
+
+        public int Port { get; }
+
+        public static async Task<TlsServer> StartAsync(bool expired)
+        {
+            var directory = Directory.CreateTempSubdirectory("leaseservice-probe-tls-");
+            try
+            {
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                var request = new CertificateRequest("CN=leases.internal", key, HashAlgorithmName.SHA256);
+                var names = new SubjectAlternativeNameBuilder();
+                names.AddDnsName("leases.internal");
+                request.CertificateExtensions.Add(names.Build());
+                var notAfter = expired ? DateTimeOffset.UtcNow.AddDays(-1) : DateTimeOffset.UtcNow.AddDays(1);
+                using var certificate = request.CreateSelfSigned(notAfter.AddDays(-7), notAfter);
+                var certificatePath = Path.Combine(directory.FullName, "server.crt");
+                var keyPath = Path.Combine(directory.FullName, "server.key");
+                await File.WriteAllTextAsync(certificatePath, certificate.ExportCertificatePem());
+                await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
+                var thumbprint = certificate.Thumbprint;
+                var port = LoopbackPorts.Free();
+                var server = await ServerProcess.StartAsync(
+                    new Dictionary<string, string>
+                    {
+                        ["Storage__Provider"] = "InMemory",
+                        ["Kestrel__Certificates__Default__Path"] = certificatePath,
+                        ["Kestrel__Certificates__Default__KeyPath"] = keyPath,
+                    },
+                    $"https://127.0.0.1:{port}");
+                var tls = new TlsServer(directory, server, port);
+                using var handler = new SocketsHttpHandler();
+                handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 c && c.Thumbprint == thumbprint;
+                using var channel = GrpcChannel.ForAddress(server.Address, new GrpcChannelOptions { HttpHandler = handler });
+                await Health.WaitForServingAsync(channel.CreateCallInvoker(), retryWhileUnreachable: false);
+                return tls;
+            }
+            catch
+            {
+                directory.Delete(recursive: true);
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _server.DisposeAsync();
+            _directory.Delete(recursive: true);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -10,7 +11,8 @@ namespace LeaseService.Server.Probe;
 /// <c>LeaseService.Server --probe [--address URL] [--service NAME] [--timeout 3s]</c>: one
 /// <c>grpc.health.v1.Health/Check</c> against a running server, for a container HEALTHCHECK.
 /// Exits 0 when the service is SERVING, 1 otherwise (including bad arguments: an address that is
-/// not an http:// or https:// URL, a timeout beyond an hour), printing one line.
+/// not an http:// or https:// URL, a timeout beyond an hour), printing one line. Over TLS to its
+/// own server on loopback it does not validate the certificate (<see cref="CreateHandler"/>).
 /// Starts no web host. Defaults: the address from <c>ASPNETCORE_URLS</c> (a wildcard host becomes
 /// 127.0.0.1), else <c>ASPNETCORE_HTTP_PORTS</c>, else http://localhost:5050; service
 /// <c>leases.v1.LeaseService</c>; timeout 3 s. Environment <c>Probe__Address</c>,
@@ -41,9 +43,10 @@ internal static class HealthProbe
         }
 
         var label = service.Length == 0 ? "server" : service;
+        string? refusedCertificate = null;
         try
         {
-            using var channel = GrpcChannel.ForAddress(address);
+            using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = CreateHandler(new Uri(address), why => refusedCertificate = why) });
             var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
             var response = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service }, deadline: deadline).ConfigureAwait(false);
             var healthy = response.Status == ServingStatus.Serving;
@@ -52,7 +55,7 @@ internal static class HealthProbe
         }
         catch (RpcException ex)
         {
-            await output.WriteLineAsync($"{label} at {address}: {ex.StatusCode} {ex.Status.Detail}").ConfigureAwait(false);
+            await output.WriteLineAsync($"{label} at {address}: {refusedCertificate ?? $"{ex.StatusCode} {ex.Status.Detail}"}").ConfigureAwait(false);
             return 1;
         }
         catch (Exception ex) when (ex is ArgumentException or UriFormatException)
@@ -87,6 +90,47 @@ internal static class HealthProbe
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// The probe's connection. Over TLS to a loopback address (127.0.0.0/8, ::1, localhost) neither
+    /// the name nor the chain of the server's certificate is checked: the probe runs beside the
+    /// server it checks (the image's HEALTHCHECK, an exec probe) and reaches it at 127.0.0.1, which
+    /// a real certificate does not name, signed by a CA the container need not trust; it checks
+    /// liveness, not identity, and sends no credentials. The certificate must still be in date,
+    /// since every client refuses one that is not. Any other address is validated in full against
+    /// the system's trusted CAs, as any client does.
+    /// </summary>
+    /// <param name="address">The address probed.</param>
+    /// <param name="refused">Told why a loopback server's certificate was refused, for the probe's line.</param>
+    internal static SocketsHttpHandler CreateHandler(Uri address, Action<string> refused)
+    {
+        var handler = new SocketsHttpHandler();
+        if (address.Scheme == Uri.UriSchemeHttps && address.IsLoopback)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                var problem = certificate is X509Certificate2 presented ? DateProblem(presented) : "the server presented no certificate";
+                if (problem is not null)
+                {
+                    refused(problem);
+                }
+
+                return problem is null;
+            };
+        }
+
+        return handler;
+    }
+
+    /// <summary>Why <paramref name="certificate"/> is not in date, or null.</summary>
+    private static string? DateProblem(X509Certificate2 certificate)
+    {
+        var now = TimeProvider.System.GetUtcNow().UtcDateTime; // Certificates' validity is wall-clock time.
+        var (notBefore, notAfter) = (certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime());
+        return now < notBefore ? $"the server's certificate is not valid before {notBefore:u}"
+            : now > notAfter ? $"the server's certificate expired {notAfter:u}"
+            : null;
     }
 
     /// <summary>The longest <c>--timeout</c>: one hour.</summary>
