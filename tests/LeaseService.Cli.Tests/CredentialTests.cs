@@ -64,6 +64,28 @@ public sealed class CredentialTests(SecureServer server) : IClassFixture<SecureS
         result.Error.Should().Contain("--cert and --key");
     }
 
+    // GetFile is open to any authenticated principal; the replica listing comes from the
+    // admin-only DataNodeSimulator. Its PERMISSION_DENIED failed the whole command (exit 1).
+    [Fact]
+    public async Task File_ByAPrincipalThatIsNotAnAdmin_ShowsTheFileWithoutReplicas()
+    {
+        var writer = server.As("cli-file-writer");
+        await writer.AddLeaseAsync("cli-file-holder", "/cli-auth/file").DefaultTimeout();
+        var block = await writer.AddBlockAsync("cli-file-holder", "/cli-auth/file").DefaultTimeout();
+        var blockId = block.Block.BlockId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var table = await RunAsync(["file", "/cli-auth/file", "--token", TestTokens.Mint("cli-file-writer"), "--ca", server.Pki.CaPath]);
+        var json = await RunAsync(["file", "/cli-auth/file", "--json", "--token", TestTokens.Mint("cli-file-writer"), "--ca", server.Pki.CaPath]);
+        var byAdmin = await RunAsync(["file", "/cli-auth/file", "--json", "--token", TestTokens.Mint(SecureServer.Admin), "--ca", server.Pki.CaPath]);
+
+        table.ExitCode.Should().Be(0, table.ToString());
+        table.Out.Should().Contain("under construction:  yes").And.Contain(blockId).And.NotContain("DATANODE", "no replica table");
+        json.ExitCode.Should().Be(0, json.ToString());
+        json.Out.Should().Contain("\"replicas\":null");
+        byAdmin.ExitCode.Should().Be(0, byAdmin.ToString());
+        byAdmin.Out.Should().Contain("\"replicas\":[", "an admin gets the listing (empty: nothing written yet)");
+    }
+
     private async Task<CliResult> RunAsync(string[] args, Dictionary<string, string>? environment = null)
     {
         using var stdout = new StringWriter();

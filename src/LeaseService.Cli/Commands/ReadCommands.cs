@@ -150,7 +150,11 @@ internal static class ReadCommands
         return command;
     }
 
-    /// <summary>The replicas of each block from the DataNode simulator; null when the server has none.</summary>
+    /// <summary>
+    /// The replicas of each block from the DataNode simulator; null when the server has none to
+    /// show this caller: it does not serve the simulator, or the caller is not an admin (the
+    /// simulator is admin-only, while GetFile is open to every principal).
+    /// </summary>
     private static async Task<List<KeyValuePair<ulong, IReadOnlyList<ReplicaInfo>>>?> ListReplicasAsync(LeaseClient client, Contracts.V1.FileInfo file, CancellationToken cancellationToken)
     {
         var result = new List<KeyValuePair<ulong, IReadOnlyList<ReplicaInfo>>>();
@@ -161,7 +165,7 @@ internal static class ReadCommands
                 var response = await client.CallAsync(options => client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.BlockId }, options), cancellationToken).ConfigureAwait(false);
                 result.Add(new(block.BlockId, response.Replicas));
             }
-            catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+            catch (LeaseServiceException ex) when (ex.StatusCode is StatusCode.Unimplemented or StatusCode.PermissionDenied)
             {
                 return null;
             }
