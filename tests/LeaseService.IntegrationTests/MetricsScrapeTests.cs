@@ -36,4 +36,33 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
             throw;
         }
     }
+
+    // docs/OPERATIONS.md: kestrel_* count the gRPC endpoints' connections, not the metrics port's
+    // own. The OpenTelemetry SDK subscribes to Kestrel's meter by name, process-wide, so the
+    // metrics server's Kestrel showed up with server_port = the metrics port.
+    [OwnProcessFact]
+    public async Task KestrelConnectionMetrics_CountTheGrpcPort_NotTheMetricsPort()
+    {
+        await using var server = await ServerHost.StartAsync(new Dictionary<string, string>());
+        try
+        {
+            var metricsUrl = await server.MetricsUrl.DefaultTimeout();
+            var (grpcPort, metricsPort) = (new Uri(server.Address).Port, new Uri(metricsUrl).Port);
+            using var client = LeaseClient.Create(server.Address);
+            await client.AddLeaseAsync("kestrel-counted", "/metrics/kestrel").DefaultTimeout();
+            using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
+            await http.GetStringAsync(metricsUrl).DefaultTimeout(); // A connection of the metrics port, open.
+
+            var text = await http.GetStringAsync(metricsUrl).DefaultTimeout();
+
+            var kestrel = text.Split('\n').Where(line => line.StartsWith("kestrel_", StringComparison.Ordinal)).ToList();
+            kestrel.Should().Contain(line => line.Contains($"server_port=\"{grpcPort}\"", StringComparison.Ordinal), "the gRPC connection is counted");
+            kestrel.Should().NotContain(line => line.Contains($"server_port=\"{metricsPort}\"", StringComparison.Ordinal));
+        }
+        catch
+        {
+            output.WriteLine(server.Output);
+            throw;
+        }
+    }
 }

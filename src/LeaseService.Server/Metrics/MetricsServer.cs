@@ -1,9 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using LeaseService.Server.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -21,6 +21,12 @@ namespace LeaseService.Server.Metrics;
 /// gRPC endpoints. Its own server also keeps the gRPC server's HTTP/2-only defaults and limits
 /// apart, and costs the gRPC requests nothing. The address is parsed by Kestrel exactly like
 /// <c>--urls</c>, port 0 included.
+/// <para>
+/// That Kestrel comes from a service provider of its own (<see cref="CreateKestrel"/>) whose
+/// <see cref="IMeterFactory"/> publishes nothing we collect: the OpenTelemetry SDK subscribes to
+/// Kestrel's meter by name, process-wide, so with Kestrel's own factory the metrics port's
+/// connections were counted in <c>kestrel_*</c> beside the gRPC endpoints'.
+/// </para>
 /// </remarks>
 internal sealed partial class MetricsServer(
     IOptions<MetricsOptions> options,
@@ -28,7 +34,8 @@ internal sealed partial class MetricsServer(
     ILoggerFactory loggerFactory,
     ILogger<MetricsServer> logger) : IHostedService, IAsyncDisposable
 {
-    private KestrelServer? _server;
+    private WebApplication? _kestrelHost;
+    private IServer? _server;
 
     /// <summary>The bound addresses (port 0 resolved); empty until started or when disabled.</summary>
     public IReadOnlyList<string> Addresses { get; private set; } = [];
@@ -42,12 +49,8 @@ internal sealed partial class MetricsServer(
             return;
         }
 
-        var kestrel = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = services };
-        kestrel.ConfigureEndpointDefaults(static listen => listen.Protocols = HttpProtocols.Http1);
-        kestrel.Limits.MaxRequestBodySize = 0;
-        kestrel.Limits.MaxConcurrentConnections = 64;
-        var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
-        var server = new KestrelServer(Microsoft.Extensions.Options.Options.Create(kestrel), transport, loggerFactory);
+        _kestrelHost = CreateKestrel(loggerFactory);
+        var server = _kestrelHost.Services.GetRequiredService<IServer>();
         var addresses = server.Features.GetRequiredFeature<IServerAddressesFeature>();
         addresses.Addresses.Add(url);
         _server = server;
@@ -81,10 +84,32 @@ internal sealed partial class MetricsServer(
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _server?.Dispose();
-        return ValueTask.CompletedTask;
+        if (_kestrelHost is { } host)
+        {
+            await host.DisposeAsync().ConfigureAwait(false); // Disposes the server with its provider.
+        }
+    }
+
+    /// <summary>
+    /// Kestrel (HTTP/1.1 only, no Server header, no request bodies, at most 64 connections) in a
+    /// service provider of its own, never started as a host: only its server is used. Its logs go
+    /// to <paramref name="logs"/>; its meters (Kestrel's, Hosting's) to <see cref="UncollectedMeterFactory"/>.
+    /// </summary>
+    private static WebApplication CreateKestrel(ILoggerFactory logs)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(static kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(static listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Limits.MaxRequestBodySize = 0;
+            kestrel.Limits.MaxConcurrentConnections = 64;
+        });
+        builder.Services.AddSingleton(logs); // Not disposed with this provider: the host's.
+        builder.Services.AddSingleton<IMeterFactory, UncollectedMeterFactory>();
+        return builder.Build();
     }
 
     /// <summary><c>/metrics</c> through the exporter's middleware; 404 for anything else.</summary>
@@ -123,6 +148,43 @@ internal sealed partial class MetricsServer(
 
     [LoggerMessage(4011, LogLevel.Information, "Metrics endpoint disabled (Metrics:Url is empty)")]
     private partial void LogDisabled();
+
+    /// <summary>
+    /// Meters nothing collects: each is named with a prefix of its own, so the OpenTelemetry SDK,
+    /// which listens to <c>Microsoft.AspNetCore.Server.Kestrel</c> and <c>Microsoft.AspNetCore.Hosting</c>
+    /// by name, does not enable their instruments, and Kestrel does not even record them.
+    /// </summary>
+    private sealed class UncollectedMeterFactory : IMeterFactory
+    {
+        public const string Prefix = "LeaseService.MetricsEndpoint.";
+
+        private readonly Lock _lock = new();
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(new MeterOptions(Prefix + options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
+            lock (_lock)
+            {
+                _meters.Add(meter);
+            }
+
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                foreach (var meter in _meters)
+                {
+                    meter.Dispose();
+                }
+
+                _meters.Clear();
+            }
+        }
+    }
 
     /// <summary>Runs the pipeline on Kestrel's feature collection.</summary>
     private sealed class MetricsApplication(RequestDelegate pipeline) : IHttpApplication<HttpContext>
