@@ -20,6 +20,7 @@ namespace LeaseService.IntegrationTests;
 public sealed class FailoverTests(ITestOutputHelper output)
 {
     private const string NotActive = "not the active replica";
+    private const string SimulatorService = "leases.v1.DataNodeSimulator";
 
     [EtcdFact]
     public async Task Standby_RefusesEveryCall_WithTheActivesUrl_AndReportsNotServing()
@@ -54,9 +55,17 @@ public sealed class FailoverTests(ITestOutputHelper output)
                 refused.Trailers.GetValue("leader-url").Should().Be(cluster.Replicas[active].Address);
             }
 
+            // The simulator is a leases.v1 service too, refused on a standby: its health says so.
+            var simulatorRefused = (await cluster.Clients[standby].Invoking(c => c.Simulator.ListDataNodesAsync(new ListDataNodesRequest()).ResponseAsync)
+                .Should().ThrowAsync<RpcException>()).Which;
+            simulatorRefused.StatusCode.Should().Be(StatusCode.Unavailable);
+            simulatorRefused.Status.Detail.Should().Be(NotActive);
+
             (await cluster.HealthAsync(standby)).Should().Be(ServingStatus.NotServing);
+            (await cluster.HealthAsync(standby, SimulatorService)).Should().Be(ServingStatus.NotServing, "every call to it is refused");
             (await cluster.HealthAsync(standby, "")).Should().Be(ServingStatus.Serving, "a standby is a healthy process");
             (await cluster.HealthAsync(active)).Should().Be(ServingStatus.Serving);
+            (await cluster.HealthAsync(active, SimulatorService)).Should().Be(ServingStatus.Serving);
             (await cluster.HealthAsync(active, "")).Should().Be(ServingStatus.Serving);
 
             // The role as metrics, as health says it: 1 on the active, 0 on the standby. (Activations

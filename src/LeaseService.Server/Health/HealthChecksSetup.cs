@@ -7,7 +7,8 @@ namespace LeaseService.Server.Health;
 /// <summary>
 /// <c>grpc.health.v1.Health</c> from Grpc.AspNetCore.HealthChecks, driven by ASP.NET Core health
 /// checks: one per subsystem, tagged with the gRPC service it stands for; <c>""</c> is every
-/// check but the replica role (a standby is NOT_SERVING for <c>leases.v1.LeaseService</c>, SERVING
+/// check but the replica role (a standby, which refuses every <c>leases.v1</c> call, is
+/// NOT_SERVING for <c>leases.v1.LeaseService</c> and <c>leases.v1.DataNodeSimulator</c>, SERVING
 /// for <c>""</c>). Check runs the checks on each call; Watch gets its first answer the same way and later
 /// changes from the health-check publisher (every <see cref="PublishPeriod"/>). On shutdown
 /// (<see cref="HealthDrain"/>) every Watch stream is sent NOT_SERVING, then ended.
@@ -18,7 +19,7 @@ internal static class HealthChecksSetup
     public const string DataNodeSimulatorName = "leases.v1.DataNodeSimulator";
     public const string HealthServiceName = "grpc.health.v1.Health";
 
-    /// <summary>The tag of the replica-role check: part of <c>leases.v1.LeaseService</c>, not of <c>""</c> (a standby is a healthy process).</summary>
+    /// <summary>The tag of the replica-role check: part of <c>leases.v1.LeaseService</c> and <c>leases.v1.DataNodeSimulator</c>, not of <c>""</c> (a standby is a healthy process).</summary>
     public const string RoleTag = "role";
 
     /// <summary>How often Watch streams see re-evaluated checks.</summary>

@@ -33,7 +33,8 @@ internal static class StorageServiceCollectionExtensions
         services.AddSingleton<IStorageHealth>(sp => sp.GetRequiredService<LeaseManager>());
         services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: [Health.HealthChecksSetup.LeaseServiceName])
-            .AddCheck<Cluster.ReplicaRoleHealthCheck>("role", tags: [Health.HealthChecksSetup.LeaseServiceName, Health.HealthChecksSetup.RoleTag]);
+            // A standby refuses every leases.v1 call, the simulator's too: both follow the role.
+            .AddCheck<Cluster.ReplicaRoleHealthCheck>("role", tags: [Health.HealthChecksSetup.LeaseServiceName, Health.HealthChecksSetup.DataNodeSimulatorName, Health.HealthChecksSetup.RoleTag]);
         services.AddHostedService<StorageHealthPush>();
         services.AddHostedService<StorageLoader>();
         services.AddHostedService<StorageRestorer>();
