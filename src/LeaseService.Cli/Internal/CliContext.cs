@@ -105,6 +105,12 @@ internal sealed class CliContext(
             {
                 return await action(client, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
+            {
+                // Grpc.Net.Client reports a call cancelled by its token as RpcException CANCELLED.
+                Error.WriteLine($"lease {command}: cancelled.");
+                return ExitCodes.Failed;
+            }
             catch (RpcException ex) when (IsUnreachable(ex))
             {
                 Error.WriteLine($"lease {command}: cannot reach the server at {address}: {ex.Status.Detail}");
