@@ -68,6 +68,12 @@ public sealed class RocksDbLeaseStore : ILeaseStore
         var options = new DbOptions()
             .SetCreateIfMissing(true)
             .SetParanoidChecks(true)
+            // RocksDB's default (point in time) stops replaying the write-ahead log at the first bad
+            // record and opens as if the history ended there: acknowledged grants gone, the
+            // counters rolled back, fencing tokens handed out again. Only a torn last record is
+            // tolerated (a batch cut by a crash mid-write: never acknowledged, as every batch is
+            // synced before its callers are answered); corruption anywhere else refuses to open.
+            .SetWalRecoveryMode(Recovery.TolerateCorruptedTailRecords)
             .SetWriteBufferSize(WriteBufferBytes)
             .SetMaxWriteBufferNumber(2)
             .SetBlockBasedTableFactory(new BlockBasedTableOptions()

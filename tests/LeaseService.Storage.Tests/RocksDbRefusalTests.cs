@@ -75,6 +75,44 @@ public sealed class RocksDbRefusalTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_CorruptRecordInTheMiddleOfTheWriteAheadLog_IsRefused_NotLoadedAsAShorterHistory()
+    {
+        await GrantAsync(["/a", "/b", "/c"]);
+
+        // One flipped byte in the value of /b's grant: synced and acknowledged, with /c's after it.
+        var wal = Directory.GetFiles(_directory.Path, "*.log").Single();
+        var bytes = File.ReadAllBytes(wal);
+        var at = bytes.AsSpan().IndexOf("file//b"u8);
+        at.Should().BePositive("the grant of /b is in the write-ahead log");
+        bytes[at + 8] ^= 0xFF;
+        File.WriteAllBytes(wal, bytes);
+
+        var open = () => RocksDbLeaseStore.Open(_directory.Path);
+
+        open.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(_directory.Path).And.Contain("Corruption");
+    }
+
+    [Fact]
+    public async Task Open_WriteAheadLogCutInItsLastRecord_Opens_WithEveryEarlierRecord()
+    {
+        await GrantAsync(["/a", "/b", "/c"]);
+
+        // A crash in the middle of writing the last batch (never acknowledged: it was not synced).
+        var wal = Directory.GetFiles(_directory.Path, "*.log").Single();
+        var bytes = File.ReadAllBytes(wal);
+        var lastBatch = bytes.AsSpan().LastIndexOf("file//c"u8);
+        File.WriteAllBytes(wal, bytes[..(lastBatch + 3)]);
+
+        await using var reopened = RocksDbLeaseStore.Open(_directory.Path);
+        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: reopened);
+        await manager.LoadAsync();
+
+        (await manager.GetLeaseAsync("/a")).Value!.Holder.Should().Be("w");
+        (await manager.GetLeaseAsync("/b")).Value!.Holder.Should().Be("w");
+        (await manager.GetLeaseAsync("/c")).Kind.Should().Be(OutcomeKind.NotFound, "its batch was cut short");
+    }
+
+    [Fact]
     public async Task Load_FutureFormatVersion_IsRefusedNamingThePath()
     {
         await using (var store = RocksDbLeaseStore.Open(_directory.Path))
@@ -108,6 +146,18 @@ public sealed class RocksDbRefusalTests : IDisposable
         var lease = await again.GetLeaseAsync("/a");
         lease.Value!.Holder.Should().Be("w");
         lease.Value.Epoch.Should().Be(epoch);
+    }
+
+    /// <summary>Grants each path to holder "w" on a manager over the store, one synced batch each, and closes both.</summary>
+    private async Task GrantAsync(string[] paths)
+    {
+        await using var store = RocksDbLeaseStore.Open(_directory.Path);
+        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: store);
+        await manager.LoadAsync();
+        foreach (var path in paths)
+        {
+            (await manager.AddLeaseAsync("w", path, "m")).IsOk.Should().BeTrue();
+        }
     }
 
     private sealed class NoDataNodes : IDataNodeCoordinator
