@@ -105,6 +105,8 @@ public sealed partial class LeaseManager
             {
                 // Only the blocks of files in memory are mapped; any other id this service issued
                 // belonged to a file that is closed or deleted, or was dropped by recovery: fenced.
+                // The delete or drop may still be queued: answer once everything decided before is durable.
+                effects.Observe(_sequence);
                 return blockId > 0 && blockId <= _lastBlockId
                     ? Outcome<BlockView>.Fail(OutcomeKind.Aborted, $"fenced: block {blockId} is not a block of a file open for write (its file was closed or deleted, or recovery dropped it); it takes no more writes")
                     : Outcome<BlockView>.Fail(OutcomeKind.NotFound, $"block {blockId} does not exist");

@@ -72,7 +72,7 @@ public sealed partial class LeaseManager
             return Outcome<RecoverResult>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (requester is not null && OwnerDeniedLocked(requester, principal) is { } denied)
+        if (requester is not null && OwnerDeniedLocked(requester, principal, effects) is { } denied)
         {
             return Outcome<RecoverResult>.Fail(OutcomeKind.PermissionDenied, denied);
         }

@@ -489,6 +489,11 @@ public sealed partial class LeaseManager : IStorageHealth
         foreach (var file in effects.Changed)
         {
             file.PendingSequence = commit.Sequence;
+            if (file.Lease is { FirstCommit: 0 } lease)
+            {
+                lease.FirstCommit = commit.Sequence;
+            }
+
             if (!file.UnderConstruction)
             {
                 _namespace.Closed(file, commit.Sequence); // Leaves memory once this commit is durable.

@@ -153,7 +153,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<LeaseView>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (OwnerDeniedLocked(holder, principal) is { } denied)
+        if (OwnerDeniedLocked(holder, principal, effects) is { } denied)
         {
             return Outcome<LeaseView>.Fail(OutcomeKind.PermissionDenied, denied);
         }
@@ -244,6 +244,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         Effects effects;
         Commit? barrier;
+        Outcome<int> refusal;
         lock (_lock)
         {
             if (BlockedLocked() is { } blocked)
@@ -253,22 +254,28 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             if (_leases.TryGet(holder, out var lease))
             {
-                if (OwnerDeniedLocked(holder, principal) is { } denied)
+                if (OwnerDeniedLocked(holder, principal, effects: null) is not { } denied)
                 {
-                    return ValueTask.FromResult(Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied));
+                    _leases.Renew(lease, _time.GetTimestamp());
+                    _counters.Renewals++;
+                    return ValueTask.FromResult(Outcome<int>.Ok(lease.Files.Count));
                 }
 
-                _leases.Renew(lease, _time.GetTimestamp());
-                _counters.Renewals++;
-                return ValueTask.FromResult(Outcome<int>.Ok(lease.Files.Count));
+                effects = new Effects();
+                effects.Observe(lease.FirstCommit);
+                refusal = Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied);
+            }
+            else
+            {
+                effects = new Effects();
+                effects.Observe(_sequence);
+                refusal = Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)");
             }
 
-            effects = new Effects();
-            effects.Observe(_sequence);
             barrier = SealLocked(effects);
         }
 
-        return Complete(barrier, effects, Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)"));
+        return Complete(barrier, effects, refusal);
     }
 
     /// <summary>
@@ -415,9 +422,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// <summary>
     /// The ownership rule: with a <paramref name="principal"/>, a holder name that currently
     /// holds leases may be used only by the principal that owns it. Null when allowed, else why
-    /// not. Ownerless holders (taken without authentication) are anyone's.
+    /// not. Ownerless holders (taken without authentication) are anyone's. A refusal names the
+    /// owner's grant: it is answered once that grant is durable (observed in <paramref name="effects"/>;
+    /// a caller that passes none observes <see cref="Lease.FirstCommit"/> itself).
     /// </summary>
-    private string? OwnerDeniedLocked(string holder, string? principal)
+    private string? OwnerDeniedLocked(string holder, string? principal, Effects? effects)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         if (principal is null || !_leases.TryGet(holder, out var lease) || lease.Principal is null || lease.Principal == principal)
@@ -425,10 +434,11 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return null;
         }
 
+        effects?.Observe(lease.FirstCommit);
         return $"holder {LeaseValidation.Echo(holder)} belongs to another principal";
     }
 
-    private Outcome<bool> CheckWriter(string holder, string path, string? principal, string operation, out FileEntry? file)
+    private Outcome<bool> CheckWriter(string holder, string path, string? principal, string operation, Effects effects, out FileEntry? file)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         file = null;
@@ -437,7 +447,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             return Outcome<bool>.Fail(OutcomeKind.Unavailable, blocked);
         }
 
-        if (OwnerDeniedLocked(holder, principal) is { } denied)
+        if (OwnerDeniedLocked(holder, principal, effects) is { } denied)
         {
             return Outcome<bool>.Fail(OutcomeKind.PermissionDenied, denied);
         }
@@ -485,7 +495,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
         Outcome<T> refusedOutcome = default;
         lock (_lock)
         {
-            var check = CheckWriter(holder, path, principal, operation, out var file);
+            var check = CheckWriter(holder, path, principal, operation, refused, out var file);
             if (!check.IsOk)
             {
                 ObserveLocked(refused, path, file); // The refusal names state: answer once that state is durable.
@@ -524,7 +534,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         Outcome<T> Apply()
         {
-            var check = CheckWriter(holder, path, principal, operation, out var file);
+            var check = CheckWriter(holder, path, principal, operation, effects, out var file);
             ObserveLocked(effects, path, file);
             if (!check.IsOk)
             {

@@ -17,6 +17,12 @@ internal sealed class Lease(string holder, string? owner) : IntrusiveNode<Lease>
 
     public long LastRenewed { get; set; }
 
+    /// <summary>
+    /// The commit that first persisted a file of this lease, with <see cref="Principal"/> in its
+    /// record: the owner is durable once that commit is. 0 for a lease loaded from the store.
+    /// </summary>
+    public long FirstCommit { get; set; }
+
     /// <summary>In the lease table's overdue prefix (past the hard limit, counted in its backlog).</summary>
     public bool Overdue { get; set; }
 

@@ -81,6 +81,68 @@ public sealed class PendingAbsenceTests
         Ok(await queued.DefaultTimeout());
     }
 
+    [Fact]
+    public async Task FenceOfABlockWhoseFileDeleteIsQueued_WaitsForTheDelete_AndIsUnavailableWhenItFails()
+    {
+        var (store, d) = await WriterHoldingAAsync();
+        var added = Ok(await d.Manager.AddBlockAsync("writer", "/a"));
+
+        store.Hold();
+        var delete = d.Manager.DeleteFileAsync("/a").AsTask();
+        var check = d.Manager.CheckWriteAsync(added.Block.BlockId, added.Block.GenerationStamp, added.Epoch, hasData: true).AsTask();
+        check.IsCompleted.Should().BeFalse("\"fenced\" names a delete that is not durable yet");
+
+        store.FailWith = "disk full";
+        store.Release();
+        (await delete.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await check.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        store.FailWith = null;
+        (await d.Manager.TryRestoreStorageAsync()).Should().BeTrue();
+        Ok(await d.Manager.CheckWriteAsync(added.Block.BlockId, added.Block.GenerationStamp, added.Epoch, hasData: true));
+    }
+
+    [Fact]
+    public async Task FenceOfABlockWhoseFileDeleteIsDurable_Aborted()
+    {
+        var (store, d) = await WriterHoldingAAsync();
+        var added = Ok(await d.Manager.AddBlockAsync("writer", "/a"));
+        Ok(await d.Manager.DeleteFileAsync("/a"));
+
+        (await d.Manager.CheckWriteAsync(added.Block.BlockId, added.Block.GenerationStamp, added.Epoch, hasData: true)).Kind.Should().Be(OutcomeKind.Aborted);
+    }
+
+    [Fact]
+    public async Task RefusalsByOwner_WaitForTheOwnersQueuedGrant_AndAreUnavailableWhenItFails()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+
+        store.Hold();
+        var alice = d.Manager.AddLeaseAsync("etl", "/a", "m", principal: "alice").AsTask();
+        var bobOpens = d.Manager.AddLeaseAsync("etl", "/b", "m", principal: "bob").AsTask();
+        var bobRenews = d.Manager.RenewLeaseAsync("etl", "bob").AsTask();
+        var bobCloses = d.Manager.RemoveLeaseAsync("etl", "/a", "bob").AsTask();
+        var bobRecovers = d.Manager.RecoverLeaseAsync("/a", "etl", false, "bob").AsTask();
+        foreach (var answer in new Task[] { bobOpens, bobRenews, bobCloses, bobRecovers })
+        {
+            answer.IsCompleted.Should().BeFalse("\"belongs to another principal\" names alice's grant, not durable yet");
+        }
+
+        store.FailWith = "disk full";
+        store.Release();
+        (await alice.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await bobOpens.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await bobRenews.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await bobCloses.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        (await bobRecovers.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+
+        store.FailWith = null;
+        (await d.Manager.TryRestoreStorageAsync()).Should().BeTrue();
+        Ok(await d.Manager.AddLeaseAsync("etl", "/b", "m", principal: "bob")).Holder.Should().Be("etl", "on disk etl belongs to no one");
+        (await d.Manager.RenewLeaseAsync("etl", "alice")).Kind.Should().Be(OutcomeKind.PermissionDenied, "now bob's grant is durable");
+    }
+
     /// <summary>A durable manager on a store the test controls, "writer" holding /a.</summary>
     private static async Task<(ControllableStore Store, DurableManager Durable)> WriterHoldingAAsync()
     {
