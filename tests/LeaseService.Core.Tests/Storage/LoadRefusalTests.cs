@@ -17,6 +17,23 @@ public sealed class LoadRefusalTests
     }
 
     [Fact]
+    public async Task Load_FutureFormatVersion_WithRecordsInItsNewerEncoding_IsRefusedAsNewer_NotAsCorrupt()
+    {
+        // Records sort before meta/format (file/…, meta/counters): the version must be read first.
+        var store = new ControllableStore();
+        await store.WriteAsync(
+        [
+            new StoreWrite("meta/format", [2, 0, 0, 0]),
+            new StoreWrite("meta/counters", [2, .. new byte[24]]),
+            new StoreWrite("file//a", [3, 1, (byte)'w', 0]),
+        ]);
+
+        var load = () => new DurableManager(store).LoadAsync();
+
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain("format version 2 is newer").And.NotContain("corrupt");
+    }
+
+    [Fact]
     public async Task Load_CorruptFileRecord_IsRefused()
     {
         var d = new DurableManager();

@@ -44,13 +44,14 @@ public sealed class StoredPathFilterTests
         var store = new ControllableStore();
         var d = new DurableManager(store);
         await d.LoadAsync();
+        var reads = store.PointReads; // The load reads the format version.
 
         for (var i = 0; i < 100; i++)
         {
             Ok(await d.Manager.AddLeaseAsync("w", $"/new/{i}", "m"));
         }
 
-        store.PointReads.Should().Be(0);
+        store.PointReads.Should().Be(reads);
     }
 
     [Fact]
