@@ -361,23 +361,31 @@ public sealed partial class LeaseManager
     /// for; later attempts leave out DataNodes that are down, and when none of the locations is
     /// up the last block is dropped and the file closed: bounded, never looping forever.
     /// </summary>
-    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, Effects effects, bool byMonitor)
+    private Attempt StartAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, Effects effects, bool byMonitor, bool resumed = false)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         effects.Change(file);
-        var attempt = NextAttemptLocked(file, last, now, nodes, byMonitor);
+        var attempt = NextAttemptLocked(file, last, now, nodes, byMonitor, resumed);
         effects.After(() => Follow(attempt));
         return attempt;
     }
 
-    private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, bool byMonitor)
+    /// <remarks>
+    /// A <paramref name="resumed"/> attempt (after a restart, a storage restore or an activation)
+    /// takes the place of the one the interruption cut short: it is not counted again, so the
+    /// grace for dead replicas is spent only by attempts that ran their course
+    /// (<see cref="LeaseManagerOptions.RecoveryTimeout"/> each), never by restarts in a row while
+    /// the DataNodes holding the data are still down.
+    /// </remarks>
+    private Attempt NextAttemptLocked(FileEntry file, BlockEntry last, long now, IReadOnlyList<DataNodeStatus> nodes, bool byMonitor, bool resumed)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
         var recovery = _recoveries.BeginAttempt(file);
         recovery.ByMonitor = byMonitor;
+        var again = resumed && recovery.Attempts > 0;
 
         var locations = last.Locations;
-        if (recovery.Attempts >= _options.DeadReplicaGraceAttempts)
+        if (!again && recovery.Attempts >= _options.DeadReplicaGraceAttempts)
         {
             locations = Array.FindAll(locations, id => nodes.Any(n => n.IsAlive && n.Id == id));
             if (locations.Length == 0)
@@ -392,8 +400,12 @@ public sealed partial class LeaseManager
 
         var recoveryId = ++_generationStamp;
         recovery.AttemptStarted = now;
-        recovery.Attempts++;
-        if (recovery.Attempts == 1)
+        if (!again)
+        {
+            recovery.Attempts++;
+        }
+
+        if (recovery.Attempts == 1 && !again)
         {
             _counters.RecoveriesStarted++;
         }

@@ -442,7 +442,7 @@ public sealed partial class LeaseManager : IStorageHealth
         // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
         foreach (var file in resume)
         {
-            StartAttemptLocked(file, file.LastBlock!, now, nodes, effects, byMonitor: false);
+            StartAttemptLocked(file, file.LastBlock!, now, nodes, effects, byMonitor: false, resumed: true);
         }
 
         var commit = SealLocked(effects);
