@@ -304,20 +304,27 @@ public sealed partial class LeaseManager
     private Release ReleaseLocked(FileEntry file, string? recoveryHolder, long now, IReadOnlyList<DataNodeStatus> nodes, bool fromMonitor, Effects effects, string? owner = null)
     {
         Debug.Assert(_lock.IsHeldByCurrentThread);
-        effects.Change(file);
         var holder = recoveryHolder ?? RecoveryHolderLocked(now);
 
         if (file.Recovery is { } running && now - running.AttemptStarted <= _recoveryTimeout)
         {
             // One recovery at a time per block. The monitor still moves the file off the
-            // expired lease it is draining, so every pass makes progress.
+            // expired lease it is draining, so every pass makes progress; a caller polling
+            // RecoverLease changes nothing (and writes nothing), it waits for the attempt's record.
             if (fromMonitor)
             {
+                effects.Change(file);
                 ReassignLocked(file, holder, now, owner);
+            }
+            else
+            {
+                effects.Observe(file);
             }
 
             return Release.InProgress;
         }
+
+        effects.Change(file);
 
         var last = file.LastBlock;
         Debug.Assert(

@@ -49,7 +49,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
     private LeaseCounters _counters;
     private long _generationStamp;
     private long _lastBlockId;
-    private int _pipelineCursor;
+    private uint _pipelineCursor; // Wraps to 0 after 2^32 blocks.
     private string? _recoveryHolder;
     private long _recoveryHolderSince;
     private int _recoveryHolderSequence;
@@ -601,7 +601,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         var size = Math.Min(_options.ReplicationFactor, live.Count);
         var pipeline = new string[size];
-        var start = live.Count == 0 ? 0 : _pipelineCursor++ % live.Count;
+        var start = live.Count == 0 ? 0 : (int)(_pipelineCursor++ % (uint)live.Count);
         for (var i = 0; i < size; i++)
         {
             pipeline[i] = live[(start + i) % live.Count];

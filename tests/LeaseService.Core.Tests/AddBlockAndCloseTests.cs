@@ -136,4 +136,20 @@ public sealed class AddBlockAndCloseTests
         outcome.Kind.Should().Be(OutcomeKind.Unavailable, "replicas may come back: retry, the lease is still the writer's");
         f.File("/a").Blocks.Single().State.Should().Be(BlockState.UnderConstruction);
     }
+
+    [Fact]
+    public async Task AddBlock_AfterTwoToTheThirtyOneBlocks_StillGetsAPipeline()
+    {
+        // The round-robin cursor over the live DataNodes, 2^31 blocks in (days at 10k blocks/s).
+        var cursor = typeof(LeaseManager).GetField("_pipelineCursor", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        cursor.SetValue(_f.Manager, Convert.ChangeType(int.MaxValue, cursor.FieldType, System.Globalization.CultureInfo.InvariantCulture));
+        _f.Open("w", "/a");
+        _f.Open("w", "/b");
+
+        (await _f.Manager.AddBlockAsync("w", "/a")).IsOk.Should().BeTrue();
+        var next = await _f.Manager.AddBlockAsync("w", "/b");
+
+        next.IsOk.Should().BeTrue(next.ToString());
+        next.Value!.Block.Locations.Should().HaveCount(3).And.OnlyHaveUniqueItems();
+    }
 }

@@ -58,4 +58,26 @@ public sealed class MonitorPersistenceTests
         (store.Writes - beforeCompletions).Should().BeInRange(1, 2, $"{Files} completions share the writes queued behind one");
         manager.GetStatistics().OpenFiles.Should().Be(0);
     }
+
+    [Fact]
+    public async Task RecoverLease_PolledWhileItsRecoveryRuns_WritesNothing_AndAnswersInProgress()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        (await d.Manager.AddLeaseAsync("w", "/a", "m")).IsOk.Should().BeTrue();
+        (await d.Manager.AddBlockAsync("w", "/a")).IsOk.Should().BeTrue();
+        var started = (await d.Manager.RecoverLeaseAsync("/a", null, force: true)).Value!;
+        started.Closed.Should().BeFalse();
+        var before = store.Writes;
+
+        for (var i = 0; i < 10; i++)
+        {
+            var poll = (await d.Manager.RecoverLeaseAsync("/a", null, force: true)).Value!;
+            poll.Closed.Should().BeFalse();
+            poll.Lease!.RecoveryId.Should().Be(started.Lease!.RecoveryId, "the same attempt, still running");
+        }
+
+        (store.Writes - before).Should().Be(0, "a poll changes nothing, so it persists nothing (HDFS pitfall: every poll rewriting the file)");
+    }
 }
