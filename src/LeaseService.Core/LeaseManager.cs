@@ -325,7 +325,8 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// Allocates a new last block for an open file. Only the lease holder may call it; the
     /// previous last block must be FINALIZED on at least MinReplication DataNodes and becomes
     /// COMPLETE (a refusal changes nothing). A retry whose previous answer was lost (the last block
-    /// has no replica anywhere yet) gets that same block back. The pipeline is up to
+    /// has no replica anywhere yet) gets that same block back; when none of the last block's
+    /// DataNodes is up, that cannot be told, and the answer is Unavailable. The pipeline is up to
     /// ReplicationFactor live DataNodes.
     /// </summary>
     public ValueTask<Outcome<AddBlockResult>> AddBlockAsync(string holder, string path, CancellationToken cancellationToken = default)
@@ -349,6 +350,14 @@ public sealed partial class LeaseManager : IAsyncDisposable
             {
                 if (last.State == BlockState.UnderConstruction && tally.AtStamp == 0)
                 {
+                    if (!Array.Exists(last.Locations, id => nodes.Any(n => n.IsAlive && n.Id == id)))
+                    {
+                        // No replica seen because none of its DataNodes could be asked: they may hold it written.
+                        return Outcome<AddBlockResult>.Fail(
+                            OutcomeKind.Unavailable,
+                            $"none of the DataNodes of block {last.Id} of {LeaseValidation.Echo(path)} is reachable, so whether it was written cannot be told; retry");
+                    }
+
                     // Nothing written anywhere: this is a retry of the call that allocated it (HDFS-3031).
                     _leases.Renew(file.Lease!, _time.GetTimestamp());
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));

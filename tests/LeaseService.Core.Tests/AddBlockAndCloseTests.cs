@@ -152,4 +152,26 @@ public sealed class AddBlockAndCloseTests
         next.IsOk.Should().BeTrue(next.ToString());
         next.Value!.Block.Locations.Should().HaveCount(3).And.OnlyHaveUniqueItems();
     }
+
+    [Fact]
+    public async Task AddBlock_EveryDataNodeOfTheFilledLastBlockDown_Unavailable_NotTheSameBlockAgain()
+    {
+        _f.Open("w", "/a");
+        var first = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(first, 10, finalize: true);
+        foreach (var dn in first.Block.Locations)
+        {
+            _f.Cluster.StopDataNode(dn);
+        }
+
+        var next = await _f.Manager.AddBlockAsync("w", "/a");
+
+        next.Kind.Should().Be(OutcomeKind.Unavailable, $"block {first.Block.BlockId} holds 10 finalized bytes nobody could be asked about; the answer was {next}");
+        foreach (var dn in first.Block.Locations)
+        {
+            _f.Cluster.RestartDataNode(dn);
+        }
+
+        (await _f.Manager.AddBlockAsync("w", "/a")).Value!.Block.BlockId.Should().NotBe(first.Block.BlockId, "once they answer, the block is complete and the next one is allocated");
+    }
 }
