@@ -255,6 +255,16 @@ public sealed partial class LeaseManager
                 break;
             }
 
+            if (head.Holder.StartsWith(LeaseValidation.RecoveryHolderPrefix, StringComparison.Ordinal))
+            {
+                // The service's own recovery holder (a reserved name): its files are under block
+                // recovery, retried on their own timeout above, and leave it when they close. It
+                // does not expire: sent to the back, not counted, nothing rewritten.
+                budget--;
+                _leases.Renew(head, now);
+                continue;
+            }
+
             if (!ReferenceEquals(head, tally.LastHead))
             {
                 tally.Leases++;

@@ -105,4 +105,25 @@ public sealed class MonitorTests
         pass.DidWork.Should().BeFalse();
         (pass.FilesExpired, pass.BacklogFiles, pass.Batches, pass.BudgetExhausted).Should().Be((0, 0, 1, false));
     }
+
+    [Fact]
+    public async Task RecoveriesRunningPastTheHardLimit_TheRecoveryHoldersLeaseDoesNotExpire_NothingCountedAgain()
+    {
+        var f = new LeaseManagerFixture(TestDataNodes.Live("dn-1", "dn-2", "dn-3")); // Recovery commands never answer.
+        f.Add("w", "/a");
+        (await f.Manager.AddBlockAsync("w", "/a")).IsOk.Should().BeTrue();
+        f.Manager.RecoverLease("/a", null, force: true).Value!.Closed.Should().BeFalse();
+
+        var (expired, examined, retried) = (0, 0, 0);
+        for (var elapsed = TimeSpan.Zero; elapsed < LeaseManagerFixture.Hard * 2; elapsed += TimeSpan.FromSeconds(91))
+        {
+            f.Time.Advance(TimeSpan.FromSeconds(91));
+            var pass = f.Pass();
+            (expired, examined, retried) = (expired + pass.FilesExpired, examined + pass.LeasesExamined, retried + pass.RecoveriesRetried);
+        }
+
+        (expired, examined).Should().Be((0, 0), "no writer's lease reached the hard limit: /a went into recovery by RecoverLease");
+        retried.Should().BePositive("the recovery itself is retried on its own timeout");
+        f.Manager.GetStatistics().OpenFiles.Should().Be(1);
+    }
 }
