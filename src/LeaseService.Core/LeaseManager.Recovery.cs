@@ -207,6 +207,14 @@ public sealed partial class LeaseManager
         return result;
     }
 
+    /// <summary>
+    /// The most blocks one monitor batch changes before it lets the lock go (besides
+    /// <see cref="LeaseManagerOptions.MonitorBatchSize"/> files): a changed file's record holds all
+    /// its blocks and is encoded under the lock, so 128 files of 10,240 blocks each would hold it for
+    /// about 0.3 s. At least one file per batch, whatever its size.
+    /// </summary>
+    internal const int MonitorBatchBlocks = 16 * 1024;
+
     /// <summary>What a monitor pass has done so far.</summary>
     private struct PassTally
     {
@@ -237,9 +245,11 @@ public sealed partial class LeaseManager
 
         var now = _time.GetTimestamp();
         var budget = Math.Max(1, _options.MonitorBatchSize);
-        while (budget > 0 && _recoveries.Oldest is { } due && now - due.AttemptStarted > _recoveryTimeout)
+        var blocks = MonitorBatchBlocks; // Each changed file's whole record is encoded under the lock: bounded in blocks too.
+        while (budget > 0 && blocks > 0 && _recoveries.Oldest is { } due && now - due.AttemptStarted > _recoveryTimeout)
         {
             budget--;
+            blocks -= due.File.Blocks?.Count ?? 0;
             var attempt = StartAttemptLocked(due.File, due.File.LastBlock!, now, nodes, effects, byMonitor: true);
             tally.Retried++;
             tally.Closed += attempt.Note == AttemptNote.DroppedUnreachableBlock ? 1 : 0;
@@ -247,7 +257,7 @@ public sealed partial class LeaseManager
 
         string? recoveryHolder = null;
         var debug = _logger.IsEnabled(LogLevel.Debug);
-        while (budget > 0)
+        while (budget > 0 && blocks > 0)
         {
             var head = _leases.Oldest;
             if (head is null || now - head.LastRenewed <= _hardLimit)
@@ -272,9 +282,10 @@ public sealed partial class LeaseManager
             }
 
             recoveryHolder ??= RecoveryHolderLocked(now);
-            while (budget > 0 && head.Files.Any is { } file)
+            while (budget > 0 && blocks > 0 && head.Files.Any is { } file)
             {
                 budget--;
+                blocks -= file.Blocks?.Count ?? 0;
                 _counters.Expiries++;
                 tally.Expired++;
                 if (debug)

@@ -1,3 +1,6 @@
+using LeaseService.Core.Internal;
+using LeaseService.Core.Internal.Storage;
+using LeaseService.Core.Storage;
 using LeaseService.Core.Tests.Storage;
 using LeaseService.Testing;
 using Microsoft.Extensions.Logging;
@@ -198,5 +201,39 @@ public sealed class MonitorBudgetTests
         await reloaded.LoadAsync().DefaultTimeout();
         reloaded.GetStatistics().OpenFiles.Should().Be(0, "every close is durable once the pass completes");
         await reloaded.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task FilesWithManyBlocks_ABatchEndsAfterItsBlockBound_NotOnlyItsFileCount()
+    {
+        // 40 expired files of 1,024 blocks each (complete, the last one empty and under construction),
+        // loaded from a store: each changed file's whole record is encoded under the lock.
+        const int Files = 40, Blocks = 1024;
+        var store = new InMemoryLeaseStore();
+        var writes = new List<StoreWrite> { new(RecordCodec.FormatKey, RecordCodec.EncodeFormat()) };
+        long id = 0, stamp = 0;
+        for (var f = 0; f < Files; f++)
+        {
+            var file = new FileEntry($"/big/{f}") { Lease = new Lease($"w{f % 2}", null), Epoch = ++stamp, Blocks = [] }; // Two holders of 20 files.
+            for (var b = 0; b < Blocks; b++)
+            {
+                var last = b == Blocks - 1;
+                file.Blocks.Add(new BlockEntry(++id, ++stamp, ["dn-1", "dn-2", "dn-3"], file) { NumBytes = last ? 0 : 1024, State = last ? BlockState.UnderConstruction : BlockState.Complete });
+            }
+
+            writes.Add(new StoreWrite(RecordCodec.FileKey(file), RecordCodec.EncodeFile(file)));
+        }
+
+        writes.Add(new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(stamp, id)));
+        await store.WriteAsync(writes);
+        var time = new FakeTimeProvider();
+        await using var manager = new LeaseManager(Options(batch: 128), TestDataNodes.Live("dn-1", "dn-2", "dn-3"), time, store: store, workClock: new FakeTimeProvider());
+        await manager.LoadAsync();
+        time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromSeconds(1));
+
+        var pass = await manager.RunMonitorPassAsync(Budget);
+
+        pass.FilesExpired.Should().Be(Files);
+        pass.Batches.Should().Be((int)Math.Ceiling(Files * (double)Blocks / LeaseManager.MonitorBatchBlocks), "a batch of 128 files would hold 40 x 1,024 blocks under the lock at once");
     }
 }
