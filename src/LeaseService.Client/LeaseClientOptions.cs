@@ -11,7 +11,7 @@ public sealed record LeaseClientOptions
 
     /// <summary>
     /// How long opening a connection (TCP and TLS) may take, on the channels the client creates
-    /// itself. A server that cannot be connected in time counts as unreachable: a client of several
+    /// with its own settings (<see cref="Channel"/> null; settings you bring keep their handler's). A server that cannot be connected in time counts as unreachable: a client of several
     /// replicas tries the next one, for every method (nothing was sent). Default 5 s (without it, a
     /// host that drops packets holds a call until the kernel gives up, minutes later);
     /// InfiniteTimeSpan for none; otherwise above zero.
