@@ -47,7 +47,9 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
         try
         {
             var metricsUrl = await server.MetricsUrl.DefaultTimeout();
-            var (grpcPort, metricsPort) = (new Uri(server.Address).Port, new Uri(metricsUrl).Port);
+
+            // The ports as the server sees them (a container's are mapped to others on the host).
+            var (grpcPort, metricsPort) = (ListenPort(server.Output, "LeaseService listening on "), ListenPort(server.Output, "LeaseService metrics on "));
             using var client = LeaseClient.Create(server.Address);
             await client.AddLeaseAsync("kestrel-counted", "/metrics/kestrel").DefaultTimeout();
             using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
@@ -64,5 +66,12 @@ public sealed class MetricsScrapeTests(ITestOutputHelper output)
             output.WriteLine(server.Output);
             throw;
         }
+    }
+
+    /// <summary>The port of the URL the server printed after <paramref name="marker"/> at start-up.</summary>
+    private static int ListenPort(string output, string marker)
+    {
+        var line = output.Split('\n').First(l => l.Contains(marker, StringComparison.Ordinal));
+        return new Uri(line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim().Replace("[::]", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal).Replace("*", "localhost", StringComparison.Ordinal)).Port;
     }
 }
