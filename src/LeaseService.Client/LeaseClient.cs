@@ -30,7 +30,6 @@ public sealed class LeaseClient : IDisposable
     private readonly DataNodeSimulatorClient _simulator;
     private readonly HealthClient _health;
     private readonly CallCredentials? _credentials;
-    private int _disposed;
 
     /// <summary>A client over <paramref name="callInvoker"/>, which the caller keeps owning.</summary>
     /// <param name="callInvoker">How calls are made: a channel's invoker, possibly intercepted.</param>
@@ -283,13 +282,9 @@ public sealed class LeaseClient : IDisposable
         return Call(call(Options(cancellationToken)));
     }
 
-    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
-    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
     /// <summary>Closes the channels this client opened (none when it was given a channel or invoker).</summary>
     public void Dispose()
     {
-        Volatile.Write(ref _disposed, 1);
         _ownedChannel?.Dispose();
         _failover?.Dispose();
     }

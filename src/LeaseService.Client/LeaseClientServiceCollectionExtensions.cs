@@ -9,15 +9,17 @@ namespace LeaseService.Client;
 public static class LeaseClientServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds one shared <see cref="LeaseClient"/> for <paramref name="address"/> whose calls go
+    /// Adds a transient <see cref="LeaseClient"/> for <paramref name="address"/> whose calls go
     /// through a channel that Grpc.Net.ClientFactory manages (so <c>IHttpClientBuilder</c> handlers,
-    /// interceptors and channel options apply; each call takes the factory's current invoker, so
-    /// the factory's handler rotation still works). A singleton: a transient disposable client would
-    /// be kept by the container until it is disposed, one for every resolve from the root; with the retry policy and keep-alive pings of
+    /// interceptors and channel options apply), with the retry policy and keep-alive pings of
     /// <see cref="LeaseClient.CreateChannelOptions"/>, and the options' credentials as
     /// <see cref="LeaseClient.Create(string, LeaseClientOptions?)"/> applies them: the client
     /// certificate and server CA on its TLS, the bearer token on every call (over cleartext only
-    /// to a loopback address). Returns the builder to configure it further.
+    /// to a loopback address). Returns the builder to configure it further. Transient, as the
+    /// factory's clients are, so scoped interceptors and call credentials see the caller's scope;
+    /// it owns no connection (the factory does). Resolve it from a scope or keep the one you
+    /// resolve: the root container keeps every disposable transient it hands out until it is
+    /// disposed itself.
     /// </summary>
     /// <exception cref="ArgumentException">
     /// A bearer token over cleartext to a non-loopback address, or <see cref="LeaseClientOptions.Channel"/>
@@ -54,7 +56,7 @@ public static class LeaseClientServiceCollectionExtensions
                 LeaseClient.ConfigureTls(handler.SslOptions, options);
                 return handler;
             });
-        services.AddSingleton(sp => new LeaseClient(new FactoryCallInvoker(sp), address, options));
+        services.AddTransient(sp => new LeaseClient(sp.GetRequiredService<FactoryInvoker>().Invoker, address, options));
         return builder;
     }
 
@@ -111,26 +113,5 @@ public static class LeaseClientServiceCollectionExtensions
     internal sealed class FactoryInvoker(CallInvoker invoker)
     {
         public CallInvoker Invoker { get; } = invoker;
-    }
-
-    /// <summary>Every call through the factory's invoker of the moment (a fresh typed client, as the factory intends them used).</summary>
-    private sealed class FactoryCallInvoker(IServiceProvider services) : CallInvoker
-    {
-        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
-            => Current.BlockingUnaryCall(method, host, options, request);
-
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
-            => Current.AsyncUnaryCall(method, host, options, request);
-
-        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
-            => Current.AsyncServerStreamingCall(method, host, options, request);
-
-        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
-            => Current.AsyncClientStreamingCall(method, host, options);
-
-        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
-            => Current.AsyncDuplexStreamingCall(method, host, options);
-
-        private CallInvoker Current => services.GetRequiredService<FactoryInvoker>().Invoker;
     }
 }

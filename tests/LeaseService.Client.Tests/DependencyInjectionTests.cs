@@ -60,26 +60,6 @@ public sealed class DependencyInjectionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OneServer_ResolvedAgainAndAgainFromTheRoot_OneSharedClient_DisposedWithTheContainer()
-    {
-        await using var server = await ServerFixture.StartAsync();
-        var services = new ServiceCollection();
-        services.AddLeaseClient(new Uri(server.Address));
-        LeaseClient first;
-        await using (var provider = services.BuildServiceProvider())
-        {
-            first = provider.GetRequiredService<LeaseClient>();
-            var resolved = Enumerable.Range(0, 100).Select(_ => provider.GetRequiredService<LeaseClient>()).ToList();
-
-            resolved.Should().AllSatisfy(client => client.Should().BeSameAs(first), "a disposable transient would be kept by the root container, one per resolve");
-            (await first.AddLeaseAsync("w", "/di/shared").DefaultTimeout()).Holder.Should().Be("w");
-            (await resolved[^1].GetLeaseAsync("/di/shared").DefaultTimeout()).Holder.Should().Be("w");
-        }
-
-        first.IsDisposed.Should().BeTrue("the container owns it");
-    }
-
-    [Fact]
     public void BearerToken_OverCleartextToAnotherHost_IsRefusedWhenRegistered()
     {
         var register = () => new ServiceCollection().AddLeaseClient(new Uri("http://leases.example.com:5050"), new LeaseClientOptions { BearerToken = "t" });

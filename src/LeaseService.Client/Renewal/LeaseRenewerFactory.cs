@@ -33,11 +33,11 @@ public sealed class LeaseRenewerFactory : IAsyncDisposable
     public static LeaseRenewerFactory Shared { get; } = new();
 
     /// <summary>
-    /// The renewer of <paramref name="user"/> on the server of <paramref name="client"/>. It renews
-    /// through <paramref name="client"/> itself — its channel, TLS, handlers and interceptors — or,
-    /// once that is disposed, through the newest client of the same user and server that asked for
-    /// it since (this method hands each one to it); so keep a client of the user undisposed while
-    /// its paths are open.
+    /// The renewer of <paramref name="user"/> on the server of <paramref name="client"/>. A new
+    /// renewer renews through <paramref name="client"/> itself — its channel, TLS, handlers and
+    /// interceptors. Once that client's channel is closed (it was disposed), it renews through the
+    /// next client of the same user and server that asked for it since (this method hands each one
+    /// to it, held weakly); so keep a client of the user undisposed while its paths are open.
     /// </summary>
     /// <exception cref="ArgumentException">The client does not know its server's address (built from a bare CallInvoker).</exception>
     public LeaseRenewer GetRenewer(LeaseClient client, string user)

@@ -2,25 +2,27 @@ namespace LeaseService.Client.Renewal.Internal;
 
 /// <summary>
 /// The renewer's transport over <see cref="LeaseClient"/>s: its own (a renewer that opened its
-/// channel) or those of the application that asked for the renewer
-/// (<see cref="LeaseRenewerFactory.GetRenewer(LeaseClient, string)"/>). Of the latter, renewals go
-/// through the newest one not disposed, so a renewer that outlives the client it was first given
-/// (the process-wide factory's do) renews through a later client of the same user and server
-/// instead of a closed channel.
+/// channel), or the one of the application's first
+/// <see cref="LeaseRenewerFactory.GetRenewer(LeaseClient, string)"/> call. Renewals go through that
+/// client; once its channel is closed (it was disposed: the process-wide factory's renewers outlive
+/// the clients of one job), through the next client of the same user and server that asked for the
+/// renewer since, in the order they asked. Those later clients are held weakly: a client the
+/// application let go (never disposed, over a channel it shares) does not stay alive here.
 /// </summary>
 internal sealed class LeaseClientRenewalTransport : IRenewalTransport
 {
     private readonly Lock _lock = new();
-    private readonly List<LeaseClient> _clients = []; // Newest last.
     private readonly bool _ownsClient;
+    private LeaseClient? _current;
+    private readonly List<WeakReference<LeaseClient>> _next = [];
 
     public LeaseClientRenewalTransport(LeaseClient client, bool ownsClient)
     {
-        _clients.Add(client);
+        _current = client;
         _ownsClient = ownsClient;
     }
 
-    /// <summary>Another client of the renewer's user and server; it becomes the one renewals use (not for a renewer with its own client).</summary>
+    /// <summary>Another client of the renewer's user and server, used once those before it are closed (not for a renewer with its own client).</summary>
     public void Add(LeaseClient client)
     {
         if (_ownsClient)
@@ -30,8 +32,13 @@ internal sealed class LeaseClientRenewalTransport : IRenewalTransport
 
         lock (_lock)
         {
-            _clients.Remove(client);
-            _clients.Add(client);
+            if (ReferenceEquals(client, _current))
+            {
+                return;
+            }
+
+            _next.RemoveAll(weak => !weak.TryGetTarget(out var held) || ReferenceEquals(held, client));
+            _next.Add(new WeakReference<LeaseClient>(client));
         }
     }
 
@@ -64,11 +71,11 @@ internal sealed class LeaseClientRenewalTransport : IRenewalTransport
     {
         if (_ownsClient)
         {
-            _clients[0].Dispose();
+            _current?.Dispose();
         }
     }
 
-    /// <summary>Runs <paramref name="call"/> through the newest live client; one disposed under it is dropped and the next tried.</summary>
+    /// <summary>Runs <paramref name="call"/> through the current client; when its channel is closed, through the next.</summary>
     private async Task<T> WithClientAsync<T>(Func<LeaseClient, Task<T>> call)
     {
         while (true)
@@ -78,32 +85,39 @@ internal sealed class LeaseClientRenewalTransport : IRenewalTransport
             {
                 return await call(client).ConfigureAwait(false);
             }
-            catch (ObjectDisposedException) when (Drop(client))
+            catch (ObjectDisposedException) when (MoveOn(client))
             {
-                // Its channel was closed (by its owner, perhaps without disposing the client): the next.
+                // Its channel was closed: the next client asked for this renewer.
             }
         }
     }
 
-    /// <summary>The newest client not disposed; throws when every client is.</summary>
     private LeaseClient Current()
     {
         lock (_lock)
         {
-            _clients.RemoveAll(client => client.IsDisposed);
-            return _clients.Count > 0
-                ? _clients[^1]
-                : throw new ObjectDisposedException(nameof(LeaseClient), "Every client this renewer renews through was disposed; get the renewer again with a live client (LeaseRenewerFactory.GetRenewer).");
+            return _current ?? throw new ObjectDisposedException(nameof(LeaseClient), "Every client this renewer renews through was disposed; get the renewer again with a live client (LeaseRenewerFactory.GetRenewer).");
         }
     }
 
-    /// <summary>Forgets <paramref name="client"/>; true when another is left to try.</summary>
-    private bool Drop(LeaseClient client)
+    /// <summary>Drops <paramref name="closed"/> for the next live client asked for since; true when there is one.</summary>
+    private bool MoveOn(LeaseClient closed)
     {
         lock (_lock)
         {
-            _clients.Remove(client);
-            return _clients.Count > 0;
+            if (!ReferenceEquals(_current, closed))
+            {
+                return _current is not null; // Another call moved on already.
+            }
+
+            _current = null;
+            while (_current is null && _next.Count > 0)
+            {
+                _next[0].TryGetTarget(out _current);
+                _next.RemoveAt(0);
+            }
+
+            return _current is not null;
         }
     }
 }
