@@ -71,10 +71,10 @@ public sealed record LeaseClientOptions
     /// A client of several replicas: how long the first attempt of a read or RenewLease at each
     /// replica may take before the next replica is tried, so a replica that accepts connections but
     /// does not answer (paused, frozen) is passed over within the call, and the renewer reaches the
-    /// active replica within its own timeout. A later attempt at the same replica has the rest of
-    /// the call's time, so a slow active still answers. Changes (AddLease, RemoveLease, …) are
-    /// never cut short: a change may have been applied, so they wait for their deadline, after
-    /// which later calls start at the next replica. Default 1 s; InfiniteTimeSpan for none;
+    /// active replica within its own timeout. A later attempt at the same replica, and the call's
+    /// last attempt, have the rest of the call's time, so a slow active still answers. Changes
+    /// (AddLease, RemoveLease, …) are never cut short: a change may have been applied, so they
+    /// wait for their deadline, after which later calls start at the next replica. Default 1 s; InfiniteTimeSpan for none;
     /// otherwise above zero.
     /// </summary>
     public TimeSpan FailoverAttemptTimeout { get; init; } = TimeSpan.FromSeconds(1);

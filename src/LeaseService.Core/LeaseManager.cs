@@ -228,10 +228,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
     /// <summary>
     /// Renews every path of <paramref name="holder"/>; NotFound when it holds nothing,
     /// PermissionDenied when <paramref name="principal"/> is set and another principal owns it.
-    /// Never persisted: a renewal answers at once, without I/O. Only NotFound waits, for every
-    /// change decided before it (the one that took the holder's last path may still be queued,
-    /// and a renewer takes NotFound for a lost lease, so it must not be told before that change
-    /// is durable).
+    /// Never persisted: a renewal answers at once, without I/O. Only the refusals wait: NotFound
+    /// for every change decided before it (the one that took the holder's last path may still be
+    /// queued, and a renewer takes NotFound for a lost lease, so it must not be told before that
+    /// change is durable), PermissionDenied for the grant that made the holder another's.
     /// </summary>
     /// <returns>The number of paths renewed.</returns>
     public ValueTask<Outcome<int>> RenewLeaseAsync(string holder, string? principal = null)

@@ -19,7 +19,9 @@ internal sealed class Lease(string holder, string? owner) : IntrusiveNode<Lease>
 
     /// <summary>
     /// The commit that first persisted a file of this lease, with <see cref="Principal"/> in its
-    /// record: the owner is durable once that commit is. 0 for a lease loaded from the store.
+    /// record: the owner is durable once that commit is. 0 until then (a lease loaded from the
+    /// store is durable already; the first commit after the load that touches one of its files
+    /// sets it, which only makes a refusal wait for that commit).
     /// </summary>
     public long FirstCommit { get; set; }
 

@@ -40,7 +40,7 @@ internal sealed class LeaseRpcService : LeaseServiceBase
 
     public override Task<RenewLeaseResponse> RenewLease(RenewLeaseRequest request, ServerCallContext context)
     {
-        // Answered at once (no I/O) except NotFound, which waits for the changes decided before it.
+        // Answered at once (no I/O) except the refusals, which wait for the changes they name.
         var pending = _leases.RenewLeaseAsync(request.Holder, CallerPrincipal.Of(context));
         return pending.IsCompletedSuccessfully ? Task.FromResult(Respond(pending.Result)) : RespondLaterAsync(pending);
 

@@ -289,36 +289,87 @@ public sealed class FailoverRoutingTests : IDisposable
     }
 
     [Fact]
-    public async Task ReplicaNotAnswering_ChangeNotCutShort_ButOnceItRunsOutOfTime_LaterCallsStartAtTheNext()
+    public async Task ReplicaNotAnswering_ChangeNotCutShort_ButOnceItsDeadlinePasses_LaterCallsStartAtTheNext()
     {
         var time = new FakeTimeProvider();
-        var never = new TaskCompletionSource<object>();
-        _replicas.Answer(A, _ => never.Task);
+        var deadline = new TaskCompletionSource<object>();
+        _replicas.Answer(A, _ => deadline.Task);
         _replicas.Answer(B, Active);
         var client = Client(new FailoverPolicy(6, TimeSpan.Zero, TimeSpan.Zero, AttemptTimeout: TimeSpan.FromSeconds(1)), time, A, B);
-        using var cts = new CancellationTokenSource();
 
-        var call = client.AddLeaseAsync("w", "/a", cancellationToken: cts.Token);
+        var call = client.AddLeaseAsync("w", "/a");
         time.Advance(TimeSpan.FromMinutes(1));
         call.IsCompleted.Should().BeFalse("a change may have been applied: it is never retried elsewhere on a timeout of ours");
-        await cts.CancelAsync(); // The caller's patience (or the call's deadline) ends it.
+        deadline.SetResult(new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"))); // The call's own deadline.
 
-        (await FluentActions.Awaiting(() => call).Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.Cancelled);
-        _invoker!.Active.Should().Be(new Uri(B), "a replica that did not answer in time is not where the next call starts");
+        (await FluentActions.Awaiting(() => call).Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
+        _invoker!.Active.Should().Be(new Uri(B), "a replica that did not answer in the call's whole time is not where the next call starts");
         (await client.AddLeaseAsync("w", "/a").DefaultTimeout()).Holder.Should().Be("w");
         _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B));
     }
 
     [Fact]
-    public async Task ActiveAnswersUnavailableForItself_StandbyPointsBack_TheActivesAnswerIsTheCalls()
+    public async Task CallCancelledByItsCaller_AtAHealthyActive_LaterCallsStillStartThere()
+    {
+        var slow = new TaskCompletionSource<object>();
+        _replicas.Answer(A, method => method == AddLease ? Active(method) : slow.Task);
+        _replicas.Answer(B, _ => ScriptedReplicas.Standby(leader: A));
+        var client = Client(A, B);
+        (await client.AddLeaseAsync("w", "/a").DefaultTimeout()).Holder.Should().Be("w");
+        using var cts = new CancellationTokenSource();
+
+        var read = client.GetLeaseAsync("/a", cts.Token);
+        await cts.CancelAsync(); // The application gave up, for its own reasons.
+        await FluentActions.Awaiting(() => read).Should().ThrowAsync<LeaseServiceException>();
+
+        _invoker!.Active.Should().Be(new Uri(A), "a cancellation says nothing about the replica");
+        (await client.AddLeaseAsync("w", "/a").DefaultTimeout()).Holder.Should().Be("w");
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(A), new Uri(A));
+    }
+
+    [Fact]
+    public async Task OneAttemptOnly_ASlowActiveIsNotCutShort()
+    {
+        var time = new FakeTimeProvider();
+        var slow = new TaskCompletionSource<object>();
+        _replicas.Answer(A, _ => slow.Task);
+        _replicas.Answer(B, Active);
+        var client = Client(new FailoverPolicy(1, TimeSpan.Zero, TimeSpan.Zero, AttemptTimeout: TimeSpan.FromSeconds(1)), time, A, B);
+
+        var read = client.GetLeaseAsync("/a");
+        time.Advance(TimeSpan.FromMinutes(1));
+        read.IsCompleted.Should().BeFalse("the last attempt has the call's whole time");
+        slow.SetResult(new GetLeaseResponse { Lease = new LeaseInfo { Holder = "w", Path = "/a" } });
+
+        (await read.DefaultTimeout()).Holder.Should().Be("w");
+    }
+
+    [Fact]
+    public async Task ActiveAnswersUnavailableForItself_StandbyPointsBack_RetriedThere_AndItsAnswerIsTheCallsWhenAttemptsEnd()
     {
         _replicas.Answer(A, _ => new RpcException(new Status(StatusCode.Unavailable, "storage unavailable: disk full")));
         _replicas.Answer(B, _ => ScriptedReplicas.Standby(leader: A));
         var client = Client(A, B);
 
         (await FluentActions.Awaiting(() => client.RenewLeaseAsync("w")).Should().ThrowAsync<LeaseUnavailableException>())
-            .Which.Status.Detail.Should().Be("storage unavailable: disk full");
-        _replicas.Calls.Select(c => c.Address).Should().Equal([new Uri(A), new Uri(B)], "going round again would end on the standby's refusal");
+            .Which.Status.Detail.Should().Be("storage unavailable: disk full", "the standby's refusal that ended the attempts says less");
+        _replicas.Calls.Select(c => c.Address).Should().Equal([new Uri(A), new Uri(B), new Uri(A), new Uri(B), new Uri(A), new Uri(B)]);
+    }
+
+    [Fact]
+    public async Task ActiveLoadingAfterAFailover_StandbyPointsBack_RetriedThere_Answers()
+    {
+        var loading = true;
+        _replicas.Answer(A, method => loading ? new RpcException(new Status(StatusCode.Unavailable, "storage unavailable: the service is loading its state; retry")) : Active(method));
+        _replicas.Answer(B, _ =>
+        {
+            loading = false; // It finished loading meanwhile.
+            return ScriptedReplicas.Standby(leader: A);
+        });
+        var client = Client(A, B);
+
+        (await client.RenewLeaseAsync("w").DefaultTimeout()).LeasesRenewed.Should().Be(1);
+        _replicas.Calls.Select(c => c.Address).Should().Equal(new Uri(A), new Uri(B), new Uri(A));
     }
 
     [Fact]

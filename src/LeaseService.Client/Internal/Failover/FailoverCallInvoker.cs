@@ -22,11 +22,11 @@ internal sealed record FailoverPolicy(int MaxAttempts, TimeSpan InitialBackoff, 
 /// <see cref="FailoverDecision"/>'s. A round that tried every address without an answer waits an
 /// exponential backoff with jitter before the next. Attempts are bounded
 /// (<see cref="FailoverPolicy.MaxAttempts"/>) and all share the call's deadline and cancellation;
-/// the last failure is the call's, unless a standby's refusal came after the active replica's own
-/// answer (then the active's answer is the call's). A method safe to repeat gives its first attempt
-/// at each replica <see cref="FailoverPolicy.AttemptTimeout"/> before trying the next, so a replica
-/// that accepts connections but never answers is passed over; any method whose attempt ran out of
-/// time (the call's deadline or cancellation) moves later calls on to the next replica. The replica
+/// the last failure is the call's, unless it is a standby's refusal and a replica answered
+/// UNAVAILABLE for itself before (then that answer is the call's). A method safe to repeat gives
+/// its first attempt at each replica (but the last attempt) <see cref="FailoverPolicy.AttemptTimeout"/>
+/// before trying the next, so a replica that accepts connections but never answers is passed
+/// over; an attempt that ran into the call's deadline moves later calls on to the next replica. The replica
 /// that answered becomes the one every later call uses. Streaming calls go to the believed-active
 /// replica without retry. Each replica's invoker is created on first use and kept.
 /// </summary>
@@ -104,11 +104,10 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
         var followedLeader = false;
         var timeLimited = _policy.AttemptTimeout is not null && FailoverDecision.IsSafeToRepeat(method.FullName) ? new bool[_addresses.Count] : null;
         RpcException? activeAnswer = null; // A replica's own UNAVAILABLE (not a standby's refusal, not the transport's).
-        var activeAnswerFrom = -1;
         for (var attempt = 1; ; attempt++)
         {
-            // The first attempt at each replica is limited, a later one there has the call's time.
-            using var attemptTimeout = timeLimited is not null && !timeLimited[target] ? new CancellationTokenSource(_policy.AttemptTimeout!.Value, _time) : null;
+            // The first attempt at each replica is limited, a later one there (and the last) has the call's time.
+            using var attemptTimeout = timeLimited is not null && !timeLimited[target] && attempt < _policy.MaxAttempts ? new CancellationTokenSource(_policy.AttemptTimeout!.Value, _time) : null;
             using var attemptToken = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken, attemptTimeout.Token);
             if (timeLimited is not null)
             {
@@ -141,13 +140,7 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
 
                     if (action == FailoverAction.TryNext && FailoverDecision.IsOwnAnswer(ex))
                     {
-                        (activeAnswer, activeAnswerFrom) = (ex, target);
-                    }
-                    else if (action == FailoverAction.FollowLeader && leader == activeAnswerFrom)
-                    {
-                        // A standby points back at the replica that just answered for itself: that
-                        // answer is the call's (going round again would only end on a refusal).
-                        throw activeAnswer!;
+                        activeAnswer = ex; // Retried (it may pass: "loading its state; retry"), and the call's answer if the attempts end on a refusal.
                     }
                 }
 
@@ -206,12 +199,13 @@ internal sealed class FailoverCallInvoker : CallInvoker, IDisposable
 
     /// <summary>
     /// Returns <paramref name="failure"/>; when it is an attempt at <paramref name="target"/> that
-    /// ran out of time (DEADLINE_EXCEEDED or CANCELLED: no answer), later calls start at the next
-    /// replica, so a replica that stopped answering does not keep every call waiting.
+    /// ran into the call's deadline (no answer in the call's whole time), later calls start at the
+    /// next replica, so a replica that stopped answering does not keep every call waiting. A call
+    /// its caller cancelled says nothing about the replica and moves nothing.
     /// </summary>
     private RpcException Demoted(RpcException failure, int target)
     {
-        if (failure.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled && _addresses.Count > 1)
+        if (failure.StatusCode == StatusCode.DeadlineExceeded && _addresses.Count > 1)
         {
             Interlocked.CompareExchange(ref _active, (target + 1) % _addresses.Count, target);
         }
