@@ -98,27 +98,7 @@ public sealed class RecoveryLivenessTests
     [Fact]
     public async Task StorageRestoresInARow_DoNotSpendTheGrace_DataOnDataNodesDownMeanwhileSurvives()
     {
-        var store = new Storage.ControllableStore();
-        var f = new RecoveryFixture(store: store);
-        f.Open("w", "/a");
-        var block = await f.AddBlockAsync("w", "/a");
-        await f.WriteAsync(block, 30);
-        foreach (var dn in block.Block.Locations)
-        {
-            f.Cluster.StopDataNode(dn);
-        }
-
-        (await f.RecoverAsync("/a", null)).Closed.Should().BeFalse();
-        for (var i = 0; i < 3; i++)
-        {
-            // A storage blip a second: each restore resumes the recovery (as a restart or an activation does).
-            f.Time.Advance(TimeSpan.FromSeconds(1));
-            store.FailWith = "I/O error";
-            (await f.Manager.AddLeaseAsync("other", $"/x{i}", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
-            store.FailWith = null;
-            (await f.Manager.TryRestoreStorageAsync()).Should().BeTrue();
-            await f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
-        }
+        var (f, block) = await RecoveryAcrossStorageBlipsAsync();
 
         f.File("/a").Blocks.Should().ContainSingle("3 s after recovery began, no attempt has run its course: the replicas may be back any moment");
         foreach (var dn in block.Block.Locations)
@@ -133,6 +113,24 @@ public sealed class RecoveryLivenessTests
     [Fact]
     public async Task StorageRestoresInARow_ThenTheDataNodesStayDown_DroppedAfterTheGraceAttemptsRanTheirCourse()
     {
+        var (f, _) = await RecoveryAcrossStorageBlipsAsync();
+
+        for (var i = 1; i < 3; i++)
+        {
+            await f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
+            f.File("/a").UnderConstruction.Should().BeTrue($"attempt {i + 1} still waits for the replicas to come back");
+        }
+
+        await f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
+        f.File("/a").Should().BeEquivalentTo(new { UnderConstruction = false, Length = 0L }, "bounded: three attempts ran their course");
+    }
+
+    /// <summary>
+    /// /a's 30 bytes on three DataNodes that all stop; RecoverLease starts the recovery; then three
+    /// storage blips a second apart, each restore resuming the recovery (as a restart or an activation does).
+    /// </summary>
+    private static async Task<(RecoveryFixture Fixture, AddBlockResult Block)> RecoveryAcrossStorageBlipsAsync()
+    {
         var store = new Storage.ControllableStore();
         var f = new RecoveryFixture(store: store);
         f.Open("w", "/a");
@@ -143,23 +141,18 @@ public sealed class RecoveryLivenessTests
             f.Cluster.StopDataNode(dn);
         }
 
-        await f.RecoverAsync("/a", null);
+        (await f.RecoverAsync("/a", null)).Closed.Should().BeFalse();
         for (var i = 0; i < 3; i++)
         {
+            f.Time.Advance(TimeSpan.FromSeconds(1));
             store.FailWith = "I/O error";
-            await f.Manager.AddLeaseAsync("other", $"/x{i}", "m");
+            (await f.Manager.AddLeaseAsync("other", $"/x{i}", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
             store.FailWith = null;
             (await f.Manager.TryRestoreStorageAsync()).Should().BeTrue();
+            await f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
         }
 
-        for (var i = 1; i < 3; i++)
-        {
-            await f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
-            f.File("/a").UnderConstruction.Should().BeTrue($"attempt {i + 1} still waits for the replicas to come back");
-        }
-
-        await f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
-        f.File("/a").Should().BeEquivalentTo(new { UnderConstruction = false, Length = 0L }, "bounded: three attempts ran their course");
+        return (f, block);
     }
 
     [Fact]
