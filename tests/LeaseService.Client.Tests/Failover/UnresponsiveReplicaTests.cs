@@ -29,7 +29,7 @@ public sealed class UnresponsiveReplicaTests : IAsyncLifetime
         using var client = LeaseClient.Create([frozenAddress, _server.Address], new LeaseClientOptions { CallTimeout = Timeout.InfiniteTimeSpan, TimeProvider = time });
 
         var renewal = client.RenewLeaseAsync("w");
-        await WaitUntilConnectedAsync(frozen);
+        using var accepted = await WaitUntilConnectedAsync(frozen);
         renewal.IsCompleted.Should().BeFalse();
         time.Advance(new LeaseClientOptions().FailoverAttemptTimeout);
 
@@ -45,7 +45,7 @@ public sealed class UnresponsiveReplicaTests : IAsyncLifetime
         using var client = LeaseClient.Create([frozenAddress, _server.Address], new LeaseClientOptions { CallTimeout = TimeSpan.FromMilliseconds(500) });
 
         var open = client.AddLeaseAsync("w", "/new");
-        await WaitUntilConnectedAsync(frozen);
+        using var accepted = await WaitUntilConnectedAsync(frozen);
 
         // Not retried elsewhere: the frozen replica may still apply it.
         (await FluentActions.Awaiting(() => open).Should().ThrowAsync<LeaseServiceException>()).Which.StatusCode.Should().Be(Grpc.Core.StatusCode.DeadlineExceeded);
@@ -76,12 +76,8 @@ public sealed class UnresponsiveReplicaTests : IAsyncLifetime
         return socket;
     }
 
-    /// <summary>Waits until the client's connection to <paramref name="listener"/> is queued (taken off the queue here, and kept open).</summary>
-    private static async Task WaitUntilConnectedAsync(Socket listener)
-    {
-        var accepted = await listener.AcceptAsync().DefaultTimeout();
-        GC.KeepAlive(accepted); // Open until the listener's test ends: the client sees no reset.
-    }
+    /// <summary>Waits until the client has connected to <paramref name="listener"/>; the connection, for the test to keep open (never answered, never reset).</summary>
+    private static async Task<Socket> WaitUntilConnectedAsync(Socket listener) => await listener.AcceptAsync().DefaultTimeout();
 
     /// <summary>A port whose SYNs go unanswered, as a host that is off or firewalled: a listener with its accept queue full.</summary>
     private sealed class DroppingListener : IDisposable
