@@ -202,15 +202,6 @@ public sealed partial class LeaseManager : IStorageHealth
     /// closed ones, how many files the store holds, the highest counters anything stored used, and
     /// whether the store was new (no format version yet).
     /// </summary>
-    /// <summary>Throws when <paramref name="format"/> is a newer store format than this server reads.</summary>
-    private void RefuseNewer(int format)
-    {
-        if (format > RecordCodec.FormatVersion)
-        {
-            throw new LeaseStoreException($"{_store.Description}: format version {format} is newer than this server's ({RecordCodec.FormatVersion}); use a newer server");
-        }
-    }
-
     private sealed record StoreSnapshot(List<StoredFile> OpenFiles, StoredPathFilter StoredPaths, int Total, long Stamp, long BlockId, bool Fresh);
 
     /// <summary>
@@ -233,15 +224,18 @@ public sealed partial class LeaseManager : IStorageHealth
             // key order) with this version's codec, and a newer store's would read as corrupt.
             if (await _store.ReadAsync(RecordCodec.FormatKey, cancellationToken).ConfigureAwait(false) is { } version)
             {
-                RefuseNewer(RecordCodec.DecodeFormat(version));
+                format = RecordCodec.DecodeFormat(version);
+                if (format > RecordCodec.FormatVersion)
+                {
+                    throw new LeaseStoreException($"{_store.Description}: format version {format} is newer than this server's ({RecordCodec.FormatVersion}); use a newer server");
+                }
             }
 
             await foreach (var entry in _store.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (entry.Key == RecordCodec.FormatKey)
                 {
-                    format = RecordCodec.DecodeFormat(entry.Value.Span);
-                    RefuseNewer(format.Value);
+                    // Read above.
                 }
                 else if (entry.Key == RecordCodec.CountersKey)
                 {
