@@ -415,7 +415,7 @@ public sealed partial class LeaseManager
         var locations = last.Locations;
         if (!again && recovery.Attempts >= _options.DeadReplicaGraceAttempts)
         {
-            locations = Array.FindAll(locations, id => nodes.Any(n => n.IsAlive && n.Id == id));
+            locations = Array.FindAll(locations, id => IsAlive(nodes, id));
             if (locations.Length == 0)
             {
                 var attempts = recovery.Attempts;
@@ -428,12 +428,7 @@ public sealed partial class LeaseManager
 
         var recoveryId = ++_generationStamp;
         recovery.AttemptStarted = now;
-        if (!again)
-        {
-            recovery.Attempts++;
-        }
-
-        if (recovery.Attempts == 1 && !again)
+        if (!again && ++recovery.Attempts == 1)
         {
             _counters.RecoveriesStarted++;
         }
@@ -441,6 +436,7 @@ public sealed partial class LeaseManager
         {
             _counters.RecoveriesRetried++;
         }
+
         var primary = RecoveryQueue.ChoosePrimary(recovery, locations, nodes);
         last.State = BlockState.UnderRecovery;
         last.RecoveryId = recoveryId;

@@ -252,6 +252,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
                 return ValueTask.FromResult(Outcome<int>.Fail(OutcomeKind.Unavailable, blocked));
             }
 
+            long named; // The change the refusal names: the owner's grant, or whatever took the holder's last path.
             if (_leases.TryGet(holder, out var lease))
             {
                 if (OwnerDeniedLocked(holder, principal, effects: null) is not { } denied)
@@ -261,17 +262,15 @@ public sealed partial class LeaseManager : IAsyncDisposable
                     return ValueTask.FromResult(Outcome<int>.Ok(lease.Files.Count));
                 }
 
-                effects = new Effects();
-                effects.Observe(lease.FirstCommit);
-                refusal = Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied);
+                (named, refusal) = (lease.FirstCommit, Outcome<int>.Fail(OutcomeKind.PermissionDenied, denied));
             }
             else
             {
-                effects = new Effects();
-                effects.Observe(_sequence);
-                refusal = Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)");
+                (named, refusal) = (_sequence, Outcome<int>.Fail(OutcomeKind.NotFound, $"holder {LeaseValidation.Echo(holder)} holds no leases (never granted, released, or recovered)"));
             }
 
+            effects = new Effects();
+            effects.Observe(named);
             barrier = SealLocked(effects);
         }
 
@@ -350,7 +349,7 @@ public sealed partial class LeaseManager : IAsyncDisposable
             {
                 if (last.State == BlockState.UnderConstruction && tally.AtStamp == 0)
                 {
-                    if (!Array.Exists(last.Locations, id => nodes.Any(n => n.IsAlive && n.Id == id)))
+                    if (!Array.Exists(last.Locations, id => IsAlive(nodes, id)))
                     {
                         // No replica seen because none of its DataNodes could be asked: they may hold it written.
                         return Outcome<AddBlockResult>.Fail(
@@ -595,6 +594,9 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
         return new ReplicaTally(finalized, Math.Max(finalizedLength, 0), atStamp, longest);
     }
+
+    /// <summary>Whether DataNode <paramref name="id"/> is among <paramref name="nodes"/> and alive.</summary>
+    private static bool IsAlive(IReadOnlyList<DataNodeStatus> nodes, string id) => nodes.Any(n => n.IsAlive && n.Id == id);
 
     private string[] ChoosePipeline(IReadOnlyList<DataNodeStatus> nodes)
     {
