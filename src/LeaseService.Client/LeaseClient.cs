@@ -144,8 +144,7 @@ public sealed class LeaseClient : IDisposable
             return Create(replicas[0].ToString(), options);
         }
 
-        options.Validate();
-        options.ValidateFailover();
+        options.ValidateFailover(); // The rest when the client is built (no channel opens before).
         foreach (var address in replicas.All)
         {
             CheckBearerTransport(address, options);
@@ -174,7 +173,7 @@ public sealed class LeaseClient : IDisposable
     /// (GetLease, ListLeases, GetFile) and RenewLease retry UNAVAILABLE up to 4 attempts with
     /// exponential backoff (100 ms, ×2, at most 2 s). Start from these when you bring your own.
     /// </summary>
-    public static GrpcChannelOptions CreateChannelOptions() => ChannelOptions(retryPolicy: true, new LeaseClientOptions().ConnectTimeout);
+    public static GrpcChannelOptions CreateChannelOptions() => ChannelOptions(retryPolicy: true, LeaseClientOptions.DefaultConnectTimeout);
 
     /// <summary>
     /// Settings for a channel of the client's own, whose handler no one else has: disposing the

@@ -16,7 +16,10 @@ public sealed record LeaseClientOptions
     /// host that drops packets holds a call until the kernel gives up, minutes later);
     /// InfiniteTimeSpan for none; otherwise above zero.
     /// </summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
+    /// <summary>The default <see cref="ConnectTimeout"/>, also that of <see cref="LeaseClient.CreateChannelOptions"/>.</summary>
+    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Clock for deadlines (tests inject a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -73,7 +73,8 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
         {
             failures.Add($"{S}:MaxBlocksPerFile must be between 1 and 1000000 (was {options.MaxBlocksPerFile}).");
         }
-        else if (IsEtcd() && options.ReplicationFactor is >= 1 and <= 16)
+        else if (StorageOptions.TryParseProvider(storage.Value.Provider, out var provider) && provider == StorageProvider.Etcd
+            && options.ReplicationFactor is >= 1 and <= 16)
         {
             // A file's record is written whole in one etcd request; one that cannot fit (64 KiB
             // left for the rest of the record and the request) would fail every batch it is in.
@@ -89,17 +90,5 @@ internal sealed class LeaseOptionsValidator(IOptions<SimulatedDataNodeClusterOpt
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private bool IsEtcd()
-    {
-        try
-        {
-            return storage.Value.ParsedProvider == StorageProvider.Etcd;
-        }
-        catch (ArgumentException)
-        {
-            return false; // An unknown provider: StorageOptionsValidator names it.
-        }
     }
 }
