@@ -77,10 +77,9 @@ public sealed class RocksDbRefusalTests : IDisposable
     [Fact]
     public async Task Open_CorruptRecordInTheMiddleOfTheWriteAheadLog_IsRefused_NotLoadedAsAShorterHistory()
     {
-        await GrantAsync(["/a", "/b", "/c"]);
+        var wal = await GrantAsync(["/a", "/b", "/c"]);
 
         // One flipped byte in the value of /b's grant: synced and acknowledged, with /c's after it.
-        var wal = Directory.GetFiles(_directory.Path, "*.log").Single();
         var bytes = File.ReadAllBytes(wal);
         var at = bytes.AsSpan().IndexOf("file//b"u8);
         at.Should().BePositive("the grant of /b is in the write-ahead log");
@@ -95,10 +94,9 @@ public sealed class RocksDbRefusalTests : IDisposable
     [Fact]
     public async Task Open_WriteAheadLogCutInItsLastRecord_Opens_WithEveryEarlierRecord()
     {
-        await GrantAsync(["/a", "/b", "/c"]);
+        var wal = await GrantAsync(["/a", "/b", "/c"]);
 
         // A crash in the middle of writing the last batch (never acknowledged: it was not synced).
-        var wal = Directory.GetFiles(_directory.Path, "*.log").Single();
         var bytes = File.ReadAllBytes(wal);
         var lastBatch = bytes.AsSpan().LastIndexOf("file//c"u8);
         File.WriteAllBytes(wal, bytes[..(lastBatch + 3)]);
@@ -148,16 +146,20 @@ public sealed class RocksDbRefusalTests : IDisposable
         lease.Value.Epoch.Should().Be(epoch);
     }
 
-    /// <summary>Grants each path to holder "w" on a manager over the store, one synced batch each, and closes both.</summary>
-    private async Task GrantAsync(string[] paths)
+    /// <summary>Grants each path to holder "w" on a manager over the store, one synced batch each, and closes both; the write-ahead log's path.</summary>
+    private async Task<string> GrantAsync(string[] paths)
     {
-        await using var store = RocksDbLeaseStore.Open(_directory.Path);
-        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: store);
-        await manager.LoadAsync();
-        foreach (var path in paths)
+        await using (var store = RocksDbLeaseStore.Open(_directory.Path))
         {
-            (await manager.AddLeaseAsync("w", path, "m")).IsOk.Should().BeTrue();
+            await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: store);
+            await manager.LoadAsync();
+            foreach (var path in paths)
+            {
+                (await manager.AddLeaseAsync("w", path, "m")).IsOk.Should().BeTrue();
+            }
         }
+
+        return Directory.GetFiles(_directory.Path, "*.log").Single();
     }
 
     private sealed class NoDataNodes : IDataNodeCoordinator
