@@ -334,7 +334,6 @@ public sealed class LeaseWriter : IAsyncDisposable
         Registration.ThrowIfNotHeld();
     }
 
-    /// <summary>Runs a call that the lease token or the caller may cancel, and tells the two apart.</summary>
     /// <summary>
     /// After a refusal that may or may not mean the lease is gone (FAILED_PRECONDITION is also
     /// "finish the previous block first"): true when the server still lists this writer as the
@@ -353,6 +352,7 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs a call that the lease token or the caller may cancel, and tells the two apart.</summary>
     private async Task<T> GuardAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Registration.Token);
