@@ -1,3 +1,4 @@
+using LeaseService.Core;
 using LeaseService.Core.DataNodes;
 
 namespace LeaseService.DataNodes;
@@ -9,7 +10,22 @@ public sealed class SimulatedBlockPipeline(SimulatedDataNodeCluster cluster) : I
     public async Task<PipelineWriteResult> WriteAsync(PipelineWrite write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
-        var result = await cluster.WriteAsync(write, cancellationToken).ConfigureAwait(false);
+        SimulatedWriteResult result;
+        try
+        {
+            result = await cluster.WriteAsync(write, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DataNodeNotFoundException ex)
+        {
+            // The NameNode allocated the block on a DataNode this cluster does not have (it was
+            // configured with fewer since, e.g. across a restart): to the writer that DataNode is
+            // down, as a connection refused. Nothing was written (the pipeline is checked first).
+            return new PipelineWriteResult(
+                PipelineWriteStatus.DataNodeUnavailable,
+                $"The pipeline for block {write.BlockId} names {LeaseValidation.Echo(ex.DataNodeId)}, which is not a DataNode of this cluster.",
+                []);
+        }
+
         var status = result.Status switch
         {
             SimulatedWriteStatus.Written => PipelineWriteStatus.Written,

@@ -1,0 +1,53 @@
+using Google.Protobuf;
+using Grpc.Core;
+using LeaseService.Client;
+using LeaseService.Contracts.V1;
+using LeaseService.Testing;
+
+namespace LeaseService.Server.Tests;
+
+/// <summary><c>DataNodeSimulator/WriteBlock</c> over gRPC when the block's pipeline is not what the simulator has now.</summary>
+public sealed class WriteBlockPipelineTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("leaseservice-writeblock-");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        _directory.Delete(recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Write_BlockAllocatedOnADataNodeTheRestartedServerNoLongerHas_UnavailableNotUnknown()
+    {
+        string[] durable = ["--Storage:Provider=RocksDb", $"--Storage:Path={_directory.FullName}"];
+        AddBlockResponse block;
+        await using (var before = await ServerFixture.StartAsync([.. durable, "--DataNodes:DataNodeCount=5"]))
+        {
+            await before.Client.AddLeaseAsync("w", "/a").DefaultTimeout();
+            await before.Client.AddLeaseAsync("w", "/b").DefaultTimeout();
+            await before.Client.AddBlockAsync("w", "/a").DefaultTimeout(); // dn-1, dn-2, dn-3.
+            block = await before.Client.AddBlockAsync("w", "/b").DefaultTimeout();
+        }
+
+        block.Block.Locations.Should().Contain(id => id == "dn-4" || id == "dn-5", "pipelines rotate over the five DataNodes");
+
+        // The operator runs the server again with three DataNodes: the open file's block names one it no longer has.
+        await using var after = await ServerFixture.StartAsync([.. durable, "--DataNodes:DataNodeCount=3"]);
+        var write = new WriteBlockRequest
+        {
+            BlockId = block.Block.BlockId,
+            GenerationStamp = block.Block.GenerationStamp,
+            Epoch = block.Epoch,
+            Data = ByteString.CopyFrom(1, 2, 3),
+        };
+
+        var refused = await FluentActions.Awaiting(() => after.Client.CallAsync(o => after.Client.Simulator.WriteBlockAsync(write, o)))
+            .Should().ThrowAsync<LeaseUnavailableException>();
+        refused.Which.Status.Detail.Should().Contain("dn-");
+        var replicas = await after.Client.CallAsync(o => after.Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.Block.BlockId }, o)).DefaultTimeout();
+        replicas.Replicas.Should().BeEmpty("a write the pipeline cannot take reaches no DataNode");
+    }
+}
