@@ -153,7 +153,9 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     /// <summary>
     /// Writes bytes through a block's pipeline as a client would (see <see cref="PipelineWrite"/>).
     /// Expected refusals are results: a stale generation stamp (the writer was fenced), a replica
-    /// that cannot take the write, an unreachable DataNode.
+    /// that cannot take the write, an unreachable DataNode. <paramref name="cancellationToken"/>
+    /// stops the write until its data starts flowing (nothing written then); after that the data
+    /// reaches every DataNode of the pipeline that takes it, cancelled or not.
     /// </summary>
     /// <exception cref="DataNodeNotFoundException">The pipeline names an unknown DataNode.</exception>
     /// <exception cref="ArgumentException">The pipeline is empty or repeats a DataNode, or a count or length is out of range.</exception>
@@ -206,6 +208,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                 null);
         }
 
+        cancellationToken.ThrowIfCancellationRequested(); // The last moment nothing is written yet.
         for (var i = 0; i < targets; i++)
         {
             if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
@@ -232,8 +235,13 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                 }
                 else
                 {
+                    // Not the caller's token: once the head has the bytes they go down the whole
+                    // pipeline (each hop bounded by the call timeout), as a DataNode mirrors a packet
+                    // downstream whatever the client does. A client that cancels (or whose deadline
+                    // passes) mid-pipeline would otherwise leave healthy DataNodes short of the
+                    // head, and every later write of the block would break there.
                     var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
-                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, cancellationToken)
+                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, CancellationToken.None)
                         .ConfigureAwait(false);
                 }
             }

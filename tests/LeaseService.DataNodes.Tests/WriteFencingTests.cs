@@ -241,6 +241,57 @@ public sealed class WriteFencingTests
     }
 
     [Fact]
+    public async Task Write_CallerCancelsOnceTheHeadHasTheBytes_TheyStillReachEveryDataNode_AndThePipelineStaysWhole()
+    {
+        await _t.WriteOkAsync(100);
+        using var caller = new CancellationTokenSource();
+
+        // Walk the write call by call (each DataNode hung until the write reaches it, and the next
+        // one hung before this one is released) up to its data reaching dn-2: dn-1 has the bytes.
+        var atDn2 = _t.Cluster.HangDataNode("dn-2");
+        var atDn3 = _t.Cluster.HangDataNode("dn-3");
+        var write = _t.Cluster.WriteAsync(new PipelineWrite(_t.All, TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(10)), caller.Token);
+        await atDn2.DefaultTimeout(); // Setup at dn-2.
+        _t.Cluster.ReleaseDataNode("dn-2");
+        await atDn3.DefaultTimeout(); // Setup at dn-3.
+        atDn2 = _t.Cluster.HangDataNode("dn-2");
+        _t.Cluster.ReleaseDataNode("dn-3");
+        await atDn2.DefaultTimeout(); // Where the block ends, at dn-2.
+        atDn3 = _t.Cluster.HangDataNode("dn-3");
+        _t.Cluster.ReleaseDataNode("dn-2");
+        await atDn3.DefaultTimeout(); // Where the block ends, at dn-3.
+        atDn2 = _t.Cluster.HangDataNode("dn-2");
+        _t.Cluster.ReleaseDataNode("dn-3");
+        await atDn2.DefaultTimeout(); // The data at dn-2: dn-1 took it.
+        _t.Replica("dn-1").NumBytes.Should().Be(110);
+
+        await caller.CancelAsync(); // The client gives up (cancels, or its deadline passes).
+        _t.Cluster.ReleaseDataNode("dn-2");
+
+        // dn-1 forwards what it received, as a DataNode mirrors a packet whatever the client does.
+        (await write.DefaultTimeout()).Status.Should().Be(SimulatedWriteStatus.Written);
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 110);
+        await _t.WriteOkAsync(5); // Not a pipeline broken at a healthy dn-2 for the rest of the block.
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 115);
+    }
+
+    [Fact]
+    public async Task Write_CallerCancelsBeforeTheDataFlows_NothingIsWritten()
+    {
+        await _t.WriteOkAsync(100);
+        using var caller = new CancellationTokenSource();
+        var atDn3 = _t.Cluster.HangDataNode("dn-3");
+        var write = _t.Cluster.WriteAsync(new PipelineWrite(_t.All, TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(10)), caller.Token);
+        await atDn3.DefaultTimeout(); // Setup at dn-3.
+
+        await caller.CancelAsync();
+
+        await FluentActions.Awaiting(() => write).Should().ThrowAsync<OperationCanceledException>();
+        _t.Cluster.ReleaseDataNode("dn-3");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 100);
+    }
+
+    [Fact]
     public async Task Write_UnknownDataNode_ThrowsNotFoundAndWritesNothing()
     {
         var act = () => _t.Cluster.WriteAsync(new PipelineWrite(["dn-1", "dn-9"], TestCluster.BlockId, TestCluster.BlockGs, TestCluster.Bytes(1)));
