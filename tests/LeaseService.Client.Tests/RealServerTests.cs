@@ -276,6 +276,28 @@ public sealed class RealServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Close_AnswerOfTheFinalizingWriteLost_RetriedCloseClosesTheFile()
+    {
+        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
+        var client = new LeaseClient(channel);
+        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }).DefaultTimeout();
+
+        // The close's write finalizes every replica, and its answer is lost: a transient failure.
+        await FluentActions.Awaiting(() => writer.CloseAsync()).Should().ThrowAsync<LeaseUnavailableException>();
+        var replicas = await Client.CallAsync(o => Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = writer.CurrentBlock!.BlockId }, o)).DefaultTimeout();
+        replicas.Replicas.Should().OnlyContain(r => r.State == ReplicaState.Finalized && r.NumBytes == 3);
+
+        // The retry cannot finalize them again (a FINALIZED replica takes no write at its stamp), and need not.
+        await writer.CloseAsync().DefaultTimeout();
+
+        writer.IsClosed.Should().BeTrue();
+        (await Client.GetFileAsync("/logs/a").DefaultTimeout()).Should().Match<Contracts.V1.FileInfo>(f => !f.UnderConstruction && f.Length == 3);
+        _renewer.GetStatus("client-1").Should().BeNull();
+    }
+
+    [Fact]
     public async Task Open_SamePathTwiceInOneProcess_RefusedWithoutClosingTheFirstWritersFile()
     {
         await using var first = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Grpc.Core;
 using LeaseService.Client.Renewal.Internal;
 using LeaseService.Contracts.V1;
@@ -197,9 +198,12 @@ public sealed class LeaseWriter : IAsyncDisposable
 
     /// <summary>
     /// Finalizes the last block if needed, then closes the file (RemoveLease), retrying while the
-    /// server answers closed=false or UNAVAILABLE; the lease stays renewed meanwhile.
+    /// server answers closed=false or UNAVAILABLE; the lease stays renewed meanwhile. When a replica
+    /// refuses to finalize (FAILED_PRECONDITION: e.g. an earlier close finalized it and its answer
+    /// was lost), the server is asked once whether the block is complete anyway.
     /// </summary>
     /// <exception cref="TimeoutException">Still not closed after <see cref="LeaseWriterOptions.MaxCloseAttempts"/>; the path stays open: retry or dispose.</exception>
+    /// <exception cref="LeaseConflictException">The last block's replicas could not be finalized and too few are FINALIZED; the path stays open.</exception>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -214,15 +218,36 @@ public sealed class LeaseWriter : IAsyncDisposable
             throw new InvalidOperationException($"'{Path}' was opened again in this process after this writer was aborted; close the newer writer.");
         }
 
+        LeaseConflictException? pipelineRefused = null;
         if (_block is not null && !_blockFinalized)
         {
-            await WriteAsync(ReadOnlyMemory<byte>.Empty, endBlock: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteAsync(ReadOnlyMemory<byte>.Empty, endBlock: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (LeaseConflictException ex)
+            {
+                // A replica cannot close its pipeline, e.g. it is FINALIZED already: an earlier close
+                // finalized it and its answer was lost, or broke past the DataNodes it finalized.
+                // The server decides whether the block is complete all the same (one attempt: a
+                // refusal now will not turn into a FINALIZED replica by waiting).
+                pipelineRefused = ex;
+            }
         }
 
         _renewer.MarkClosing(Registration);
         try
         {
-            await RemoveLeaseRetryingAsync(cancellationToken).ConfigureAwait(false);
+            var attempts = pipelineRefused is null ? _options.MaxCloseAttempts : 1;
+            if (!await RemoveLeaseRetryingAsync(attempts, cancellationToken).ConfigureAwait(false))
+            {
+                if (pipelineRefused is not null)
+                {
+                    ExceptionDispatchInfo.Throw(pipelineRefused);
+                }
+
+                throw new TimeoutException($"'{Path}' is still not closed after {attempts} attempts (the last block waits for replicas); the lease stays renewed.");
+            }
         }
         catch
         {
@@ -235,7 +260,8 @@ public sealed class LeaseWriter : IAsyncDisposable
         _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
     }
 
-    private async Task RemoveLeaseRetryingAsync(CancellationToken cancellationToken)
+    /// <summary>RemoveLease until closed (true), or false when the server still answers closed=false at the last of <paramref name="attempts"/>.</summary>
+    private async Task<bool> RemoveLeaseRetryingAsync(int attempts, CancellationToken cancellationToken)
     {
         var delay = _options.CloseRetryInitialDelay;
         for (var attempt = 1; ; attempt++)
@@ -245,13 +271,13 @@ public sealed class LeaseWriter : IAsyncDisposable
             {
                 if (await _client.RemoveLeaseAsync(Holder, Path, cancellationToken).ConfigureAwait(false))
                 {
-                    return;
+                    return true;
                 }
             }
             catch (LeaseUnavailableException ex)
             {
                 // Transient: the server is busy, or the last block changed while closing. Retry.
-                if (attempt >= _options.MaxCloseAttempts)
+                if (attempt >= attempts)
                 {
                     throw new TimeoutException($"'{Path}' is still not closed after {attempt} attempts; the lease stays renewed.", ex);
                 }
@@ -264,7 +290,7 @@ public sealed class LeaseWriter : IAsyncDisposable
             {
                 if (ex is LeaseNotFoundException && await ClosedByUsAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    return; // An earlier attempt closed it and its answer was lost.
+                    return true; // An earlier attempt closed it and its answer was lost.
                 }
 
                 // The path is no longer ours: recovered or taken over while we were not looking.
@@ -272,9 +298,9 @@ public sealed class LeaseWriter : IAsyncDisposable
                 throw new LeaseLostException(Holder, Path, LeaseAbortReason.HolderNotFound, ex);
             }
 
-            if (attempt >= _options.MaxCloseAttempts)
+            if (attempt >= attempts)
             {
-                throw new TimeoutException($"'{Path}' is still not closed after {attempt} attempts (the last block waits for replicas); the lease stays renewed.");
+                return false;
             }
 
             await Task.Delay(delay, _renewer.TimeProvider, cancellationToken).ConfigureAwait(false);
