@@ -26,9 +26,12 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         string? principal,
         CancellationToken cancellationToken)
     {
-        if (stopAfterReplicas < 0)
+        var invalid = stopAfterReplicas < 0 ? "stop_after_replicas must not be negative"
+            : generationStamp <= 0 ? "generation_stamp must be positive (the one AddBlock returned)"
+            : CheckReplicaLengths(replicaLengths, data.Length, pipelineLength: null);
+        if (invalid is not null)
         {
-            return Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.InvalidArgument, "stop_after_replicas must not be negative");
+            return Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.InvalidArgument, invalid);
         }
 
         var before = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: !data.IsEmpty, principal).ConfigureAwait(false);
@@ -38,6 +41,11 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         }
 
         var block = before.Value!;
+        if (CheckReplicaLengths(replicaLengths, data.Length, block.Locations.Count) is { } tooMany)
+        {
+            return Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.InvalidArgument, tooMany);
+        }
+
         var result = await pipeline.WriteAsync(
             new PipelineWrite(block.Locations, blockId, generationStamp, data, stopAfterReplicas, replicaLengths, finalize),
             cancellationToken).ConfigureAwait(false);
@@ -57,5 +65,29 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         return after.IsOk
             ? Outcome<IReadOnlyList<ReplicaReport>>.Ok(result.Replicas)
             : Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}");
+    }
+
+    /// <summary>Why <paramref name="lengths"/> do not fit the data (and the pipeline, once known), or null.</summary>
+    private static string? CheckReplicaLengths(IReadOnlyList<long>? lengths, int dataLength, int? pipelineLength)
+    {
+        if (lengths is null)
+        {
+            return null;
+        }
+
+        if (pipelineLength is { } pipeline && lengths.Count > pipeline)
+        {
+            return $"replica_lengths has {lengths.Count} entries for a pipeline of {pipeline} DataNodes";
+        }
+
+        for (var i = 0; i < lengths.Count; i++)
+        {
+            if (lengths[i] < 0 || lengths[i] > dataLength)
+            {
+                return $"replica_lengths[{i}] must be between 0 and the {dataLength} bytes of data";
+            }
+        }
+
+        return null;
     }
 }

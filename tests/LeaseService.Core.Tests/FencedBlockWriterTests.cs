@@ -78,6 +78,36 @@ public sealed class FencedBlockWriterTests
         _pipeline.Writes.Should().Be(0);
     }
 
+    [Fact]
+    public async Task Write_NoGenerationStamp_InvalidArgumentNotFenced()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+
+        var refused = await _writer.WriteAsync(block.Block.BlockId, 0, block.Epoch, new byte[1], 0, null, false, null, default).DefaultTimeout();
+
+        refused.Kind.Should().Be(OutcomeKind.InvalidArgument, "a request without its generation stamp is malformed; \"fenced\" would tell a writer its lease is gone");
+        refused.Message.Should().Be("generation_stamp must be positive (the one AddBlock returned)");
+        _pipeline.Writes.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 2 }, "replica_lengths[0] must be between 0 and the 1 bytes of data")]
+    [InlineData(new long[] { 1, -1 }, "replica_lengths[1] must be between 0 and the 1 bytes of data")]
+    [InlineData(new long[] { 1, 1, 1, 1 }, "replica_lengths has 4 entries for a pipeline of 3 DataNodes")]
+    public async Task Write_ReplicaLengthsThatDoNotFit_InvalidArgumentNamingTheField_NothingWritten(long[] lengths, string message)
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+
+        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[1], 0, lengths, false, null, default).DefaultTimeout();
+
+        refused.Kind.Should().Be(OutcomeKind.InvalidArgument);
+        refused.Message.Should().Be(message, "no .NET parameter suffix reaches the client");
+        _pipeline.Writes.Should().Be(0);
+        _f.Cluster.ListReplicas(block.Block.BlockId).Should().BeEmpty();
+    }
+
     /// <summary>The simulated pipeline, counting writes and running a step right after one.</summary>
     private sealed class CountingPipeline(IBlockPipeline inner) : IBlockPipeline
     {

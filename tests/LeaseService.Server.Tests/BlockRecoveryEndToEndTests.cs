@@ -90,7 +90,7 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
             .Should().ThrowAsync<LeaseNotFoundException>();
         await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1" }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
-        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.WriteBlockAsync(new WriteBlockRequest { BlockId = 424242 }, o)))
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.WriteBlockAsync(new WriteBlockRequest { BlockId = 424242, GenerationStamp = 1 }, o)))
             .Should().ThrowAsync<LeaseNotFoundException>();
         await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1", Step = RecoveryStep.UpdateReplica, Count = -1 }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();

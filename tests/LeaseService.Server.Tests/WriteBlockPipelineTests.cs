@@ -6,7 +6,7 @@ using LeaseService.Testing;
 
 namespace LeaseService.Server.Tests;
 
-/// <summary><c>DataNodeSimulator/WriteBlock</c> over gRPC when the block's pipeline is not what the simulator has now.</summary>
+/// <summary><c>DataNodeSimulator/WriteBlock</c> over gRPC: numbers out of range, and a block's pipeline that is not what the simulator has now.</summary>
 public sealed class WriteBlockPipelineTests : IAsyncLifetime
 {
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("leaseservice-writeblock-");
@@ -17,6 +17,35 @@ public sealed class WriteBlockPipelineTests : IAsyncLifetime
     {
         _directory.Delete(recursive: true);
         return Task.CompletedTask;
+    }
+
+    [Theory]
+    [InlineData("block_id")]
+    [InlineData("generation_stamp")]
+    [InlineData("epoch")]
+    [InlineData("replica_lengths")]
+    public async Task Write_NumberAboveTheLargestEverIssued_InvalidArgumentNamingTheField_NotAnotherNumber(string field)
+    {
+        await using var server = await ServerFixture.StartAsync();
+        await server.Client.AddLeaseAsync("w", "/a").DefaultTimeout();
+        var block = await server.Client.AddBlockAsync("w", "/a").DefaultTimeout();
+        var write = new WriteBlockRequest
+        {
+            BlockId = field == "block_id" ? ulong.MaxValue : block.Block.BlockId,
+            GenerationStamp = field == "generation_stamp" ? ulong.MaxValue : block.Block.GenerationStamp,
+            Epoch = field == "epoch" ? ulong.MaxValue : block.Epoch,
+            Data = ByteString.CopyFrom(1, 2, 3),
+        };
+        if (field == "replica_lengths")
+        {
+            write.ReplicaLengths.Add(ulong.MaxValue);
+        }
+
+        var refused = await FluentActions.Awaiting(() => server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(write, o)))
+            .Should().ThrowAsync<LeaseArgumentException>();
+        refused.Which.Status.Detail.Should().Be($"{field} must be at most {long.MaxValue}"); // Not "block -1 does not exist", "epoch -1 … is no longer current".
+        var replicas = await server.Client.CallAsync(o => server.Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.Block.BlockId }, o)).DefaultTimeout();
+        replicas.Replicas.Should().BeEmpty();
     }
 
     [Fact]

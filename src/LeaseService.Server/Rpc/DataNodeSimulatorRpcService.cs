@@ -27,6 +27,18 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
 
     public override async Task<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
+        // Ids, stamps, epochs and lengths are at most long.MaxValue (none above was ever issued):
+        // above it, a cast would turn the caller's number into another in every answer.
+        var outOfRange = request.BlockId > long.MaxValue ? "block_id"
+            : request.GenerationStamp > long.MaxValue ? "generation_stamp"
+            : request.Epoch > long.MaxValue ? "epoch"
+            : request.ReplicaLengths.Any(l => l > long.MaxValue) ? "replica_lengths"
+            : null;
+        if (outOfRange is not null)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{outOfRange} must be at most {long.MaxValue}"));
+        }
+
         IReadOnlyList<PipelineReplica> replicas;
         try
         {
