@@ -43,6 +43,7 @@ public sealed class HostingTests
                 $"--Kestrel:Endpoints:Tls:Certificate:Path={pfx}",
                 "--Kestrel:Endpoints:Tls:Certificate:Password=secret",
                 "--Serilog:MinimumLevel:Default=Warning",
+                "--Metrics:Url=",
                 "--Storage:Provider=InMemory",
             ]);
             await app.StartAsync().DefaultTimeout();
@@ -73,7 +74,7 @@ public sealed class HostingTests
     [InlineData("-5")]
     public void MaxReceiveMessageSize_NotPositive_StopsStartUp_NamingTheKey(string value)
     {
-        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", $"--Grpc:MaxReceiveMessageSize={value}", "--Storage:Provider=InMemory"]);
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", $"--Grpc:MaxReceiveMessageSize={value}", "--Metrics:Url=", "--Storage:Provider=InMemory"]);
 
         build.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Grpc:MaxReceiveMessageSize").And.Contain(value);
     }
@@ -134,7 +135,7 @@ public sealed class HostingTests
         var dataNodes = new FlakyDataNodes();
         var time = new FakeTimeProvider();
         await using var app = LeaseServer.Build(
-            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Leases:HardLimit=00:01:00", "--Leases:SoftLimit=00:00:30", "--Storage:Provider=InMemory"],
+            ["--urls", "http://127.0.0.1:0", "--Serilog:MinimumLevel:Default=Fatal", "--Metrics:Url=", "--Leases:HardLimit=00:01:00", "--Leases:SoftLimit=00:00:30", "--Storage:Provider=InMemory"],
             builder =>
             {
                 builder.Services.AddSingleton<TimeProvider>(time);
