@@ -311,6 +311,20 @@ public sealed class RealServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Close_AfterAbort_Refused_TheFileIsLeftToRecovery()
+    {
+        await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(new byte[] { 1, 2, 3 }, endBlock: true).DefaultTimeout();
+
+        writer.Abort();
+
+        await FluentActions.Awaiting(() => writer.CloseAsync()).Should().ThrowAsync<InvalidOperationException>().WithMessage("*aborted*");
+        writer.IsClosed.Should().BeFalse();
+        var file = await Client.GetFileAsync("/logs/a").DefaultTimeout();
+        file.UnderConstruction.Should().BeTrue("an aborted writer's file is closed by lease recovery, not by the writer");
+    }
+
+    [Fact]
     public async Task Write_WithTheLeaseTokenAsCallerToken_LeaseLostIsReportedAsLeaseLost()
     {
         var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();

@@ -51,6 +51,7 @@ public sealed class LeaseWriter : IAsyncDisposable
     private Block? _block;
     private bool _blockFinalized;
     private bool _closed;
+    private bool _aborted;
     private bool _disposed;
 
     private LeaseWriter(LeaseClient client, LeaseRenewer renewer, LeaseRegistration registration, LeaseInfo lease, LeaseWriterOptions options)
@@ -202,6 +203,7 @@ public sealed class LeaseWriter : IAsyncDisposable
     /// refuses to finalize (FAILED_PRECONDITION: e.g. an earlier close finalized it and its answer
     /// was lost), the server is asked once whether the block is complete anyway.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The writer was aborted (<see cref="Abort"/>): the server recovers the file.</exception>
     /// <exception cref="TimeoutException">Still not closed after <see cref="LeaseWriterOptions.MaxCloseAttempts"/>; the path stays open: retry or dispose.</exception>
     /// <exception cref="LeaseConflictException">The last block's replicas could not be finalized and too few are FINALIZED; the path stays open.</exception>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
@@ -210,6 +212,12 @@ public sealed class LeaseWriter : IAsyncDisposable
         if (_closed)
         {
             return;
+        }
+
+        if (_aborted)
+        {
+            // As HDFS's close after abort, this does not complete the file: the server recovers it.
+            throw new InvalidOperationException($"'{Path}' was aborted: the server recovers it after its limits (RecoverLease sooner); open it again to write.");
         }
 
         if (_renewer.IsSuperseded(Registration))
@@ -327,12 +335,14 @@ public sealed class LeaseWriter : IAsyncDisposable
 
     /// <summary>
     /// Stops writing without closing: the path is unregistered and its lease no longer renewed,
-    /// so the server recovers the file (as HDFS's abort). Idempotent.
+    /// so the server recovers the file (as HDFS's abort). Idempotent. A later <see cref="CloseAsync"/>
+    /// throws instead of completing the file.
     /// </summary>
     public void Abort()
     {
         if (!_closed)
         {
+            _aborted = true;
             _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
         }
     }
