@@ -12,7 +12,8 @@
 #      same holder and epoch; prints the time from the kill;
 #   4. opens another file on the new active, then removes everything it started (containers,
 #      network, volumes) and stops the API service.
-# Exit code: 0 when every step held.
+# Exit code: 0 when every step held; docker/ci-image.sh's when the base images cannot be made (3:
+# podman cannot run containers on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,10 @@ fail() { log "FAILED: $*"; exit 1; }
 install() { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
 command -v docker-compose >/dev/null || install docker-compose
 command -v etcd >/dev/null || install etcd-server
-eval "$(docker/ci-image.sh --bases)"   # CONTAINERS_CONF, SDK_IMAGE, RUNTIME_IMAGE
+# An assignment, not eval "$(...)": eval would hide ci-image.sh's exit code from set -e (and its 3,
+# podman cannot run containers here), and the build would go on against the registry's images.
+bases=$(docker/ci-image.sh --bases) || exit
+eval "$bases"   # CONTAINERS_CONF, SDK_IMAGE, RUNTIME_IMAGE
 
 # etcd's official image, stood in for: the runtime stand-in plus this machine's etcd binary.
 ETCD_IMAGE=localhost/leaseservice-etcd-standin:$(etcd --version | awk '/etcd Version/ {print $3}')

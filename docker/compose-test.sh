@@ -4,14 +4,18 @@
 # the base images as local stand-ins (docker/ci-image.sh --bases). Runs
 #   docker-compose -f docker/docker-compose.yml --profile test run --rm integration-tests
 # then removes what it started (containers, network, volumes) and stops the API service.
-# Exit code: the test run's.
+# Exit code: the test run's; docker/ci-image.sh's when the base images cannot be made (3: podman
+# cannot run containers on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v docker-compose >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 }
-eval "$(docker/ci-image.sh --bases)"   # CONTAINERS_CONF, SDK_IMAGE, RUNTIME_IMAGE
+# An assignment, not eval "$(...)": eval would hide ci-image.sh's exit code from set -e (and its 3,
+# podman cannot run containers here), and the build would go on against the registry's images.
+bases=$(docker/ci-image.sh --bases) || exit
+eval "$bases"   # CONTAINERS_CONF, SDK_IMAGE, RUNTIME_IMAGE
 
 run_dir=$(mktemp -d /run/leaseservice-compose.XXXXXX)
 socket=$run_dir/podman.sock
