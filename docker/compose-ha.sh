@@ -38,9 +38,13 @@ if ! podman image exists "$ETCD_IMAGE"; then
 fi
 export ETCD_IMAGE
 
-# The host-side tools: the CLI and the server's probe mode.
-dotnet build -c Release src/LeaseService.Cli -v q -nologo >/dev/null
-dotnet build -c Release src/LeaseService.Server -v q -nologo >/dev/null
+# The host-side tools: the CLI and the server's probe mode (the build's output only if it fails).
+for project in src/LeaseService.Cli src/LeaseService.Server; do
+  if ! build_output=$(dotnet build -c Release "$project" -v q -nologo 2>&1); then
+    printf '%s\n' "$build_output" >&2
+    fail "dotnet build $project"
+  fi
+done
 CLI=(dotnet src/LeaseService.Cli/bin/Release/net10.0/lease.dll)
 [[ -f ${CLI[1]} ]] || CLI=(dotnet src/LeaseService.Cli/bin/Release/net10.0/LeaseService.Cli.dll)
 PROBE=(dotnet src/LeaseService.Server/bin/Release/net10.0/LeaseService.Server.dll --probe --timeout 2s)
