@@ -18,10 +18,11 @@ DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 Seril
   dotnet src/LeaseService.Server/bin/Release/net10.0/LeaseService.Server.dll --urls "$URL" \
   "--Storage:Provider=$PROVIDER" "--Storage:Path=$WORK/data" --Metrics:Url=http://127.0.0.1:0 >"$WORK/server.log" 2>&1 & PIDS+=($!)
 SERVER=$!
-for _ in $(seq 1 300); do grep -q "listening on" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q "listening on" "$WORK/server.log" 2>/dev/null && break; kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
+grep -q "listening on" "$WORK/server.log" || { echo "the server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 GEN=(dotnet benchmarks/LeaseService.LoadGenerator/bin/Release/net10.0/LeaseService.LoadGenerator.dll --mode add --target "$URL" --concurrency 64)
 "${GEN[@]}" --count 150000 >/dev/null # warm-up: the server's tiered JIT reaches steady code
-"${GEN[@]}" --seconds 10 >"$WORK/load.txt" & LOAD=$!
+"${GEN[@]}" --seconds 10 >"$WORK/load.txt" & LOAD=$!; PIDS+=("$LOAD")
 sleep 2
 perf record -F 999 -g -a -o "$WORK/perf.data" -- sleep 6 >/dev/null 2>&1
 wait "$LOAD"
