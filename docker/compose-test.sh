@@ -36,10 +36,22 @@ for _ in $(seq 50); do [[ -S $socket ]] && break; sleep 0.1; done
 export DOCKER_HOST=unix://$socket COMPOSE_PROJECT_NAME=leaseservice-compose-test
 
 # Not as with Docker: without systemd (our VMs) podman runs no periodic health checks, so the
-# test server's status stays "starting"; docker-compose 1.29's `run` starts it without waiting on
-# depends_on's service_healthy anyway. The suite's own start-up wait covers it (a health Watch,
-# retried while the server is unreachable, at most 30 s).
+# test server's status would stay "starting", and docker-compose 1.29's `run` waits for
+# depends_on's service_healthy: it waited for ever. So the test server is started first and the
+# image's check run here (podman healthcheck run), as Docker's engine runs it every interval, until
+# it passes; then `run` finds it healthy.
 "${compose[@]}" build >&2
+"${compose[@]}" up -d leaseservice-test >&2
+server=$("${compose[@]}" ps -q leaseservice-test)
+deadline=$((SECONDS + 60))
+until podman healthcheck run "$server" >/dev/null 2>&1; do
+  if ((SECONDS >= deadline)); then
+    echo "compose-test: leaseservice-test did not pass its health check within 60 s:" >&2
+    "${compose[@]}" logs --no-color --tail 40 leaseservice-test >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
 set +e
 "${compose[@]}" run --rm integration-tests
 status=$?
