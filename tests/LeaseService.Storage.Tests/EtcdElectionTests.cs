@@ -34,6 +34,28 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
     }
 
     [EtcdFact]
+    public async Task Replica_StartedWhileEtcdIsDown_IsElectedSoonAfterEtcdComesBack()
+    {
+        // etcd down at start-up (or every member down for a while): the client's connection
+        // attempts back off, and must not back off for long. gRPC's default grows to 2 minutes
+        // (10 s between attempts after about 20 s down), and calls fail at once in between, so
+        // the replica found etcd back only seconds to minutes later.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        await cluster.KillMemberAsync(0);
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false);
+
+        await Task.Delay(TimeSpan.FromSeconds(18)); // The outage (real time: the client's own backoff), not lease time.
+        cluster.StartMember(0);
+        await cluster.WaitHealthyAsync();
+        var back = System.Diagnostics.Stopwatch.StartNew();
+
+        var first = await Task.WhenAny(replica.Elected, Task.Delay(TimeSpan.FromSeconds(4)));
+
+        first.Should().BeSameAs(replica.Elected, "etcd has been back for {0} ms", back.ElapsedMilliseconds);
+        replica.Election.IsLeader.Should().BeTrue();
+    }
+
+    [EtcdFact]
     public async Task GuardFailed_OfAnEarlierTerm_LeavesTheCurrentTerm_OfItsOwnTerm_EndsIt()
     {
         // A guarded write of an earlier term that failed late (etcd slow while this replica was
