@@ -199,10 +199,10 @@ public sealed partial class LeaseManager : IStorageHealth
 
     /// <summary>
     /// What a load read from the store: the open files (to be held in memory), the filter of the
-    /// closed ones, how many files the store holds, the highest counters anything stored used, and
-    /// whether the store was new (no format version yet).
+    /// closed ones, how many files the store holds, the highest counters anything stored used, the
+    /// counters record itself, and whether the store was new (no format version yet).
     /// </summary>
-    private sealed record StoreSnapshot(List<StoredFile> OpenFiles, StoredPathFilter StoredPaths, int Total, long Stamp, long BlockId, bool Fresh);
+    private sealed record StoreSnapshot(List<StoredFile> OpenFiles, StoredPathFilter StoredPaths, int Total, long Stamp, long BlockId, long RecordStamp, long RecordBlockId, bool Fresh);
 
     /// <summary>
     /// Reads every record (each one decoded, so a corrupt store is refused at start-up) and keeps
@@ -300,8 +300,10 @@ public sealed partial class LeaseManager : IStorageHealth
             throw new LeaseStoreException($"{_store.Description}: format version {format} is not valid");
         }
 
-        // The counters record is written with every change that moves them; the records can only
-        // agree, but a fencing token must never be issued twice, so take the highest of all.
+        // The counters record is written with every change that moves them, after the step's files;
+        // a write applied in part (etcd: a batch of several transactions that failed after the
+        // first) can leave a file above it. A fencing token must never be issued twice, so take
+        // the highest of all (and the install writes the counters record up to it).
         // Sized for twice the closed files stored now (room for those closed from here on).
         var storedPaths = new StoredPathFilter((int)Math.Min(Math.Max(2L * closed.Count, StoredPathFilter.DefaultCapacity), int.MaxValue));
         foreach (var hash in closed)
@@ -309,7 +311,7 @@ public sealed partial class LeaseManager : IStorageHealth
             storedPaths.Add(hash);
         }
 
-        return new StoreSnapshot(files, storedPaths, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), Fresh: format is null);
+        return new StoreSnapshot(files, storedPaths, total, Math.Max(stamp, highestStamp), Math.Max(blockId, highestBlockId), stamp, blockId, Fresh: format is null);
     }
 
     /// <summary>
@@ -430,8 +432,11 @@ public sealed partial class LeaseManager : IStorageHealth
 
         _generationStamp = stamp;
         _lastBlockId = blockId;
-        _persistedStamp = stamp;
-        _persistedBlockId = blockId;
+
+        // What the counters record holds: when a file holds more (a write applied in part), the
+        // commit below writes the record up to it, before that file can be deleted or rewritten.
+        _persistedStamp = snapshot.RecordStamp;
+        _persistedBlockId = snapshot.RecordBlockId;
 
         // Recoveries in flight at the crash resume with a new recovery id (above anything issued).
         foreach (var file in resume)

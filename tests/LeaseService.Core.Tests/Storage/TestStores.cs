@@ -18,6 +18,13 @@ internal sealed class ControllableStore : ILeaseStore
 
     public int Writes { get; private set; }
 
+    /// <summary>
+    /// When set, the next write applies every record but those with this key and then throws: an
+    /// engine that writes a large batch in several steps (etcd: several transactions) and failed
+    /// after the first.
+    /// </summary>
+    public string? ApplyNextWriteWithout { get; set; }
+
     public string Description => "test store";
 
     /// <summary>Holds every write until <see cref="Release"/>.</summary>
@@ -62,6 +69,13 @@ internal sealed class ControllableStore : ILeaseStore
         if (FailWith is { } reason)
         {
             throw new IOException(reason);
+        }
+
+        if (ApplyNextWriteWithout is { } left)
+        {
+            ApplyNextWriteWithout = null;
+            await _inner.WriteAsync([.. batch.Where(w => w.Key != left)], cancellationToken);
+            throw new IOException("the second transaction failed");
         }
 
         Writes++;
