@@ -230,7 +230,8 @@ public sealed partial class LeaseManager
 
     /// <summary>
     /// One lock hold of a monitor pass: up to <see cref="LeaseManagerOptions.MonitorBatchSize"/>
-    /// files, overdue block-recovery retries first (they are few, one per file under recovery per
+    /// files (and fewer than the store's <see cref="Storage.ILeaseStore.MaxKeysPerBatch"/>),
+    /// overdue block-recovery retries first (they are few, one per file under recovery per
     /// timeout, and must not starve behind a mass expiry), then files of leases past the hard
     /// limit, oldest lease first. True when work that is due is left for another batch; false when
     /// none is (or the state is not writable).
@@ -244,7 +245,9 @@ public sealed partial class LeaseManager
         }
 
         var now = _time.GetTimestamp();
-        var budget = Math.Max(1, _options.MonitorBatchSize);
+        // A batch's records (one per file, and the counters) are one commit: within the store's
+        // limit, so the commit is one atomic write (etcd: one transaction of at most 128 keys).
+        var budget = Math.Max(1, Math.Min(_options.MonitorBatchSize, _store.MaxKeysPerBatch - 1));
         var blocks = MonitorBatchBlocks; // Each changed file's whole record is encoded under the lock: bounded in blocks too.
         while (budget > 0 && blocks > 0 && _recoveries.Oldest is { } due && now - due.AttemptStarted > _recoveryTimeout)
         {

@@ -26,8 +26,8 @@ public sealed record LeaseManagerOptions
 
     /// <summary>
     /// Files the monitor handles per lock hold (across leases, oldest first); the lock is released
-    /// between batches. Bounds how long a caller can wait for the lock behind the monitor.
-    /// Default 128; ≥ 1.
+    /// between batches. Bounds how long a caller can wait for the lock behind the monitor. A batch
+    /// also holds fewer files than the store's keys per atomic write (etcd: 127). Default 128; ≥ 1.
     /// </summary>
     public int MonitorBatchSize { get; init; } = 128;
 

@@ -243,6 +243,29 @@ public sealed class FailoverTests
         }
     }
 
+    [Fact]
+    public async Task MonitorBatch_StaysWithinTheStoresKeyLimit_SoItIsOneAtomicWrite()
+    {
+        // etcd: 128 operations per transaction, and the default batch of 128 files plus the
+        // counters record is 129. A batch above the limit is written as several transactions,
+        // not atomically.
+        var store = new LimitedStore(maxKeys: 8);
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            Ok(await d.Manager.AddLeaseAsync("w", $"/p/{i}", "m"));
+            Ok(await d.Manager.AddBlockAsync("w", $"/p/{i}")); // Under construction: recovered with a new recovery id.
+        }
+
+        store.Batches.Clear();
+        d.Time.Advance(DurableManager.Hard + TimeSpan.FromSeconds(1));
+        var pass = await d.Manager.RunMonitorPassAsync(TimeSpan.FromSeconds(10)).DefaultTimeout();
+
+        pass.FilesExpired.Should().Be(20);
+        store.Batches.Should().OnlyContain(keys => keys <= 8, "each batch of the monitor is one write of the store");
+    }
+
     /// <summary>A store with a key limit per batch (as etcd's 128 operations per transaction) that records each batch's distinct keys.</summary>
     private sealed class LimitedStore(int maxKeys) : ILeaseStore
     {
