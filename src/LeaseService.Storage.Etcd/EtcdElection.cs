@@ -23,6 +23,10 @@ public sealed partial class EtcdElection
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
+    // While etcd stays unreachable the session is retried every RetryDelay: one warning for the
+    // first failure of an outage, then one a minute, the retries between at Debug.
+    private static readonly TimeSpan FailureWarningInterval = TimeSpan.FromMinutes(1);
+
     // etcd clientv3.WithRequireLeader: a member that lost its raft leader ends the watch instead of going silent.
     private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
 
@@ -34,6 +38,7 @@ public sealed partial class EtcdElection
     private readonly long _margin;
     private volatile Term? _term;
     private volatile string? _leaderUrl;
+    private int _failedSessions; // Since the last session etcd granted; only RunAsync's loop touches it.
 
     /// <param name="client">The etcd client (<see cref="EtcdConnection.Create"/>); the caller owns it.</param>
     /// <param name="keys">The cluster's keys.</param>
@@ -98,6 +103,7 @@ public sealed partial class EtcdElection
     {
         ArgumentNullException.ThrowIfNull(onElected);
         ArgumentNullException.ThrowIfNull(onDeposed);
+        long warned = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -110,7 +116,16 @@ public sealed partial class EtcdElection
             }
             catch (Exception ex)
             {
-                LogSessionFailed(ex.Message);
+                var now = _time.GetTimestamp();
+                if (++_failedSessions == 1 || _time.GetElapsedTime(warned, now) >= FailureWarningInterval)
+                {
+                    warned = now;
+                    LogSessionFailed(ex.Message, _failedSessions);
+                }
+                else
+                {
+                    LogSessionFailedAgain(ex.Message, _failedSessions);
+                }
             }
 
             try
@@ -150,6 +165,7 @@ public sealed partial class EtcdElection
         }
 
         var session = new Session(grant.ID, sent + ToTimestamp(TimeSpan.FromSeconds(grant.TTL)) - _margin);
+        _failedSessions = 0;
         using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var keepAlive = KeepAliveAsync(session, sessionEnd);
         try
@@ -397,8 +413,8 @@ public sealed partial class EtcdElection
     [LoggerMessage(7002, LogLevel.Warning, "No longer the active replica: {Reason}")]
     private partial void LogDeposed(string reason);
 
-    [LoggerMessage(7003, LogLevel.Warning, "etcd session failed: {Reason}; starting a new one")]
-    private partial void LogSessionFailed(string reason);
+    [LoggerMessage(7003, LogLevel.Warning, "etcd session failed: {Reason}; starting a new one (failure {Failures} since etcd last granted one; repeats are logged at Debug, 7008, and again as a warning after a minute)")]
+    private partial void LogSessionFailed(string reason, int failures);
 
     [LoggerMessage(7004, LogLevel.Information, "etcd session ended: {Reason}; starting a new one")]
     private partial void LogSessionEnded(string reason);
@@ -411,6 +427,9 @@ public sealed partial class EtcdElection
 
     [LoggerMessage(7007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]
     private partial void LogRevokeFailed(StatusCode status, string detail);
+
+    [LoggerMessage(7008, LogLevel.Debug, "etcd session failed again: {Reason}; starting a new one (failure {Failures} since etcd last granted one)")]
+    private partial void LogSessionFailedAgain(string reason, int failures);
 
     /// <summary>An etcd lease kept alive, and until when its holder can prove it is alive.</summary>
     private sealed class Session(long leaseId, long validUntil)

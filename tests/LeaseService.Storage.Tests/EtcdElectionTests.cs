@@ -56,6 +56,21 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
     }
 
     [EtcdFact]
+    public async Task EtcdDown_TheSessionRetries_WarnOnce_NotThreeTimesASecond()
+    {
+        // A replica retries its session every quarter second while etcd is down: an outage of an
+        // hour must not be ten thousand warnings.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        await cluster.KillMemberAsync(0);
+        var log = new SessionFailures(8);
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false, logger: log);
+
+        await log.Reached.DefaultTimeout();
+
+        log.Warnings.Should().Be(1, "the first failure of an outage is a warning, its retries are not");
+    }
+
+    [EtcdFact]
     public async Task GuardFailed_OfAnEarlierTerm_LeavesTheCurrentTerm_OfItsOwnTerm_EndsIt()
     {
         // A guarded write of an earlier term that failed late (etcd slow while this replica was
@@ -69,6 +84,38 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
 
         replica.Election.GuardFailed(guard);
         (await replica.Deposed.Task.DefaultTimeout()).Should().Contain("guarded write");
+    }
+
+    /// <summary>Counts the election's session failures (7003 warnings, 7008 repeats); <see cref="Reached"/> completes at the given number.</summary>
+    private sealed class SessionFailures(int target) : ILogger<EtcdElection>
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _count;
+        private int _warnings;
+
+        public Task Reached => _reached.Task;
+
+        public int Warnings => Volatile.Read(ref _warnings);
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id is 7003 or 7008)
+            {
+                if (logLevel >= LogLevel.Warning)
+                {
+                    Interlocked.Increment(ref _warnings);
+                }
+
+                if (Interlocked.Increment(ref _count) == target)
+                {
+                    _reached.TrySetResult();
+                }
+            }
+        }
     }
 
     /// <summary>Completes <see cref="Twice"/> at the election's second "watch failed" event (7006).</summary>
