@@ -305,10 +305,11 @@ public sealed partial class EtcdElection
 
     /// <summary>
     /// An etcd call failed without <paramref name="cancellationToken"/> being cancelled: an error
-    /// status, or etcd out of reach (a stream write to no connection fails as cancelled).
+    /// status, or etcd out of reach (a stream write to no connection fails as cancelled, one to a
+    /// connection etcd dropped with an IOException).
     /// </summary>
     private static bool Unreachable(Exception ex, CancellationToken cancellationToken)
-        => ex is (RpcException or OperationCanceledException) && !cancellationToken.IsCancellationRequested;
+        => ex is (RpcException or OperationCanceledException or IOException or HttpRequestException or InvalidOperationException) && !cancellationToken.IsCancellationRequested;
 
     private void LogWatchFailed(Exception ex)
     {
@@ -358,9 +359,12 @@ public sealed partial class EtcdElection
 
                     session.Extend(now + ToTimestamp(TimeSpan.FromSeconds(ttl)) - _margin);
                 }
-                catch (Exception ex) when (!token.IsCancellationRequested && ex is RpcException or OperationCanceledException or InvalidOperationException)
+                catch (Exception ex) when (!token.IsCancellationRequested)
                 {
-                    // Answer overdue or the member went away: a new stream (round robin picks a live member).
+                    // Answer overdue or the member went away: a new stream (round robin picks a live
+                    // member). Whatever the broken stream threw (a write to a connection etcd dropped
+                    // fails with the HTTP/2 stream's IOException, not an RpcException): only the
+                    // validity, checked above, ends the session.
                     LogKeepAliveFailed(ex.Message);
                     call?.Dispose();
                     call = null;

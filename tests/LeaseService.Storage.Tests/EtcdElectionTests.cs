@@ -34,6 +34,26 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
     }
 
     [EtcdFact]
+    public async Task Active_KeepsItsTerm_WhenAKeepaliveMeetsTheConnectionEtcdDropped()
+    {
+        // The keepalive stream's connection goes with the member (a member restarted, one of
+        // three went down): the next keepalive written to it fails, and must be retried on a
+        // new stream, whatever exception the broken stream throws, not end the session at once.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        var log = new KeepAliveFailures();
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, sessionTtl: TimeSpan.FromSeconds(10), logger: log);
+
+        await cluster.KillMemberAsync(0);
+        await Task.WhenAny(log.First, replica.Deposed.Task).DefaultTimeout(); // The next keepalive, a quarter TTL later at most.
+        cluster.StartMember(0);
+        await cluster.WaitHealthyAsync();
+        await replica.Store.WriteAsync([new StoreWrite("file//after", [1])]).AsTask().DefaultTimeout();
+
+        replica.Deposed.Task.IsCompleted.Should().BeFalse("etcd was back within the session TTL: {0}", replica.Deposed.Task.IsCompleted ? replica.Deposed.Task.Result : "");
+        replica.Election.IsLeader.Should().BeTrue();
+    }
+
+    [EtcdFact]
     public async Task Replica_StartedWhileEtcdIsDown_IsElectedSoonAfterEtcdComesBack()
     {
         // etcd down at start-up (or every member down for a while): the client's connection
@@ -84,6 +104,26 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
 
         replica.Election.GuardFailed(guard);
         (await replica.Deposed.Task.DefaultTimeout()).Should().Contain("guarded write");
+    }
+
+    /// <summary>Completes <see cref="First"/> at the election's first "keepalive failed" event (7005).</summary>
+    private sealed class KeepAliveFailures : ILogger<EtcdElection>
+    {
+        private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task First => _first.Task;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 7005)
+            {
+                _first.TrySetResult();
+            }
+        }
     }
 
     /// <summary>Counts the election's session failures (7003 warnings, 7008 repeats); <see cref="Reached"/> completes at the given number.</summary>
