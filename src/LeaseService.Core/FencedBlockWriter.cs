@@ -13,6 +13,8 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
     /// <summary>
     /// Writes through the block's pipeline; the replicas that took the data, or why not. With
     /// <paramref name="principal"/> (an authenticated caller) only the owner of the file's holder may write.
+    /// With <paramref name="offset"/>, a pipeline that does not end at that byte refuses the write
+    /// (FAILED_PRECONDITION, naming the block's length) and nothing is written.
     /// </summary>
     /// <exception cref="ArgumentException">The pipeline refused the write as malformed.</exception>
     public async Task<Outcome<IReadOnlyList<ReplicaReport>>> WriteAsync(
@@ -20,6 +22,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         long generationStamp,
         long epoch,
         ReadOnlyMemory<byte> data,
+        long? offset,
         int stopAfterReplicas,
         IReadOnlyList<long>? replicaLengths,
         bool finalize,
@@ -27,6 +30,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         CancellationToken cancellationToken)
     {
         var invalid = stopAfterReplicas < 0 ? "stop_after_replicas must not be negative"
+            : offset < 0 ? "offset must not be negative"
             : generationStamp <= 0 ? "generation_stamp must be positive (the one AddBlock returned)"
             : CheckReplicaLengths(replicaLengths, data.Length, pipelineLength: null);
         if (invalid is not null)
@@ -47,7 +51,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         }
 
         var result = await pipeline.WriteAsync(
-            new PipelineWrite(block.Locations, blockId, generationStamp, data, stopAfterReplicas, replicaLengths, finalize),
+            new PipelineWrite(block.Locations, blockId, generationStamp, data, stopAfterReplicas, replicaLengths, finalize, offset),
             cancellationToken).ConfigureAwait(false);
         var refused = result.Status switch
         {

@@ -153,7 +153,8 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     /// <summary>
     /// Writes bytes through a block's pipeline as a client would (see <see cref="PipelineWrite"/>).
     /// Expected refusals are results: a stale generation stamp (the writer was fenced), a replica
-    /// that cannot take the write, an unreachable DataNode. <paramref name="cancellationToken"/>
+    /// that cannot take the write or a pipeline that does not end at the write's
+    /// <see cref="PipelineWrite.Offset"/> (nothing written), an unreachable DataNode. <paramref name="cancellationToken"/>
     /// stops the write until its data starts flowing (nothing written then); after that the data
     /// reaches every DataNode of the pipeline that takes it, cancelled or not.
     /// </summary>
@@ -197,6 +198,18 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         foreach (var report in await GetReplicasAsync(write.BlockId, write.Pipeline, cancellationToken).ConfigureAwait(false))
         {
             offset = Math.Max(offset, report.NumBytes);
+        }
+
+        if (write.Offset is { } expected && expected != offset)
+        {
+            // The writer's stream ends elsewhere: a retry of a write whose answer was lost (the
+            // block holds its bytes already), or a writer that lost track. Appending would put the
+            // bytes twice, or at a byte the writer did not mean; nothing is written.
+            return new SimulatedWriteResult(
+                SimulatedWriteStatus.ReplicaNotWritable,
+                $"Block {write.BlockId} holds {offset} bytes (its longest replica in the pipeline); the write starts at byte {expected}: nothing written.",
+                written,
+                null);
         }
 
         if (offset + write.Data.Length > _blockSize)
@@ -386,6 +399,11 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
         if (write.GenerationStamp <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(write), write.GenerationStamp, "The generation stamp must be positive.");
+        }
+
+        if (write.Offset < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(write), write.Offset, "The offset must not be negative.");
         }
 
         if (write.StopAfterReplicas < 0)

@@ -16,7 +16,8 @@ public enum SimulatedWriteStatus
 
     /// <summary>
     /// A DataNode's replica cannot take this write (RWR after a restart, FINALIZED at the same
-    /// generation stamp, TEMPORARY, or under a recovery with an older id); map it to FAILED_PRECONDITION.
+    /// generation stamp, TEMPORARY, or under a recovery with an older id), or the pipeline does not
+    /// end at the write's <see cref="PipelineWrite.Offset"/>; map it to FAILED_PRECONDITION.
     /// </summary>
     ReplicaNotWritable,
 

@@ -23,7 +23,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var written = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, finalize: true, null, default).DefaultTimeout();
+        var written = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], null, 0, null, finalize: true, null, default).DefaultTimeout();
 
         written.IsOk.Should().BeTrue(written.Message);
         written.Value!.Select(r => r.DataNodeId).Should().Equal(block.Block.Locations);
@@ -36,7 +36,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var stale = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch + 1, new byte[10], 0, null, false, null, default).DefaultTimeout();
+        var stale = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch + 1, new byte[10], null, 0, null, false, null, default).DefaultTimeout();
 
         stale.Kind.Should().Be(OutcomeKind.Aborted);
         _pipeline.Writes.Should().Be(0);
@@ -50,7 +50,7 @@ public sealed class FencedBlockWriterTests
         var block = await _f.AddBlockAsync("w", "/a");
         _pipeline.AfterWrite = () => _f.RecoverAsync("/a", "ops"); // Lease recovery starts while the bytes travel.
 
-        var late = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, null, default).DefaultTimeout();
+        var late = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], null, 0, null, false, null, default).DefaultTimeout();
 
         late.Kind.Should().Be(OutcomeKind.Aborted);
         late.Message.Should().Contain("fenced meanwhile");
@@ -64,15 +64,40 @@ public sealed class FencedBlockWriterTests
         var block = await _f.AddBlockAsync("w", "/a");
         _f.Cluster.StopDataNode(block.Block.Locations[1]);
 
-        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, null, false, null, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], null, 0, null, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.Unavailable, refused.Message);
     }
 
     [Fact]
+    public async Task Write_OffsetWhereTheBlockDoesNotEnd_FailedPreconditionNamingItsLength_NothingWritten()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        var first = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, 0, null, false, null, default).DefaultTimeout();
+        first.IsOk.Should().BeTrue(first.Message);
+
+        var again = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, 0, null, false, null, default).DefaultTimeout();
+
+        again.Kind.Should().Be(OutcomeKind.FailedPrecondition);
+        again.Message.Should().Contain("holds 10 bytes").And.Contain("starts at byte 0");
+        _f.Cluster.ListReplicas(block.Block.BlockId).Should().OnlyContain(r => r.NumBytes == 10);
+    }
+
+    [Fact]
+    public async Task Write_NegativeOffset_InvalidArgumentBeforeAnyCheck()
+    {
+        var refused = await _writer.WriteAsync(1, 1, 0, new byte[1], -1, 0, null, false, null, default).DefaultTimeout();
+
+        refused.Kind.Should().Be(OutcomeKind.InvalidArgument);
+        refused.Message.Should().Be("offset must not be negative");
+        _pipeline.Writes.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Write_NegativeStopAfterReplicas_InvalidArgumentBeforeAnyCheck()
     {
-        var refused = await _writer.WriteAsync(1, 1, 0, new byte[1], -1, null, false, null, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(1, 1, 0, new byte[1], null, -1, null, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.InvalidArgument);
         _pipeline.Writes.Should().Be(0);
@@ -84,7 +109,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var refused = await _writer.WriteAsync(block.Block.BlockId, 0, block.Epoch, new byte[1], 0, null, false, null, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(block.Block.BlockId, 0, block.Epoch, new byte[1], null, 0, null, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.InvalidArgument, "a request without its generation stamp is malformed; \"fenced\" would tell a writer its lease is gone");
         refused.Message.Should().Be("generation_stamp must be positive (the one AddBlock returned)");
@@ -100,7 +125,7 @@ public sealed class FencedBlockWriterTests
         _f.Open("w", "/a");
         var block = await _f.AddBlockAsync("w", "/a");
 
-        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[1], 0, lengths, false, null, default).DefaultTimeout();
+        var refused = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[1], null, 0, lengths, false, null, default).DefaultTimeout();
 
         refused.Kind.Should().Be(OutcomeKind.InvalidArgument);
         refused.Message.Should().Be(message, "no .NET parameter suffix reaches the client");

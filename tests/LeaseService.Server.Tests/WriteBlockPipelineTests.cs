@@ -24,6 +24,7 @@ public sealed class WriteBlockPipelineTests : IAsyncLifetime
     [InlineData("generation_stamp")]
     [InlineData("epoch")]
     [InlineData("replica_lengths")]
+    [InlineData("offset")]
     public async Task Write_NumberAboveTheLargestEverIssued_InvalidArgumentNamingTheField_NotAnotherNumber(string field)
     {
         await using var server = await ServerFixture.StartAsync();
@@ -41,11 +42,48 @@ public sealed class WriteBlockPipelineTests : IAsyncLifetime
             write.ReplicaLengths.Add(ulong.MaxValue);
         }
 
+        if (field == "offset")
+        {
+            write.Offset = (ulong)long.MaxValue + 1;
+        }
+
         var refused = await FluentActions.Awaiting(() => server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(write, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
         refused.Which.Status.Detail.Should().Be($"{field} must be at most {long.MaxValue}"); // Not "block -1 does not exist", "epoch -1 … is no longer current".
         var replicas = await server.Client.CallAsync(o => server.Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.Block.BlockId }, o)).DefaultTimeout();
         replicas.Replicas.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Write_OffsetWhereTheBlockDoesNotEnd_FailedPreconditionNamingItsLength_WithoutOffsetAppends()
+    {
+        await using var server = await ServerFixture.StartAsync();
+        await server.Client.AddLeaseAsync("w", "/a").DefaultTimeout();
+        var block = await server.Client.AddBlockAsync("w", "/a").DefaultTimeout();
+        WriteBlockRequest Write(ulong? offset)
+        {
+            var request = new WriteBlockRequest { BlockId = block.Block.BlockId, GenerationStamp = block.Block.GenerationStamp, Epoch = block.Epoch, Data = ByteString.CopyFrom(1, 2, 3) };
+            if (offset is { } o)
+            {
+                request.Offset = o;
+            }
+
+            return request;
+        }
+
+        async Task<IEnumerable<ulong>> LengthsAsync() =>
+            (await server.Client.CallAsync(o => server.Client.Simulator.ListReplicasAsync(new ListReplicasRequest { BlockId = block.Block.BlockId }, o)).DefaultTimeout()).Replicas.Select(r => r.NumBytes);
+
+        await server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(Write(0), o)).DefaultTimeout();
+
+        var refused = await FluentActions.Awaiting(() => server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(Write(0), o)))
+            .Should().ThrowAsync<LeaseConflictException>();
+        refused.Which.Status.Detail.Should().Contain("holds 3 bytes").And.Contain("starts at byte 0");
+        (await LengthsAsync()).Should().Equal(3UL, 3UL, 3UL);
+
+        await server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(Write(3), o)).DefaultTimeout();
+        await server.Client.CallAsync(o => server.Client.Simulator.WriteBlockAsync(Write(null), o)).DefaultTimeout();
+        (await LengthsAsync()).Should().Equal(9UL, 9UL, 9UL);
     }
 
     [Fact]

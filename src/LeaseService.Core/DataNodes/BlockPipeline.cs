@@ -16,7 +16,10 @@ public interface IBlockPipeline
 /// <summary>
 /// One client write to one block. Every DataNode takes the data at the byte where the writer's
 /// stream ends (the longest replica of the pipeline); one whose replica ends elsewhere (it missed
-/// data after an earlier break) refuses it, and the pipeline breaks there.
+/// data after an earlier break) refuses it, and the pipeline breaks there. With
+/// <see cref="Offset"/> the writer names that byte, and a pipeline that ends elsewhere refuses the
+/// whole write (<see cref="PipelineWriteStatus.ReplicaNotWritable"/>, naming the block's length)
+/// before anything is written: a retry of a write whose answer was lost does not append twice.
 /// </summary>
 /// <param name="Pipeline">The block's DataNodes, in order (the NameNode's locations).</param>
 /// <param name="BlockId">The block.</param>
@@ -25,6 +28,7 @@ public interface IBlockPipeline
 /// <param name="StopAfterReplicas">When &gt; 0, only the first N DataNodes receive the data (a broken pipeline).</param>
 /// <param name="ReplicaLengths">When not empty, replica i receives the first <c>ReplicaLengths[i]</c> bytes.</param>
 /// <param name="Finalize">Close the pipeline after the write: replicas that received it become FINALIZED.</param>
+/// <param name="Offset">When set (≥ 0), the byte of the block the data starts at: the write is refused, with nothing written, unless the pipeline's longest replica ends there. Null: wherever it ends.</param>
 public sealed record PipelineWrite(
     IReadOnlyList<string> Pipeline,
     long BlockId,
@@ -32,7 +36,8 @@ public sealed record PipelineWrite(
     ReadOnlyMemory<byte> Data,
     int StopAfterReplicas = 0,
     IReadOnlyList<long>? ReplicaLengths = null,
-    bool Finalize = false);
+    bool Finalize = false,
+    long? Offset = null);
 
 /// <summary>How a pipeline write ended.</summary>
 public enum PipelineWriteStatus
@@ -43,7 +48,7 @@ public enum PipelineWriteStatus
     /// <summary>A DataNode refused the generation stamp as stale: a recovery fenced the writer.</summary>
     StaleGenerationStamp,
 
-    /// <summary>A replica cannot take this write (RWR, FINALIZED at the same stamp, under an older recovery).</summary>
+    /// <summary>A replica cannot take this write (RWR, FINALIZED at the same stamp, under an older recovery), or the block does not end at the write's offset.</summary>
     ReplicaNotWritable,
 
     /// <summary>A DataNode of the pipeline is stopped or did not answer in time.</summary>

@@ -27,12 +27,13 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
 
     public override async Task<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
-        // Ids, stamps, epochs and lengths are at most long.MaxValue (none above was ever issued):
+        // Ids, stamps, epochs, lengths and offsets are at most long.MaxValue (none above was ever issued):
         // above it, a cast would turn the caller's number into another in every answer.
         var outOfRange = request.BlockId > long.MaxValue ? "block_id"
             : request.GenerationStamp > long.MaxValue ? "generation_stamp"
             : request.Epoch > long.MaxValue ? "epoch"
             : request.ReplicaLengths.Any(l => l > long.MaxValue) ? "replica_lengths"
+            : request.HasOffset && request.Offset > long.MaxValue ? "offset"
             : null;
         if (outOfRange is not null)
         {
@@ -47,6 +48,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
                 (long)request.GenerationStamp,
                 (long)request.Epoch,
                 request.Data.Memory,
+                request.HasOffset ? (long)request.Offset : null,
                 request.StopAfterReplicas,
                 request.ReplicaLengths.Count == 0 ? null : [.. request.ReplicaLengths.Select(l => (long)l)],
                 request.Finalize,
