@@ -17,11 +17,42 @@ public interface IBlockWriter
     Task<IReadOnlyList<ReplicaInfo>> WriteAsync(Block block, ulong epoch, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken);
 }
 
-/// <summary>Writes through <c>leases.v1.DataNodeSimulator/WriteBlock</c> on the client's server.</summary>
-public sealed class SimulatorBlockWriter(LeaseClient client) : IBlockWriter
+/// <summary>
+/// An <see cref="IBlockWriter"/> whose writes can name the byte of the block they start at (HDFS
+/// packets carry their offset): a pipeline that does not end there refuses the write with
+/// <see cref="LeaseConflictException"/> (FAILED_PRECONDITION) and writes nothing. A
+/// <see cref="LeaseWriter"/> on such a writer sends the offset with every write of data, so a write
+/// retried after its answer was lost is never appended twice. A separate interface rather than a
+/// new method on <see cref="IBlockWriter"/>: existing implementations keep compiling, and the
+/// writer knows whether the offset is honoured (a default method forwarding to
+/// <see cref="IBlockWriter.WriteAsync"/> would drop it silently, and a retry would append again).
+/// </summary>
+public interface IOffsetBlockWriter : IBlockWriter
+{
+    /// <summary>
+    /// Writes <paramref name="data"/> to <paramref name="block"/> at byte <paramref name="offset"/>,
+    /// which must be where the block's pipeline ends; with <paramref name="finalize"/> closes its pipeline.
+    /// </summary>
+    /// <returns>The replicas that received the data, as they are after the write.</returns>
+    /// <exception cref="LeaseConflictException">The pipeline does not end at <paramref name="offset"/> (nothing written; the message names the block's length), or a replica cannot take the write.</exception>
+    Task<IReadOnlyList<ReplicaInfo>> WriteAtAsync(Block block, ulong epoch, ulong offset, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Writes through <c>leases.v1.DataNodeSimulator/WriteBlock</c> on the client's server; with an
+/// offset (<see cref="WriteAtAsync"/>) the request carries it.
+/// </summary>
+public sealed class SimulatorBlockWriter(LeaseClient client) : IOffsetBlockWriter
 {
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ReplicaInfo>> WriteAsync(Block block, ulong epoch, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ReplicaInfo>> WriteAsync(Block block, ulong epoch, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken)
+        => SendAsync(block, epoch, offset: null, data, finalize, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ReplicaInfo>> WriteAtAsync(Block block, ulong epoch, ulong offset, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken)
+        => SendAsync(block, epoch, offset, data, finalize, cancellationToken);
+
+    private async Task<IReadOnlyList<ReplicaInfo>> SendAsync(Block block, ulong epoch, ulong? offset, ReadOnlyMemory<byte> data, bool finalize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(block);
         var request = new WriteBlockRequest
@@ -32,6 +63,11 @@ public sealed class SimulatorBlockWriter(LeaseClient client) : IBlockWriter
             Data = ByteString.CopyFrom(data.Span),
             Finalize = finalize,
         };
+        if (offset is { } at)
+        {
+            request.Offset = at;
+        }
+
         var response = await client.CallAsync(options => client.Simulator.WriteBlockAsync(request, options), cancellationToken).ConfigureAwait(false);
         return response.Replicas;
     }

@@ -50,6 +50,8 @@ public sealed class LeaseWriter : IAsyncDisposable
     private readonly IBlockWriter _blocks;
     private Block? _block;
     private bool _blockFinalized;
+    private ulong _blockBytes; // Bytes of the current block whose writes were acknowledged.
+    private UnconfirmedWrite? _unconfirmed; // The last write of data to it that failed without a definite answer.
     private bool _closed;
     private bool _aborted;
     private bool _disposed;
@@ -159,6 +161,8 @@ public sealed class LeaseWriter : IAsyncDisposable
         Epoch = response.Epoch;
         _block = response.Block;
         _blockFinalized = false;
+        _blockBytes = 0;
+        _unconfirmed = null;
         return response.Block;
     }
 
@@ -167,8 +171,29 @@ public sealed class LeaseWriter : IAsyncDisposable
     /// a block first if there is none or the last one was finalized). With
     /// <paramref name="endBlock"/> the pipeline is closed and the replicas become FINALIZED.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// A write of data names the byte of the block it starts at: the bytes of this block whose
+    /// writes were acknowledged (with an <see cref="IOffsetBlockWriter"/>, such as the default
+    /// <see cref="SimulatorBlockWriter"/>). So a write that failed without a definite answer (UNAVAILABLE, a
+    /// deadline, a connection reset after the DataNodes took the bytes) can be retried with the same
+    /// bytes: when its earlier attempt landed, the retry is refused, the writer confirms that every
+    /// replica of the pipeline ends where that attempt ended (an empty write there), and returns
+    /// those replicas as the lost answer would have — the bytes are in the file once. A lease holder
+    /// is the block's only writer (fencing sees to it), so the bytes there are the attempt's own.
+    /// </para>
+    /// <para>
+    /// Writing other bytes instead of retrying is refused while the earlier attempt's bytes are in the
+    /// block (<see cref="LeaseConflictException"/> naming the block's length and that attempt): retry
+    /// it first, or close (the close finalizes what the replicas hold, that attempt included, as it
+    /// always did). A retry of a write with <paramref name="endBlock"/> whose earlier attempt landed
+    /// is refused as well (its replicas are FINALIZED and take no write); <see cref="CloseAsync"/>
+    /// still closes the file. Empty writes carry no offset: they add no bytes to repeat.
+    /// </para>
+    /// </remarks>
     /// <exception cref="LeaseLostException">The lease is in doubt or lost; nothing was sent, or the call was cancelled.</exception>
     /// <exception cref="LeaseFencedException">The server refused the write as stale; the path is aborted.</exception>
+    /// <exception cref="LeaseConflictException">A replica cannot take the write, or the block does not end where this writer's acknowledged bytes end (see remarks).</exception>
     /// <exception cref="NotSupportedException">The server has no DataNode simulator.</exception>
     public async Task<IReadOnlyList<ReplicaInfo>> WriteAsync(ReadOnlyMemory<byte> data, bool endBlock = false, CancellationToken cancellationToken = default)
     {
@@ -179,16 +204,39 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
 
         var block = _block!;
+        var offsets = _blocks as IOffsetBlockWriter;
+        ulong? offset = offsets is not null && !data.IsEmpty ? _blockBytes : null;
         IReadOnlyList<ReplicaInfo> replicas;
         try
         {
-            replicas = await GuardAsync(ct => _blocks.WriteAsync(block, Epoch, data, endBlock, ct), cancellationToken).ConfigureAwait(false);
+            replicas = await GuardAsync(
+                ct => offset is { } at ? offsets!.WriteAtAsync(block, Epoch, at, data, endBlock, ct) : _blocks.WriteAsync(block, Epoch, data, endBlock, ct),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)
         {
             throw new NotSupportedException("The server has no DataNode simulator to write through.", ex);
         }
+        catch (LeaseConflictException ex) when (offset is { } at && _unconfirmed is { } earlier)
+        {
+            if (!earlier.Repeats(at, data, endBlock))
+            {
+                // Other bytes than the attempt that may have landed: they would go at a byte this
+                // writer does not know, so nothing was written; the attempt's retry comes first.
+                throw Conflict(ex, $"{ex.Status.Detail} An earlier write of {earlier.Data.Length} bytes at byte {earlier.Offset} of block {block.BlockId} failed without an answer and may have landed: retry it with the same bytes, or close.");
+            }
 
+            replicas = await ConfirmLandedAsync(block, at + (ulong)data.Length, endBlock, ex, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (offset is { } at)
+        {
+            // The outcome is unknown (the DataNodes may have the bytes): a retry of these bytes can be confirmed.
+            _unconfirmed = new UnconfirmedWrite(at, data.ToArray(), endBlock);
+            throw;
+        }
+
+        _blockBytes += (ulong)data.Length;
+        _unconfirmed = null;
         if (endBlock)
         {
             _blockFinalized = true;
@@ -196,6 +244,32 @@ public sealed class LeaseWriter : IAsyncDisposable
 
         return replicas;
     }
+
+    /// <summary>
+    /// A retry of <see cref="_unconfirmed"/> was refused: when every replica of the pipeline ends at
+    /// <paramref name="end"/> (an empty write there succeeds), the earlier attempt landed and its
+    /// replicas are the answer; otherwise <paramref name="refusal"/>, explained.
+    /// </summary>
+    private async Task<IReadOnlyList<ReplicaInfo>> ConfirmLandedAsync(Block block, ulong end, bool endBlock, LeaseConflictException refusal, CancellationToken cancellationToken)
+    {
+        if (endBlock)
+        {
+            // Its replicas would be FINALIZED: they take no write, not even an empty one, to ask them.
+            throw Conflict(refusal, $"{refusal.Status.Detail} The earlier attempt of this write, which closed the block's pipeline, may have landed; CloseAsync closes the file all the same.");
+        }
+
+        try
+        {
+            return await GuardAsync(ct => ((IOffsetBlockWriter)_blocks).WriteAtAsync(block, Epoch, end, ReadOnlyMemory<byte>.Empty, false, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseConflictException ex)
+        {
+            throw Conflict(refusal, $"{refusal.Status.Detail} Not every DataNode of the pipeline holds the earlier attempt of this write ({ex.Status.Detail}).");
+        }
+    }
+
+    private static LeaseConflictException Conflict(LeaseConflictException refusal, string detail)
+        => new(new Status(refusal.StatusCode, detail, refusal.Status.DebugException), refusal.Trailers);
 
     /// <summary>
     /// Finalizes the last block if needed, then closes the file (RemoveLease), retrying while the
@@ -386,6 +460,13 @@ public sealed class LeaseWriter : IAsyncDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>A write of data whose outcome is unknown, at byte <paramref name="Offset"/> of the current block.</summary>
+    private sealed record UnconfirmedWrite(ulong Offset, byte[] Data, bool EndBlock)
+    {
+        public bool Repeats(ulong offset, ReadOnlyMemory<byte> data, bool endBlock)
+            => offset == Offset && endBlock == EndBlock && data.Span.SequenceEqual(Data);
     }
 
     /// <summary>Runs a call that the lease token or the caller may cancel, and tells the two apart.</summary>
