@@ -117,6 +117,24 @@ public sealed class WriteRetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_EndBlockAnswerLost_RetryRefusedAsFinalized_CloseStillClosesWithTheBytesOnce()
+    {
+        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
+        var client = new LeaseClient(channel);
+        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(Text("abc")).DefaultTimeout();
+        await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseUnavailableException>();
+
+        var refused = await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseConflictException>();
+        refused.Which.Status.Detail.Should().Contain("CloseAsync closes the file all the same");
+        await writer.CloseAsync().DefaultTimeout();
+
+        (await ClosedFileAsync("/logs/a")).Length.Should().Be(5);
+        ReplicasShouldHold(writer.CurrentBlock!, "abcde");
+    }
+
+    [Fact]
     public async Task Write_AnswerLost_NotRetried_CloseFinalizesWhatLanded()
     {
         using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
