@@ -1,3 +1,5 @@
+using Grpc.Net.Client;
+
 namespace LeaseService.Client.Tests;
 
 /// <summary>
@@ -22,5 +24,28 @@ internal sealed class LostAnswerHandler(string method, int lose) : DelegatingHan
         }
 
         return response;
+    }
+}
+
+/// <summary>A client of <paramref name="address"/> whose <paramref name="lose"/>th <paramref name="method"/> call loses its answer (<see cref="LostAnswerHandler"/>).</summary>
+internal sealed class LossyLink : IDisposable
+{
+    private readonly GrpcChannel _channel;
+
+    public LossyLink(string address, int lose, string method = "/WriteBlock")
+    {
+        Handler = new LostAnswerHandler(method, lose);
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = Handler });
+        Client = new LeaseClient(_channel);
+    }
+
+    public LostAnswerHandler Handler { get; }
+
+    public LeaseClient Client { get; }
+
+    public void Dispose()
+    {
+        _channel.Dispose();
+        Handler.Dispose();
     }
 }

@@ -278,9 +278,8 @@ public sealed class RealServerTests : IAsyncLifetime
     [Fact]
     public async Task Close_AnswerOfTheFinalizingWriteLost_RetriedCloseClosesTheFile()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 2);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(new byte[] { 1, 2, 3 }).DefaultTimeout();
 

@@ -55,9 +55,8 @@ public sealed class WriteRetryTests : IAsyncLifetime
     [Fact]
     public async Task Write_AnswerLost_UserRetriesTheSameBytes_TheFileHoldsThemOnce()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 2);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("hello ")).DefaultTimeout();
 
@@ -69,7 +68,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
         await writer.WriteAsync(Text("!")).DefaultTimeout();
         await writer.CloseAsync().DefaultTimeout();
 
-        handler.Calls.Should().BeGreaterThanOrEqualTo(4);
+        link.Handler.Calls.Should().BeGreaterThanOrEqualTo(4);
         (await ClosedFileAsync("/logs/a")).Length.Should().Be(12);
         ReplicasShouldHold(writer.CurrentBlock!, "hello world!");
     }
@@ -77,9 +76,8 @@ public sealed class WriteRetryTests : IAsyncLifetime
     [Fact]
     public async Task Write_FirstWriteOfABlockAnswerLost_RetryIsConfirmed_NextBlockStartsAtZero()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 1);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 1);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
 
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("abc"))).Should().ThrowAsync<LeaseUnavailableException>();
@@ -97,9 +95,8 @@ public sealed class WriteRetryTests : IAsyncLifetime
     [Fact]
     public async Task Write_AnswerLost_OtherBytesWrittenInstead_ConflictNamingTheEarlierWrite_NothingWritten()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 1);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 1);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("abc"))).Should().ThrowAsync<LeaseUnavailableException>();
 
@@ -119,9 +116,8 @@ public sealed class WriteRetryTests : IAsyncLifetime
     [Fact]
     public async Task Write_EndBlockAnswerLost_RetryRefusedAsFinalized_CloseStillClosesWithTheBytesOnce()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 2);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseUnavailableException>();
@@ -137,9 +133,8 @@ public sealed class WriteRetryTests : IAsyncLifetime
     [Fact]
     public async Task Write_AnswerLost_NotRetried_CloseFinalizesWhatLanded()
     {
-        using var handler = new LostAnswerHandler("/WriteBlock", lose: 2);
-        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new LeaseClient(channel);
+        using var link = new LossyLink(_server.Address, lose: 2);
+        var client = link.Client;
         await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("def"))).Should().ThrowAsync<LeaseUnavailableException>();
