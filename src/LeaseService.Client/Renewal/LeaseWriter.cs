@@ -48,6 +48,7 @@ public sealed class LeaseWriter : IAsyncDisposable
     private readonly LeaseRenewer _renewer;
     private readonly LeaseWriterOptions _options;
     private readonly IBlockWriter _blocks;
+    private readonly IOffsetBlockWriter? _offsetBlocks; // _blocks, when its writes can name their offset.
     private Block? _block;
     private bool _blockFinalized;
     private ulong _blockBytes; // Bytes of the current block whose writes were acknowledged.
@@ -62,6 +63,7 @@ public sealed class LeaseWriter : IAsyncDisposable
         _renewer = renewer;
         _options = options;
         _blocks = options.BlockWriter ?? new SimulatorBlockWriter(client);
+        _offsetBlocks = _blocks as IOffsetBlockWriter;
         Registration = registration;
         Lease = lease;
         Epoch = lease.Epoch;
@@ -204,13 +206,12 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
 
         var block = _block!;
-        var offsets = _blocks as IOffsetBlockWriter;
-        ulong? offset = offsets is not null && !data.IsEmpty ? _blockBytes : null;
+        ulong? offset = _offsetBlocks is not null && !data.IsEmpty ? _blockBytes : null;
         IReadOnlyList<ReplicaInfo> replicas;
         try
         {
             replicas = await GuardAsync(
-                ct => offset is { } at ? offsets!.WriteAtAsync(block, Epoch, at, data, endBlock, ct) : _blocks.WriteAsync(block, Epoch, data, endBlock, ct),
+                ct => offset is { } at ? _offsetBlocks!.WriteAtAsync(block, Epoch, at, data, endBlock, ct) : _blocks.WriteAsync(block, Epoch, data, endBlock, ct),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (LeaseServiceException ex) when (ex.StatusCode == StatusCode.Unimplemented)
@@ -260,7 +261,7 @@ public sealed class LeaseWriter : IAsyncDisposable
 
         try
         {
-            return await GuardAsync(ct => ((IOffsetBlockWriter)_blocks).WriteAtAsync(block, Epoch, end, ReadOnlyMemory<byte>.Empty, false, ct), cancellationToken).ConfigureAwait(false);
+            return await GuardAsync(ct => _offsetBlocks!.WriteAtAsync(block, Epoch, end, ReadOnlyMemory<byte>.Empty, false, ct), cancellationToken).ConfigureAwait(false);
         }
         catch (LeaseConflictException ex)
         {
