@@ -279,8 +279,7 @@ public sealed class RealServerTests : IAsyncLifetime
     public async Task Close_AnswerOfTheFinalizingWriteLost_RetriedCloseClosesTheFile()
     {
         using var link = new LossyLink(_server.Address, lose: 2);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(new byte[] { 1, 2, 3 }).DefaultTimeout();
 
         // The close's write finalizes every replica, and its answer is lost: a transient failure.

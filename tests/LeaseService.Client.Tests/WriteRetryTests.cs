@@ -56,8 +56,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
     public async Task Write_AnswerLost_UserRetriesTheSameBytes_TheFileHoldsThemOnce()
     {
         using var link = new LossyLink(_server.Address, lose: 2);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("hello ")).DefaultTimeout();
 
         // The DataNodes take "world" and the answer is lost: to the user, the outcome is unknown.
@@ -77,8 +76,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
     public async Task Write_FirstWriteOfABlockAnswerLost_RetryIsConfirmed_NextBlockStartsAtZero()
     {
         using var link = new LossyLink(_server.Address, lose: 1);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
 
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("abc"))).Should().ThrowAsync<LeaseUnavailableException>();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
@@ -96,8 +94,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
     public async Task Write_AnswerLost_OtherBytesWrittenInstead_ConflictNamingTheEarlierWrite_NothingWritten()
     {
         using var link = new LossyLink(_server.Address, lose: 1);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("abc"))).Should().ThrowAsync<LeaseUnavailableException>();
 
         var refused = await FluentActions.Awaiting(() => writer.WriteAsync(Text("xyz"))).Should().ThrowAsync<LeaseConflictException>();
@@ -117,8 +114,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
     public async Task Write_EndBlockAnswerLost_RetryRefusedAsFinalized_CloseStillClosesWithTheBytesOnce()
     {
         using var link = new LossyLink(_server.Address, lose: 2);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseUnavailableException>();
 
@@ -134,8 +130,7 @@ public sealed class WriteRetryTests : IAsyncLifetime
     public async Task Write_AnswerLost_NotRetried_CloseFinalizesWhatLanded()
     {
         using var link = new LossyLink(_server.Address, lose: 2);
-        var client = link.Client;
-        await using var writer = await LeaseWriter.OpenAsync(client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("def"))).Should().ThrowAsync<LeaseUnavailableException>();
 
