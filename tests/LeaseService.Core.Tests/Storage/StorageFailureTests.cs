@@ -1,3 +1,4 @@
+using LeaseService.Core.Internal.Storage;
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
 using static LeaseService.Core.Tests.RecoveryFixture;
@@ -93,5 +94,28 @@ public sealed class StorageFailureTests
 
         rest.Should().OnlyContain(t => t.Result.IsOk);
         (store.Writes - writesBefore).Should().BeLessThan(100, "commits queued while a write runs go in one batch");
+    }
+
+    [Fact]
+    public async Task ABatch_WritesEachKeyOnce_WithItsLastValue()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        store.Hold();
+        var grants = Enumerable.Range(0, 100).Select(i => d.Manager.AddLeaseAsync($"w{i}", $"/p/{i}", "m").AsTask()).ToList();
+
+        store.Release();
+        await Task.WhenAll(grants).DefaultTimeout();
+
+        store.WrittenKeys.Should().Contain(keys => keys.Length > 2, "grants queued behind the held write share a batch");
+        store.WrittenKeys.Should().OnlyContain(keys => keys.Distinct().Count() == keys.Length, "every grant rewrites the counters record, and a batch writes it once");
+        var counters = RecordCodec.DecodeCounters(await store.ReadAsync(RecordCodec.CountersKey));
+        counters.GenerationStamp.Should().Be(grants.Max(g => Ok(g.Result).Epoch), "the batch kept the last value of the counters record");
+        await d.RestartAsync();
+        for (var i = 0; i < 100; i++)
+        {
+            Ok(await d.Manager.GetLeaseAsync($"/p/{i}")).Holder.Should().Be($"w{i}");
+        }
     }
 }

@@ -18,6 +18,9 @@ internal sealed class ControllableStore : ILeaseStore
 
     public int Writes { get; private set; }
 
+    /// <summary>The keys of every successful write, in the order the store was given them.</summary>
+    public List<string[]> WrittenKeys { get; } = [];
+
     /// <summary>
     /// When set, the next write applies every record but those with this key and then throws: an
     /// engine that writes a large batch in several steps (etcd: several transactions) and failed
@@ -79,6 +82,7 @@ internal sealed class ControllableStore : ILeaseStore
         }
 
         Writes++;
+        WrittenKeys.Add([.. batch.Select(w => w.Key)]);
         await _inner.WriteAsync(batch, cancellationToken);
     }
 

@@ -43,6 +43,7 @@ internal sealed class GroupCommitWriter
     private readonly Action<int, TimeSpan> _onBatch;
     private readonly Channel<Commit> _queue = Channel.CreateUnbounded<Commit>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
+    private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal); // key -> its write in the batch being collected
     private long _durableSequence;
     private bool _failed;
     private Fence? _fence;
@@ -162,9 +163,11 @@ internal sealed class GroupCommitWriter
             {
                 if (commit.Writes is not null)
                 {
-                    writes.AddRange(commit.Writes);
+                    Collect(commit.Writes, writes);
                 }
             }
+
+            _positions.Clear();
 
             if (writes.Count > 0)
             {
@@ -195,6 +198,28 @@ internal sealed class GroupCommitWriter
 
         batch.Clear();
         writes.Clear();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="commitWrites"/> to the batch's <paramref name="writes"/>, one record
+    /// per key: a later write of a key replaces the earlier one in place. The batch is applied
+    /// whole, so only the last write of a key was ever visible; every grant rewrites the counters
+    /// record, and without this a batch of 64 grants would write it 64 times.
+    /// </summary>
+    private void Collect(List<StoreWrite> commitWrites, List<StoreWrite> writes)
+    {
+        foreach (var write in commitWrites)
+        {
+            if (_positions.TryGetValue(write.Key, out var at))
+            {
+                writes[at] = write;
+            }
+            else
+            {
+                _positions.Add(write.Key, writes.Count);
+                writes.Add(write);
+            }
+        }
     }
 
     /// <summary>Completes and removes the commits at the head of <paramref name="batch"/> that the fence covers.</summary>
