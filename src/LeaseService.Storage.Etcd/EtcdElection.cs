@@ -364,18 +364,17 @@ public sealed partial class EtcdElection
                     // Answer overdue or the member went away: a new stream (round robin picks a live
                     // member). Whatever the broken stream threw (a write to a connection etcd dropped
                     // fails with the HTTP/2 stream's IOException, not an RpcException): only the
-                    // validity, checked above, ends the session.
+                    // validity, checked above, ends the session. A short pause first, bounded by
+                    // that validity: with etcd down a new stream fails at once, and without the
+                    // pause this loop tried some 40 times a second.
                     LogKeepAliveFailed(ex.Message);
                     call?.Dispose();
                     call = null;
+                    await PauseAsync(RetryDelay, session, token).ConfigureAwait(false);
                     continue;
                 }
 
-                var wait = TimeSpan.FromTicks(Math.Min(interval.Ticks, session.Remaining(_time.GetTimestamp(), _time).Ticks));
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _time, token).ConfigureAwait(false);
-                }
+                await PauseAsync(interval, session, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -391,6 +390,16 @@ public sealed partial class EtcdElection
             }
 
             await sessionEnd.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits <paramref name="pause"/>, or less when the session's validity ends sooner.</summary>
+    private async Task PauseAsync(TimeSpan pause, Session session, CancellationToken token)
+    {
+        var wait = TimeSpan.FromTicks(Math.Min(pause.Ticks, session.Remaining(_time.GetTimestamp(), _time).Ticks));
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, token).ConfigureAwait(false);
         }
     }
 

@@ -54,6 +54,22 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
     }
 
     [EtcdFact]
+    public async Task EtcdDown_TheKeepaliveRetriesAFewTimesASecond_UntilTheSessionEnds()
+    {
+        // With its only member down, a new keepalive stream fails at once: the retries must pause,
+        // not spin (about 40 a second, each a failed stream and a log event, before the pause).
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        var log = new KeepAliveFailures();
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, sessionTtl: TimeSpan.FromSeconds(4), logger: log);
+
+        await cluster.KillMemberAsync(0);
+        var reason = await replica.Deposed.Task.DefaultTimeout();
+
+        reason.Should().Contain("keepalive");
+        log.Count.Should().BeInRange(1, 24, "one try every quarter second at most over a session of 4 s (minus its margin)");
+    }
+
+    [EtcdFact]
     public async Task Replica_StartedWhileEtcdIsDown_IsElectedSoonAfterEtcdComesBack()
     {
         // etcd down at start-up (or every member down for a while): the client's connection
@@ -106,12 +122,15 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
         (await replica.Deposed.Task.DefaultTimeout()).Should().Contain("guarded write");
     }
 
-    /// <summary>Completes <see cref="First"/> at the election's first "keepalive failed" event (7005).</summary>
+    /// <summary>Counts the election's "keepalive failed" events (7005); <see cref="First"/> completes at the first.</summary>
     private sealed class KeepAliveFailures : ILogger<EtcdElection>
     {
         private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _count;
 
         public Task First => _first.Task;
+
+        public int Count => Volatile.Read(ref _count);
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -121,6 +140,7 @@ public sealed class EtcdElectionTests(EtcdFixture etcd) : IClassFixture<EtcdFixt
         {
             if (eventId.Id == 7005)
             {
+                Interlocked.Increment(ref _count);
                 _first.TrySetResult();
             }
         }
