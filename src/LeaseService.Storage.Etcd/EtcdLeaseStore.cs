@@ -20,7 +20,9 @@ namespace LeaseService.Storage.Etcd;
 /// <c>--max-txn-ops</c>) and about 1.5 MiB per request. The group-commit writer cuts its batches
 /// between commits at <see cref="MaxKeysPerBatch"/> keys, so every batch it forms is one
 /// transaction: atomic. Only one commit larger than that alone (one step that changes more than
-/// 127 files) is written as several transactions, in order; each record is still whole, the
+/// 127 files), or a batch whose records pass <see cref="MaxBytesPerTransaction"/> of UTF-8 keys
+/// and values together (files of thousands of blocks), is written as several transactions, in
+/// order; each record is still whole, the
 /// write is reported durable only when all of them are, and a failure part-way leaves a prefix
 /// of the step's records applied (records are full states, so the state reloaded afterwards is
 /// each file either before or after the step).
@@ -141,10 +143,11 @@ public sealed class EtcdLeaseStore : ILeaseStore
         var bytes = 0;
         foreach (var (key, value) in last)
         {
+            var stored = _keys.Data(key);
             var op = value is null
-                ? new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = _keys.Data(key) } }
-                : new RequestOp { RequestPut = new PutRequest { Key = _keys.Data(key), Value = ByteString.CopyFrom(value) } };
-            var size = key.Length + (value?.Length ?? 0) + 64;
+                ? new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = stored } }
+                : new RequestOp { RequestPut = new PutRequest { Key = stored, Value = ByteString.CopyFrom(value) } };
+            var size = stored.Length + (value?.Length ?? 0) + 64; // Bytes on the wire: the prefixed UTF-8 key, the value, the op's framing.
             if (txn is not null && (txn.Success.Count == MaxOpsPerTransaction || bytes + size > MaxBytesPerTransaction))
             {
                 await CommitAsync(kv, txn, cancellationToken).ConfigureAwait(false);

@@ -144,6 +144,21 @@ public sealed class EtcdLeaseStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     }
 
     [EtcdFact]
+    public async Task Write_KeysOfMultiByteCharacters_AreSplitByTheirUtf8Bytes()
+    {
+        // 100 records of 10,000 characters each, half of them in the key: about 1 MB counted in
+        // characters, but 2 MB of UTF-8 (three bytes per character of these keys), above etcd's
+        // 1.5 MiB per request, so they must go in more than one transaction.
+        await using var replica = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix);
+        var name = new string('\u5B57', 5000);
+        var batch = Enumerable.Range(0, 100).Select(i => new StoreWrite($"file//{i:D3}/{name}", new byte[5000])).ToList();
+
+        await replica.Store.WriteAsync(batch);
+
+        (await replica.Store.ReadAllAsync().ToListAsync()).Should().HaveCount(100);
+    }
+
+    [EtcdFact]
     public async Task ReadAll_MoreThanOnePage_ReturnsEveryRecordOnce()
     {
         await using var replica = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix);
