@@ -49,6 +49,25 @@ public sealed class RenewerTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryClientDisposed_ThenAClientAsksAgain_RenewalsGoThroughIt()
+    {
+        // A job's client was disposed while a path of it was still registered (a leaked writer):
+        // that renewal found no live client. The next job asks again with its own client, as the
+        // failure's message says to.
+        var first = LeaseClient.Create(_server.Address);
+        await using var factory = new LeaseRenewerFactory();
+        var renewer = factory.GetRenewer(first, "etl");
+        first.Dispose();
+        await FluentActions.Awaiting(() => Transport(renewer).RenewAsync("etl", default)).Should().ThrowAsync<ObjectDisposedException>();
+
+        using var second = LeaseClient.Create(_server.Address);
+        await second.AddLeaseAsync("etl", "/t/1").DefaultTimeout();
+        factory.GetRenewer(second, "etl").Should().BeSameAs(renewer);
+
+        (await Transport(renewer).RenewAsync("etl", default).DefaultTimeout()).LeasesRenewed.Should().Be(1, "the renewer renews through the client that asked since");
+    }
+
+    [Fact]
     public async Task ClientFromDiDisposedByTheApplication_OwnsNoConnection_RenewalsStillGoThroughIt()
     {
         var services = new ServiceCollection();

@@ -22,7 +22,10 @@ internal sealed class LeaseClientRenewalTransport : IRenewalTransport
         _ownsClient = ownsClient;
     }
 
-    /// <summary>Another client of the renewer's user and server, used once those before it are closed (not for a renewer with its own client).</summary>
+    /// <summary>
+    /// Another client of the renewer's user and server, used once those before it are closed, or at
+    /// once when every one before it was found closed (not for a renewer with its own client).
+    /// </summary>
     public void Add(LeaseClient client)
     {
         if (_ownsClient)
@@ -34,6 +37,13 @@ internal sealed class LeaseClientRenewalTransport : IRenewalTransport
         {
             if (ReferenceEquals(client, _current))
             {
+                return;
+            }
+
+            if (_current is null)
+            {
+                // Every client before it was disposed (a renewal found none live): this one renews from now on.
+                _current = client;
                 return;
             }
 
