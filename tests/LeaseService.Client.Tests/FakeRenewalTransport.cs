@@ -89,8 +89,16 @@ internal sealed class FakeRenewalTransport(FakeTimeProvider time) : IRenewalTran
     /// <summary>When set, listing the holder's paths fails with this (renewals still answer).</summary>
     public Exception? ListFailure { get; set; }
 
+    /// <summary>How many times the holder's paths were listed.</summary>
+    public int ListCalls => Volatile.Read(ref _listCalls);
+
+    private int _listCalls;
+
     public Task<IReadOnlySet<string>> ListHeldPathsAsync(string holder, CancellationToken cancellationToken)
-        => ListFailure is { } failure ? Task.FromException<IReadOnlySet<string>>(failure) : Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(HeldPaths));
+    {
+        Interlocked.Increment(ref _listCalls);
+        return ListFailure is { } failure ? Task.FromException<IReadOnlySet<string>>(failure) : Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(HeldPaths));
+    }
 
     public void Dispose() => Disposed = true;
 }

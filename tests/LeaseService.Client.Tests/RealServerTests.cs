@@ -132,6 +132,37 @@ public sealed class RealServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ForcedRecoveryOfOnePath_WhileTheHolderKeepsAnAbortedOne_WriterOfTheTakenPathStops()
+    {
+        var aborted = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/aborted").DefaultTimeout();
+        await using var victim = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/victim").DefaultTimeout();
+        aborted.Abort(); // Still the holder's on the server: every renewal of client-1 renews it too.
+
+        (await Client.RecoverLeaseAsync("/logs/victim", "operator", force: true).DefaultTimeout()).Closed.Should().BeTrue();
+        await AdvanceAsync(TimeSpan.FromSeconds(6));
+
+        victim.Registration.AbortReason.Should().Be(LeaseAbortReason.Revoked, "the server renewed one path of client-1, and it was the aborted one");
+        victim.Registration.IsHeld.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Abort_WhileTheHolderHasAnotherPathOpen_TheFileStaysTheHoldersUntilThatOneCloses()
+    {
+        var aborted = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/aborted").DefaultTimeout();
+        await using var open = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/open").DefaultTimeout();
+        await aborted.DisposeAsync();
+
+        await AdvanceAsync(ServerFixture.Hard + TimeSpan.FromSeconds(4));
+        (await Client.GetLeaseAsync("/logs/aborted").DefaultTimeout()).Holder.Should().Be("client-1", "RenewLease renews every path of the holder, the aborted one too");
+
+        await open.CloseAsync().DefaultTimeout();
+        await AdvanceAsync(ServerFixture.Hard + TimeSpan.FromSeconds(4));
+        await _server.AdvanceWithMonitorAsync(ServerFixture.Interval);
+        await _server.Leases.WhenRecoveriesIdleAsync().DefaultTimeout();
+        (await Client.GetFileAsync("/logs/aborted").DefaultTimeout()).UnderConstruction.Should().BeFalse("once nothing renews client-1, the server recovers it");
+    }
+
+    [Fact]
     public async Task StaleWriter_AfterForcedRecovery_WriteFencedByTheEpoch_BeforeTheRenewerNotices()
     {
         await using var writer = await LeaseWriter.OpenAsync(Client, _renewer, "client-1", "/logs/a").DefaultTimeout();

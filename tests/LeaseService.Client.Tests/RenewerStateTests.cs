@@ -229,6 +229,34 @@ public sealed class RenewerStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PathAbortedByTheApplication_StillCountedByTheServer_DoesNotHideTheRevocationOfAnother()
+    {
+        var aborted = _h.Register("client-a", "/a/aborted");
+        var taken = _h.Register("client-a", "/a/taken");
+        aborted.Dispose();               // Abandoned, not closed: the holder still holds it, and each renewal renews it.
+        _h.Transport.LeasesRenewed = 1;  // /a/taken was recovered by force; the one renewed is /a/aborted.
+        _h.Transport.HeldPaths.Add("/a/aborted");
+
+        await _h.AdvanceToAsync(5.0);
+
+        taken.AbortReason.Should().Be(LeaseAbortReason.Revoked, "the one path renewed was the one the application abandoned");
+    }
+
+    [Fact]
+    public async Task PathAbandonedThenClosedElsewhere_OneListLater_NoLongerCounted()
+    {
+        var kept = _h.Register("client-a", "/a/kept");
+        _h.Register("client-a", "/a/gone").Dispose(); // Disposed after the application closed it itself.
+        _h.Transport.LeasesRenewed = 1;
+        _h.Transport.HeldPaths.Add("/a/kept");
+
+        await _h.AdvanceToAsync(30.0);
+
+        kept.IsHeld.Should().BeTrue("the list showed /a/gone is not held, so a count of one is /a/kept");
+        _h.Transport.ListCalls.Should().Be(1, "once the list said /a/gone is gone, counts of one are what is expected");
+    }
+
+    [Fact]
     public async Task SlowSubscriber_NeverBlocksRenewals_KeepsOnlyTheNewestChanges()
     {
         await using var h = new RenewerHarness(o => o with { WatchCapacity = 2 });

@@ -261,11 +261,17 @@ public sealed class LeaseRenewer : IAsyncDisposable
         }
     }
 
-    internal void Unregister(LeaseRegistration registration, LeaseAbortReason reason)
+    /// <summary>
+    /// Stops renewing <paramref name="registration"/> and trips its token. <paramref name="closed"/>:
+    /// its close succeeded. A path the application abandoned (<see cref="LeaseAbortReason.Unregistered"/>
+    /// without a close) stays the holder's on the server, renewed with its other paths, so renewals
+    /// go on counting it.
+    /// </summary>
+    internal void Unregister(LeaseRegistration registration, LeaseAbortReason reason, bool closed = false)
     {
         lock (_lock)
         {
-            _table.Remove(registration, Mono.Now);
+            _table.Remove(registration, Mono.Now, mayStillBeHeld: reason == LeaseAbortReason.Unregistered && !closed);
         }
 
         registration.Abort(reason);

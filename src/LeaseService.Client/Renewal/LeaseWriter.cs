@@ -39,8 +39,10 @@ public sealed record LeaseWriterOptions
 /// Not thread-safe: one writer per file, used by one flow at a time.
 /// </summary>
 /// <remarks>
-/// Disposing a writer that was not closed aborts it, as HDFS's abort: the lease is no longer
-/// renewed and the server recovers the file after its limits. Call <see cref="CloseAsync"/> to commit.
+/// Disposing a writer that was not closed aborts it, as HDFS's abort: the path is no longer renewed
+/// for its own sake, and the server recovers the file after its limits once the holder stops
+/// renewing (RenewLease renews every path of the holder, so not while it has another path open).
+/// Call <see cref="CloseAsync"/> to commit.
 /// </remarks>
 public sealed class LeaseWriter : IAsyncDisposable
 {
@@ -340,7 +342,7 @@ public sealed class LeaseWriter : IAsyncDisposable
         }
 
         _closed = true;
-        _renewer.Unregister(Registration, LeaseAbortReason.Unregistered);
+        _renewer.Unregister(Registration, LeaseAbortReason.Unregistered, closed: true);
     }
 
     /// <summary>RemoveLease until closed (true), or false when the server still answers closed=false at the last of <paramref name="attempts"/>.</summary>
@@ -409,8 +411,9 @@ public sealed class LeaseWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops writing without closing: the path is unregistered and its lease no longer renewed,
-    /// so the server recovers the file (as HDFS's abort). Idempotent. A later <see cref="CloseAsync"/>
+    /// Stops writing without closing: the path is unregistered, so the server recovers the file
+    /// after its limits once nothing renews the holder (as HDFS's abort: while the holder has other
+    /// paths open, their renewals renew this one too). Idempotent. A later <see cref="CloseAsync"/>
     /// throws instead of completing the file.
     /// </summary>
     public void Abort()

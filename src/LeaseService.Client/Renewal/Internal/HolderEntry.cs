@@ -13,6 +13,14 @@ internal sealed class HolderEntry(string name, TimeSpan softLimit, TimeSpan hard
 
     public List<LeaseRegistration> Registrations { get; } = [];
 
+    /// <summary>
+    /// Paths the server may still count under the holder that are not registered here: abandoned
+    /// by the application (aborted, or disposed without a close seen to succeed), or listed under
+    /// the holder by the server. Every renewal renews them too, so a renewal should count them;
+    /// dropped once the holder's list no longer shows them.
+    /// </summary>
+    public HashSet<string> Unregistered { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Send time of the last successful renewal + soft limit − drift; MinValue before one.</summary>
     public long RenewalBound { get; set; } = long.MinValue;
 

@@ -46,6 +46,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
             entry.Registrations.RemoveAt(existing);
         }
 
+        entry.Unregistered.Remove(path);
         var grantBound = sent + Policy.Mono.ToTicks(softLimit) - Policy.DriftTicks;
         var registration = create(++RegistrationSequence, grantBound);
         entry.Registrations.Add(registration);
@@ -62,8 +63,13 @@ internal sealed class HolderTable(RenewalPolicy policy)
         return registration;
     }
 
-    /// <summary>Removes a path; true if it was here. The last path of a holder takes the holder with it.</summary>
-    public bool Remove(LeaseRegistration registration, long now)
+    /// <summary>
+    /// Removes a path; true if it was here. The last path of a holder takes the holder with it (and
+    /// renewals of it stop). <paramref name="mayStillBeHeld"/>: the application abandoned the path
+    /// rather than closed it, so the server still counts it under the holder, which the holder's
+    /// other paths keep renewing.
+    /// </summary>
+    public bool Remove(LeaseRegistration registration, long now, bool mayStillBeHeld = false)
     {
         if (!_holders.TryGetValue(registration.Holder, out var entry) || !entry.Registrations.Remove(registration))
         {
@@ -73,6 +79,10 @@ internal sealed class HolderTable(RenewalPolicy policy)
         if (entry.Registrations.Count == 0)
         {
             _holders.Remove(registration.Holder);
+        }
+        else if (mayStillBeHeld)
+        {
+            entry.Unregistered.Add(registration.Path);
         }
 
         if (_holders.Count == 0)
@@ -177,7 +187,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
     {
         if (!IsCurrent(entry))
         {
-            return new RenewedOutcome(false, TimeSpan.Zero, [], 0, 0, 0);
+            return new RenewedOutcome(false, TimeSpan.Zero, [], 0, 0, 0, 0);
         }
 
         if (result.SoftLimit > TimeSpan.Zero && result.HardLimit >= result.SoftLimit)
@@ -213,10 +223,12 @@ internal sealed class HolderTable(RenewalPolicy policy)
             }
         }
 
-        // Fewer renewed than open here: some path was taken, and which one only the holder's list
-        // can tell, so the open paths keep their bounds until it has (Confirmed). A path being
-        // closed moves now: it is the closer's to finish, and never counted as taken.
-        var certain = result.LeasesRenewed >= expected + closing;
+        // Fewer renewed than open here (and abandoned here, which the server renews as well): some
+        // path was taken, and which one only the holder's list can tell, so the open paths keep
+        // their bounds until it has (Confirmed). A path being closed moves now: it is the closer's
+        // to finish, and never counted as taken.
+        var unregistered = entry.Unregistered.Count;
+        var certain = result.LeasesRenewed >= expected + closing + unregistered;
         var toArm = new List<LeaseRegistration>();
         foreach (var registration in entry.Registrations)
         {
@@ -227,7 +239,7 @@ internal sealed class HolderTable(RenewalPolicy policy)
             }
         }
 
-        return new RenewedOutcome(true, period, toArm, expected, closing, bound);
+        return new RenewedOutcome(true, period, toArm, expected, closing, unregistered, bound);
     }
 
     /// <summary>
@@ -319,7 +331,8 @@ internal sealed class HolderTable(RenewalPolicy policy)
     /// <summary>
     /// The server renewed fewer paths than expected and lists <paramref name="held"/> under the
     /// holder: the covered paths missing from it are revoked (removed and aborted); the holder's
-    /// state does not change.
+    /// state does not change. The paths it lists that are not registered here are what the server
+    /// counts besides them from now on.
     /// </summary>
     public TableEffects Revoked(HolderEntry entry, long sequence, IReadOnlySet<string> held, long now)
     {
@@ -327,6 +340,15 @@ internal sealed class HolderTable(RenewalPolicy policy)
         if (!IsCurrent(entry))
         {
             return effects;
+        }
+
+        entry.Unregistered.Clear();
+        foreach (var path in held)
+        {
+            if (!entry.Registrations.Exists(r => r.Path == path))
+            {
+                entry.Unregistered.Add(path);
+            }
         }
 
         var victims = entry.Registrations.Where(r => r.Sequence <= sequence && !r.Closing && !held.Contains(r.Path)).ToList();

@@ -243,10 +243,10 @@ internal sealed class RenewalLoop
             registration.Arm();
         }
 
-        // Fewer than the open paths: one was taken. Fewer than open plus closing paths: the server
-        // may have counted a path whose close has not succeeded yet in place of one it took, so
-        // the count cannot tell; the list can.
-        if (result.LeasesRenewed < renewed.Expected + renewed.Closing)
+        // Fewer than the open paths: one was taken. Fewer than open plus closing paths (plus those
+        // the application abandoned, which the holder still holds): the server may have counted
+        // one of those in place of one it took, so the count cannot tell; the list can.
+        if (result.LeasesRenewed < renewed.Expected + renewed.Closing + renewed.Unregistered)
         {
             await CheckRevokedAsync(entry, sequence, renewed.Expected, result.LeasesRenewed, renewed.Bound).ConfigureAwait(false);
         }

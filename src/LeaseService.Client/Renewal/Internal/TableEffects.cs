@@ -35,8 +35,9 @@ internal sealed record EvaluationPass(IReadOnlyList<string> Due, long NextWake, 
 /// <param name="ToArm">Registrations whose bound moved: re-arm their timers outside the lock.</param>
 /// <param name="Expected">Paths the renewal should have covered (registered before it was sent and not closing).</param>
 /// <param name="Closing">Covered paths being closed: the server counts each until its close succeeds, so it may or may not.</param>
+/// <param name="Unregistered">Paths not registered here that the server counts under the holder (abandoned by the application, or listed).</param>
 /// <param name="Bound">The bound the renewal earned; the open paths get it only once the list confirms them when fewer were renewed than open.</param>
-internal readonly record struct RenewedOutcome(bool Applied, TimeSpan Period, IReadOnlyList<LeaseRegistration> ToArm, int Expected, int Closing, long Bound);
+internal readonly record struct RenewedOutcome(bool Applied, TimeSpan Period, IReadOnlyList<LeaseRegistration> ToArm, int Expected, int Closing, int Unregistered, long Bound);
 
 /// <summary>What the table recorded for a failed renewal.</summary>
 /// <param name="Applied">False when the holder was removed or replaced while the call was in flight.</param>
