@@ -117,6 +117,34 @@ public sealed class RecoverCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recover_CancelledWhileWaitingToRetry_SaysSoOnALineOfItsOwn()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout(); // Live: every try is refused.
+        using var cancel = new CancellationTokenSource();
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var waits = 0;
+
+        var exit = await LeaseCli.RunAsync(
+            ["recover", "/logs/a", "--retries", "2", "--retry-interval", "5s", "--server", _server.Address],
+            stdout,
+            stderr,
+            delay: async (_, ct) =>
+            {
+                if (++waits == 3)
+                {
+                    await cancel.CancelAsync(); // Ctrl+C two dots into the wait.
+                }
+
+                ct.ThrowIfCancellationRequested();
+            },
+            cancellationToken: cancel.Token).DefaultTimeout();
+
+        exit.Should().Be(1, stderr.ToString());
+        stderr.ToString().Should().EndWith("Retrying in 5000 ms...\n..\nlease recover: cancelled.\n");
+    }
+
+    [Fact]
     public async Task Recover_ServerUnreachable_GivesUp_Exit3()
     {
         var result = await _cli.RunRawAsync("recover", "/logs/a", "--retries", "2", "--retry-interval", "1s", "--server", "http://127.0.0.1:1");

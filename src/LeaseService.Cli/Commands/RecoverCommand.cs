@@ -125,21 +125,27 @@ internal static class RecoverCommand
     {
         var left = interval;
         var dots = false;
-        while (left > TimeSpan.Zero)
+        try
         {
-            var step = left > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : left;
-            await context.Delay(step, cancellationToken).ConfigureAwait(false);
-            left -= step;
-            if (step == TimeSpan.FromSeconds(1))
+            while (left > TimeSpan.Zero)
             {
-                context.Error.Write('.');
-                dots = true;
+                var step = left > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : left;
+                await context.Delay(step, cancellationToken).ConfigureAwait(false);
+                left -= step;
+                if (step == TimeSpan.FromSeconds(1))
+                {
+                    context.Error.Write('.');
+                    dots = true;
+                }
             }
         }
-
-        if (dots)
+        finally
         {
-            context.Error.WriteLine();
+            // Also when cancelled: "cancelled." goes on a line of its own.
+            if (dots)
+            {
+                context.Error.WriteLine();
+            }
         }
     }
 }
