@@ -58,6 +58,7 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
             PipelineWriteStatus.Written => OutcomeKind.Ok,
             PipelineWriteStatus.StaleGenerationStamp => OutcomeKind.Aborted,
             PipelineWriteStatus.ReplicaNotWritable => OutcomeKind.FailedPrecondition,
+            PipelineWriteStatus.ConcurrentWrite => OutcomeKind.Unavailable, // Retry once the other write has ended.
             _ => OutcomeKind.Unavailable,
         };
         if (refused != OutcomeKind.Ok)

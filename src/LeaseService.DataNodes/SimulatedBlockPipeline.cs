@@ -31,6 +31,7 @@ public sealed class SimulatedBlockPipeline(SimulatedDataNodeCluster cluster) : I
             SimulatedWriteStatus.Written => PipelineWriteStatus.Written,
             SimulatedWriteStatus.StaleGenerationStamp => PipelineWriteStatus.StaleGenerationStamp,
             SimulatedWriteStatus.ReplicaNotWritable => PipelineWriteStatus.ReplicaNotWritable,
+            SimulatedWriteStatus.ConcurrentWrite => PipelineWriteStatus.ConcurrentWrite,
             _ => PipelineWriteStatus.DataNodeUnavailable,
         };
         return new PipelineWriteResult(

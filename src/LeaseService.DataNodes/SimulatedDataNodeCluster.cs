@@ -154,7 +154,11 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     /// Writes bytes through a block's pipeline as a client would (see <see cref="PipelineWrite"/>).
     /// Expected refusals are results: a stale generation stamp (the writer was fenced), a replica
     /// that cannot take the write or a pipeline that does not end at the write's
-    /// <see cref="PipelineWrite.Offset"/> (nothing written), an unreachable DataNode. <paramref name="cancellationToken"/>
+    /// <see cref="PipelineWrite.Offset"/> (nothing written), another write of the block in progress
+    /// on a DataNode of the pipeline (nothing written), an unreachable DataNode. Each DataNode the
+    /// write reaches holds its replica for this write from the setup until the write ends (one
+    /// writer per replica, as HDFS's DataNode): two writes of a block never interleave on any
+    /// replica, so every replica takes them in one order. <paramref name="cancellationToken"/>
     /// stops the write until its data starts flowing (nothing written then); after that the data
     /// reaches every DataNode of the pipeline that takes it, cancelled or not.
     /// </summary>
@@ -170,71 +174,89 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
         var written = new List<SimulatedReplica>(targets);
         long offset = 0; // Where the data starts in the block: set after setup.
-
-        // Setup: every DataNode the write reaches checks the writer's generation stamp before any
-        // data flows, so a fenced writer changes nothing, and is told so even when another
-        // DataNode would have refused it for another reason first. (DataNodes past
-        // StopAfterReplicas are treated as beyond a break that already happened.)
-        SimulatedWriteResult? setupFailure = null;
-        for (var i = 0; i < targets && setupFailure?.Status != SimulatedWriteStatus.StaleGenerationStamp; i++)
+        var stream = new WriteStream();
+        try
         {
-            var failure = await HopAsync(i, setup: true).ConfigureAwait(false);
-            if (failure is not null && (setupFailure is null || failure.Status == SimulatedWriteStatus.StaleGenerationStamp))
+            return await WriteStreamAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // The stream's connections close: every DataNode lets the replica go (the DataNode
+            // sees its own connection end; nothing to send, so no channel, no timeout).
+            stream.End();
+            for (var i = 0; i < targets; i++)
             {
-                setupFailure = failure;
+                _nodesById[write.Pipeline[i]].EndWrite(write.BlockId, stream);
             }
         }
 
-        if (setupFailure is not null)
+        async Task<SimulatedWriteResult> WriteStreamAsync()
         {
-            return setupFailure;
-        }
-
-        // Data: down the pipeline to the first StopAfterReplicas DataNodes, each at the same byte of
-        // the block (HDFS packets carry their offset): where the writer's stream ends, that is the
-        // longest replica of the pipeline (no replica holds bytes the writer did not send). A
-        // DataNode that fails now (stopped, changed since setup, or missing earlier data — the head
-        // too) breaks the pipeline there; the replicas stay prefixes of one another.
-        foreach (var report in await GetReplicasAsync(write.BlockId, write.Pipeline, cancellationToken).ConfigureAwait(false))
-        {
-            offset = Math.Max(offset, report.NumBytes);
-        }
-
-        if (write.Offset is { } expected && expected != offset)
-        {
-            // The writer's stream ends elsewhere: a retry of a write whose answer was lost (the
-            // block holds its bytes already), or a writer that lost track. Appending would put the
-            // bytes twice, or at a byte the writer did not mean; nothing is written.
-            return new SimulatedWriteResult(
-                SimulatedWriteStatus.ReplicaNotWritable,
-                $"Block {write.BlockId} holds {offset} bytes (its longest replica in the pipeline); the write starts at byte {expected}: nothing written.",
-                written,
-                null);
-        }
-
-        if (offset + write.Data.Length > _blockSize)
-        {
-            return new SimulatedWriteResult(
-                SimulatedWriteStatus.ReplicaNotWritable,
-                $"Block {write.BlockId} holds {offset} bytes; {write.Data.Length} more would pass the block size ({_blockSize} bytes): add a block.",
-                written,
-                null);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested(); // The last moment nothing is written yet.
-        for (var i = 0; i < targets; i++)
-        {
-            if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
+            // Setup: every DataNode the write reaches checks the writer's generation stamp before any
+            // data flows, so a fenced writer changes nothing, and is told so even when another
+            // DataNode would have refused it for another reason first. (DataNodes past
+            // StopAfterReplicas are treated as beyond a break that already happened.)
+            SimulatedWriteResult? setupFailure = null;
+            for (var i = 0; i < targets && setupFailure?.Status != SimulatedWriteStatus.StaleGenerationStamp; i++)
             {
-                return failure;
+                var failure = await HopAsync(i, setup: true).ConfigureAwait(false);
+                if (failure is not null && (setupFailure is null || failure.Status == SimulatedWriteStatus.StaleGenerationStamp))
+                {
+                    setupFailure = failure;
+                }
             }
-        }
 
-        return new SimulatedWriteResult(
-            SimulatedWriteStatus.Written,
-            $"Wrote block {write.BlockId} at generation stamp {write.GenerationStamp} to [{string.Join(", ", written.Select(r => r.DataNodeId))}].",
-            written,
-            null);
+            if (setupFailure is not null)
+            {
+                return setupFailure;
+            }
+
+            // Data: down the pipeline to the first StopAfterReplicas DataNodes, each at the same byte of
+            // the block (HDFS packets carry their offset): where the writer's stream ends, that is the
+            // longest replica of the pipeline (no replica holds bytes the writer did not send). A
+            // DataNode that fails now (stopped, changed since setup, or missing earlier data — the head
+            // too) breaks the pipeline there; the replicas stay prefixes of one another.
+            foreach (var report in await GetReplicasAsync(write.BlockId, write.Pipeline, cancellationToken).ConfigureAwait(false))
+            {
+                offset = Math.Max(offset, report.NumBytes);
+            }
+
+            if (write.Offset is { } expected && expected != offset)
+            {
+                // The writer's stream ends elsewhere: a retry of a write whose answer was lost (the
+                // block holds its bytes already), or a writer that lost track. Appending would put the
+                // bytes twice, or at a byte the writer did not mean; nothing is written.
+                return new SimulatedWriteResult(
+                    SimulatedWriteStatus.ReplicaNotWritable,
+                    $"Block {write.BlockId} holds {offset} bytes (its longest replica in the pipeline); the write starts at byte {expected}: nothing written.",
+                    written,
+                    null);
+            }
+
+            if (offset + write.Data.Length > _blockSize)
+            {
+                return new SimulatedWriteResult(
+                    SimulatedWriteStatus.ReplicaNotWritable,
+                    $"Block {write.BlockId} holds {offset} bytes; {write.Data.Length} more would pass the block size ({_blockSize} bytes): add a block.",
+                    written,
+                    null);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested(); // The last moment nothing is written yet.
+            for (var i = 0; i < targets; i++)
+            {
+                if (await HopAsync(i, setup: false).ConfigureAwait(false) is { } failure)
+                {
+                    return failure;
+                }
+            }
+
+            return new SimulatedWriteResult(
+                SimulatedWriteStatus.Written,
+                $"Wrote block {write.BlockId} at generation stamp {write.GenerationStamp} to [{string.Join(", ", written.Select(r => r.DataNodeId))}].",
+                written,
+                null);
+        }
 
         async Task<SimulatedWriteResult?> HopAsync(int index, bool setup)
         {
@@ -244,7 +266,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             {
                 if (setup)
                 {
-                    reply = await _channel.CheckWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, cancellationToken).ConfigureAwait(false);
+                    reply = await _channel.BeginWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, stream, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -254,7 +276,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                     // passes) mid-pipeline would otherwise leave healthy DataNodes short of the
                     // head, and every later write of the block would break there.
                     var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
-                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, CancellationToken.None)
+                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, stream, CancellationToken.None)
                         .ConfigureAwait(false);
                 }
             }
@@ -278,9 +300,12 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                 return null;
             }
 
-            var status = reply.Status == WriteReplicaStatus.StaleGenerationStamp
-                ? SimulatedWriteStatus.StaleGenerationStamp
-                : SimulatedWriteStatus.ReplicaNotWritable;
+            var status = reply.Status switch
+            {
+                WriteReplicaStatus.StaleGenerationStamp => SimulatedWriteStatus.StaleGenerationStamp,
+                WriteReplicaStatus.Busy => SimulatedWriteStatus.ConcurrentWrite,
+                _ => SimulatedWriteStatus.ReplicaNotWritable,
+            };
             DataNodeLog.WriteRefused(_logger, write.BlockId, write.GenerationStamp, dataNodeId, status);
             return new SimulatedWriteResult(status, reply.Message, written, dataNodeId);
         }
@@ -369,6 +394,12 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
     /// The returned task completes when the first call arrives (its timeout is armed by then).
     /// </summary>
     internal Task HangDataNode(string dataNodeId) => Find(dataNodeId).Hang();
+
+    /// <summary>
+    /// Test seam: as <see cref="HangDataNode"/>, for the writes of data only (the pipeline's setup
+    /// and the replica reads still answer): a write holds there with the DataNodes before it written.
+    /// </summary>
+    internal Task HangDataNodeWrites(string dataNodeId) => Find(dataNodeId).Hang(dataOnly: true);
 
     internal void ReleaseDataNode(string dataNodeId) => Find(dataNodeId).Unhang();
 

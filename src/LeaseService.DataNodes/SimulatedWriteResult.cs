@@ -23,6 +23,13 @@ public enum SimulatedWriteStatus
 
     /// <summary>A DataNode in the pipeline is stopped or did not answer in time; map it to UNAVAILABLE.</summary>
     DataNodeUnavailable,
+
+    /// <summary>
+    /// Another write of the block was in progress on a DataNode of the pipeline, which takes one
+    /// writer per replica (as HDFS's DataNode refuses a second writer): nothing written. Map it to
+    /// UNAVAILABLE: retry once that write has ended.
+    /// </summary>
+    ConcurrentWrite,
 }
 
 /// <summary>The outcome of a <see cref="PipelineWrite"/>.</summary>

@@ -53,6 +53,9 @@ public enum PipelineWriteStatus
 
     /// <summary>A DataNode of the pipeline is stopped or did not answer in time.</summary>
     DataNodeUnavailable,
+
+    /// <summary>Another write of the block was in progress on a DataNode of the pipeline (one writer per replica); nothing written, retry once it has ended.</summary>
+    ConcurrentWrite,
 }
 
 /// <summary>The outcome of a <see cref="PipelineWrite"/>: how it ended, why, and the replicas that took the data.</summary>

@@ -47,6 +47,9 @@ internal enum WriteReplicaStatus
     Written,
     StaleGenerationStamp,
     NotWritable,
+
+    /// <summary>Another write holds the replica (one writer per replica); nothing written.</summary>
+    Busy,
 }
 
 internal sealed record WriteReplicaReply(WriteReplicaStatus Status, SimulatedReplica? Replica, string Message);

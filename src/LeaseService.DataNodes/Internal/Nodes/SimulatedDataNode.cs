@@ -22,6 +22,10 @@ internal sealed class SimulatedDataNode
     // Blocks a recovery asked this node about while it had no replica: block id -> highest
     // recovery id. A later write at or below it comes from a writer that recovery fenced.
     private readonly Dictionary<long, long> _recoveredWithoutReplica = [];
+
+    // Block id -> the write stream that holds its replica here (HDFS's one BlockReceiver per
+    // replica): from the stream's pipeline setup until it ends. Dropped when the node stops.
+    private readonly Dictionary<long, WriteStream> _writers = [];
     private readonly int[] _injectedFailures = new int[Enum.GetValues<RecoveryStep>().Length + 1];
     private readonly ILogger _logger;
     private readonly ReplicaDisk? _disk;
@@ -35,9 +39,11 @@ internal sealed class SimulatedDataNode
     private long _lastHeartbeat;
 
     // Test seam for a DataNode that accepts calls and never answers (a hung process, a black-holed
-    // network). While set, every call waits on it; the caller's timeout is what ends the wait.
+    // network). While set, every call waits on it (only writes of data with _hangDataOnly); the
+    // caller's timeout is what ends the wait.
     private TaskCompletionSource? _hang;
     private TaskCompletionSource? _hungCallArrived;
+    private bool _hangDataOnly;
 
     public SimulatedDataNode(string id, ILogger logger, ReplicaDisk? disk = null)
     {
@@ -213,14 +219,44 @@ internal sealed class SimulatedDataNode
 
     /// <summary>
     /// Pipeline setup (HDFS's writeBlock op, before any data flows): would this DataNode accept a
-    /// write at <paramref name="generationStamp"/>? Changes nothing; returns null when it would.
+    /// write at <paramref name="generationStamp"/>? When it would, <paramref name="stream"/> holds
+    /// the replica until it ends, and null is returned. A replica another stream holds refuses
+    /// (<see cref="WriteReplicaStatus.Busy"/>), as HDFS's DataNode refuses a second writer of a
+    /// replica (FsDatasetImpl.createRbw: ReplicaAlreadyExistsException): whatever its generation
+    /// stamp, since pipeline recovery, whose newer stamp stops the older writer, is not modelled.
     /// </summary>
-    public WriteReplicaReply? CheckWrite(long blockId, long generationStamp)
+    public WriteReplicaReply? BeginWrite(long blockId, long generationStamp, WriteStream stream)
     {
         lock (_gate)
         {
             ThrowIfStopped();
-            return CheckWriteLocked(blockId, generationStamp);
+            if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
+            {
+                return refusal;
+            }
+
+            if (_writers.TryGetValue(blockId, out var writer) && writer != stream && !writer.Ended)
+            {
+                return new WriteReplicaReply(
+                    WriteReplicaStatus.Busy,
+                    _replicas.TryGetValue(blockId, out var replica) ? replica.Snapshot(Id) : null,
+                    $"{Id} refused the write to block {blockId}: another write to the block is in progress here (a DataNode takes one writer per replica); nothing written, retry once it has ended.");
+            }
+
+            _writers[blockId] = stream;
+            return null;
+        }
+    }
+
+    /// <summary>The stream's connection closed: the replica no longer has it as its writer.</summary>
+    public void EndWrite(long blockId, WriteStream stream)
+    {
+        lock (_gate)
+        {
+            if (_writers.TryGetValue(blockId, out var writer) && writer == stream)
+            {
+                _writers.Remove(blockId);
+            }
         }
     }
 
@@ -229,11 +265,12 @@ internal sealed class SimulatedDataNode
     /// setup), then a new replica is created RBW, or the existing one appended to, reopened
     /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery). The data
     /// goes at byte <paramref name="offset"/> of the block, which must be where the replica ends
-    /// (HDFS's BlockReceiver checks each packet's offset).
+    /// (HDFS's BlockReceiver checks each packet's offset). Only the stream that holds the replica
+    /// since <see cref="BeginWrite"/> writes it.
     /// </summary>
-    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset)
+    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, WriteStream stream)
     {
-        var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset);
+        var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset, stream);
         if (reply.Status == WriteReplicaStatus.Written)
         {
             FlushOrFail();
@@ -242,7 +279,7 @@ internal sealed class SimulatedDataNode
         return reply;
     }
 
-    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset)
+    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, WriteStream stream)
     {
         lock (_gate)
         {
@@ -250,6 +287,15 @@ internal sealed class SimulatedDataNode
             if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
             {
                 return refusal;
+            }
+
+            if (!_writers.TryGetValue(blockId, out var writer) || writer != stream)
+            {
+                // The stream's hold ended with the node's process (a restart since the setup).
+                return new WriteReplicaReply(
+                    WriteReplicaStatus.NotWritable,
+                    _replicas.TryGetValue(blockId, out var held) ? held.Snapshot(Id) : null,
+                    $"{Id} refused the write to block {blockId}: it restarted since the pipeline was set up, which ended the write's stream.");
             }
 
             _replicas.TryGetValue(blockId, out var existing);
@@ -453,11 +499,15 @@ internal sealed class SimulatedDataNode
         }
     }
 
-    /// <summary>Test seam: from now on every call waits until <see cref="Unhang"/>. Returns a task that completes when the first call arrives.</summary>
-    public Task Hang()
+    /// <summary>
+    /// Test seam: from now on every call (only every write of data with <paramref name="dataOnly"/>)
+    /// waits until <see cref="Unhang"/>. Returns a task that completes when the first such call arrives.
+    /// </summary>
+    public Task Hang(bool dataOnly = false)
     {
         lock (_gate)
         {
+            _hangDataOnly = _hang is null ? dataOnly : _hangDataOnly && dataOnly;
             _hang ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _hungCallArrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             return _hungCallArrived.Task;
@@ -472,13 +522,14 @@ internal sealed class SimulatedDataNode
             hang = _hang;
             _hang = null;
             _hungCallArrived = null;
+            _hangDataOnly = false;
         }
 
         hang?.TrySetResult();
     }
 
     /// <summary>Where every call enters the node: waits while the node is hung.</summary>
-    public Task WaitIfHungAsync(CancellationToken cancellationToken)
+    public Task WaitIfHungAsync(bool dataWrite, CancellationToken cancellationToken)
     {
         TaskCompletionSource? hang;
         TaskCompletionSource? arrived;
@@ -486,6 +537,10 @@ internal sealed class SimulatedDataNode
         {
             hang = _hang;
             arrived = _hungCallArrived;
+            if (_hangDataOnly && !dataWrite)
+            {
+                hang = null;
+            }
         }
 
         if (hang is null)
@@ -583,6 +638,8 @@ internal sealed class SimulatedDataNode
             _running = false;
             _lastHeartbeat = now;
         }
+
+        _writers.Clear(); // The process's write streams die with it.
     }
 
     private bool TryConsumeFailureLocked(RecoveryStep step)

@@ -35,16 +35,18 @@ internal sealed class SimulatedDataNodeChannel(
     public Task<SimulatedReplica?> GetReplicaAsync(string dataNodeId, long blockId, CancellationToken cancellationToken) =>
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.GetReplica(blockId)), cancellationToken);
 
-    public Task<WriteReplicaReply?> CheckWriteAsync(string dataNodeId, long blockId, long generationStamp, CancellationToken cancellationToken) =>
-        CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.CheckWrite(blockId, generationStamp)), cancellationToken);
+    public Task<WriteReplicaReply?> BeginWriteAsync(
+        string dataNodeId, long blockId, long generationStamp, WriteStream stream, CancellationToken cancellationToken) =>
+        CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.BeginWrite(blockId, generationStamp, stream)), cancellationToken);
 
     public Task<WriteReplicaReply> WriteAsync(
-        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long offset, CancellationToken cancellationToken) =>
+        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long offset, WriteStream stream, CancellationToken cancellationToken) =>
         CallAsync(
             dataNodeId,
             CallTimeout,
-            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize, offset)),
-            cancellationToken);
+            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize, offset, stream)),
+            cancellationToken,
+            dataWrite: true);
 
     /// <summary>Hands a recovery command to its primary, which runs <paramref name="recover"/> on its side.</summary>
     public Task<BlockRecoveryResult> RecoverBlockAsync(
@@ -58,7 +60,8 @@ internal sealed class SimulatedDataNodeChannel(
         string dataNodeId,
         TimeSpan timeout,
         Func<SimulatedDataNode, CancellationToken, Task<T>> call,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool dataWrite = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (!nodes.TryGetValue(dataNodeId, out var node))
@@ -80,7 +83,7 @@ internal sealed class SimulatedDataNodeChannel(
         var work = Task.Run(
             async () =>
             {
-                await node.WaitIfHungAsync(callToken).ConfigureAwait(false);
+                await node.WaitIfHungAsync(dataWrite, callToken).ConfigureAwait(false);
                 return await call(node, callToken).ConfigureAwait(false);
             },
             callToken);
