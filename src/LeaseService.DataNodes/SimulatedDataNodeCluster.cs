@@ -174,6 +174,11 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
         var written = new List<SimulatedReplica>(targets);
         long offset = 0; // Where the data starts in the block: set after setup.
+
+        // A close that names where the block ends (HDFS's recoverClose, with the expected length):
+        // replicas FINALIZED at that length take it as well, so a close whose answer was lost can
+        // be repeated and confirmed.
+        var recoverClose = write.Data.IsEmpty && write.Finalize && write.Offset is not null;
         var stream = new WriteStream();
         try
         {
@@ -266,7 +271,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             {
                 if (setup)
                 {
-                    reply = await _channel.BeginWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, stream, cancellationToken).ConfigureAwait(false);
+                    reply = await _channel.BeginWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, recoverClose, stream, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -276,7 +281,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                     // passes) mid-pipeline would otherwise leave healthy DataNodes short of the
                     // head, and every later write of the block would break there.
                     var data = index < lengths.Count ? write.Data[..(int)lengths[index]] : write.Data;
-                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, stream, CancellationToken.None)
+                    reply = await _channel.WriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, data, write.Finalize, offset, recoverClose, stream, CancellationToken.None)
                         .ConfigureAwait(false);
                 }
             }

@@ -111,15 +111,34 @@ public sealed class WriteRetryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Write_EndBlockAnswerLost_RetryRefusedAsFinalized_CloseStillClosesWithTheBytesOnce()
+    public async Task Write_EndBlockAnswerLost_RetryIsConfirmed_TheWriterGoesOnIntoANewBlock()
     {
         using var link = new LossyLink(_server.Address, lose: 2);
         await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
         await writer.WriteAsync(Text("abc")).DefaultTimeout();
         await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseUnavailableException>();
 
-        var refused = await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseConflictException>();
-        refused.Which.Status.Detail.Should().Contain("CloseAsync closes the file all the same");
+        var replicas = await writer.WriteAsync(Text("de"), endBlock: true).DefaultTimeout(); // What a user does.
+
+        replicas.Should().HaveCount(3).And.OnlyContain(r => r.NumBytes == 5 && r.State == ReplicaState.Finalized, "the answer the lost one would have been");
+        var first = writer.CurrentBlock!;
+        await writer.WriteAsync(Text("fg")).DefaultTimeout();
+        writer.CurrentBlock!.BlockId.Should().NotBe(first.BlockId, "the confirmed write ended its block");
+        await writer.CloseAsync().DefaultTimeout();
+
+        (await ClosedFileAsync("/logs/a")).Length.Should().Be(7);
+        ReplicasShouldHold(first, "abcde");
+        ReplicasShouldHold(writer.CurrentBlock!, "fg");
+    }
+
+    [Fact]
+    public async Task Write_EndBlockAnswerLost_NotRetried_CloseStillClosesWithTheBytesOnce()
+    {
+        using var link = new LossyLink(_server.Address, lose: 2);
+        await using var writer = await LeaseWriter.OpenAsync(link.Client, _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(Text("abc")).DefaultTimeout();
+        await FluentActions.Awaiting(() => writer.WriteAsync(Text("de"), endBlock: true)).Should().ThrowAsync<LeaseUnavailableException>();
+
         await writer.CloseAsync().DefaultTimeout();
 
         (await ClosedFileAsync("/logs/a")).Length.Should().Be(5);

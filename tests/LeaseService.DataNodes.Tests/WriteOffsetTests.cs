@@ -88,6 +88,46 @@ public sealed class WriteOffsetTests
     }
 
     [Fact]
+    public async Task Close_RepeatedAtItsOffsetOnFinalizedReplicas_IsWritten_AndChangesNothing()
+    {
+        await _t.WriteOkAsync(10);
+        (await WriteAtAsync(10, 5, finalize: true)).Status.Should().Be(SimulatedWriteStatus.Written); // Its answer was lost.
+        var before = _t.Cluster.ListReplicas(TestCluster.BlockId);
+
+        var again = await WriteAtAsync(15, 0, finalize: true);
+
+        again.Status.Should().Be(SimulatedWriteStatus.Written, again.Message);
+        again.Replicas.Should().Equal(before, "HDFS's recoverClose: replicas FINALIZED at the expected length take the close again");
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().Equal(before);
+    }
+
+    [Fact]
+    public async Task Close_RepeatedAtItsOffset_FinalizesTheReplicasTheFirstCloseMissed()
+    {
+        await _t.WriteOkAsync(10);
+        await _t.WriteOkAsync(0, stopAfter: 1, finalize: true); // The close broke after dn-1.
+
+        var again = await WriteAtAsync(10, 0, finalize: true);
+
+        again.Status.Should().Be(SimulatedWriteStatus.Written, again.Message);
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().HaveCount(3).And.OnlyContain(r => r.NumBytes == 10 && r.State == ReplicaState.Finalized);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(10L)]
+    [InlineData(20L)]
+    public async Task Close_RepeatedOnFinalizedReplicas_WithoutOffsetOrElsewhere_IsRefusedAsBefore(long? offset)
+    {
+        await _t.WriteOkAsync(15, finalize: true);
+
+        var again = await WriteAtAsync(offset, 0, finalize: true);
+
+        again.Status.Should().Be(SimulatedWriteStatus.ReplicaNotWritable);
+        _t.Cluster.ListReplicas(TestCluster.BlockId).Should().OnlyContain(r => r.NumBytes == 15 && r.State == ReplicaState.Finalized);
+    }
+
+    [Fact]
     public async Task Write_NegativeOffset_ThrowsArgumentException()
     {
         var act = () => WriteAtAsync(-1, 1);

@@ -22,7 +22,10 @@ public interface IBlockWriter
 /// packets carry their offset): a pipeline that does not end there refuses the write with
 /// <see cref="LeaseConflictException"/> (FAILED_PRECONDITION) and writes nothing. A
 /// <see cref="LeaseWriter"/> on such a writer sends the offset with every write of data, so a write
-/// retried after its answer was lost is never appended twice. A separate interface rather than a
+/// retried after its answer was lost is never appended twice; it confirms such a retry with an
+/// empty write at the end of the earlier attempt, and, when that attempt closed the block, with an
+/// empty write with finalize there, which replicas already FINALIZED at that length must take
+/// (HDFS's recoverClose) for the writer to go on into a new block. A separate interface rather than a
 /// new method on <see cref="IBlockWriter"/>: existing implementations keep compiling, and the
 /// writer knows whether the offset is honoured (a default method forwarding to
 /// <see cref="IBlockWriter.WriteAsync"/> would drop it silently, and a retry would append again).

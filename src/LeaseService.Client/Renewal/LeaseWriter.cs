@@ -191,8 +191,11 @@ public sealed class LeaseWriter : IAsyncDisposable
     /// block (<see cref="LeaseConflictException"/> naming the block's length and that attempt): retry
     /// it first, or close (the close finalizes what the replicas hold, that attempt included, as it
     /// always did). A retry of a write with <paramref name="endBlock"/> whose earlier attempt landed
-    /// is refused as well (its replicas are FINALIZED and take no write); <see cref="CloseAsync"/>
-    /// still closes the file. Empty writes carry no offset: they add no bytes to repeat.
+    /// is confirmed the same way, with an empty close at that attempt's end (replicas FINALIZED at
+    /// that length take it, as HDFS's recoverClose): the block counts as ended and the next write
+    /// goes into a new block. When that confirmation is refused (not every replica holds the
+    /// attempt, or the block writer does not take a repeated close), <see cref="CloseAsync"/> still
+    /// closes the file. Other empty writes carry no offset: they add no bytes to repeat.
     /// </para>
     /// </remarks>
     /// <exception cref="LeaseLostException">The lease is in doubt or lost; nothing was sent, or the call was cancelled.</exception>
@@ -250,20 +253,19 @@ public sealed class LeaseWriter : IAsyncDisposable
 
     /// <summary>
     /// A retry of <see cref="_unconfirmed"/> was refused: when every replica of the pipeline ends at
-    /// <paramref name="end"/> (an empty write there succeeds), the earlier attempt landed and its
-    /// replicas are the answer; otherwise <paramref name="refusal"/>, explained.
+    /// <paramref name="end"/> (an empty write there succeeds; with <paramref name="endBlock"/> an
+    /// empty close there, which replicas FINALIZED at that length take), the earlier attempt landed
+    /// and its replicas are the answer; otherwise <paramref name="refusal"/>, explained.
     /// </summary>
     private async Task<IReadOnlyList<ReplicaInfo>> ConfirmLandedAsync(Block block, ulong end, bool endBlock, LeaseConflictException refusal, CancellationToken cancellationToken)
     {
-        if (endBlock)
-        {
-            // Its replicas would be FINALIZED: they take no write, not even an empty one, to ask them.
-            throw Conflict(refusal, $"{refusal.Status.Detail} The earlier attempt of this write, which closed the block's pipeline, may have landed; CloseAsync closes the file all the same.");
-        }
-
         try
         {
-            return await GuardAsync(ct => _offsetBlocks!.WriteAtAsync(block, Epoch, end, ReadOnlyMemory<byte>.Empty, false, ct), cancellationToken).ConfigureAwait(false);
+            return await GuardAsync(ct => _offsetBlocks!.WriteAtAsync(block, Epoch, end, ReadOnlyMemory<byte>.Empty, endBlock, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaseConflictException ex) when (endBlock)
+        {
+            throw Conflict(refusal, $"{refusal.Status.Detail} The earlier attempt of this write, which closed the block's pipeline, may have landed, but not every DataNode of the pipeline confirms it ({ex.Status.Detail}); CloseAsync closes the file all the same.");
         }
         catch (LeaseConflictException ex)
         {

@@ -20,6 +20,8 @@ public interface IBlockPipeline
 /// <see cref="Offset"/> the writer names that byte, and a pipeline that ends elsewhere refuses the
 /// whole write (<see cref="PipelineWriteStatus.ReplicaNotWritable"/>, naming the block's length)
 /// before anything is written: a retry of a write whose answer was lost does not append twice.
+/// A close (<see cref="Finalize"/>, no data) with an offset is taken again by replicas already
+/// FINALIZED at that length (HDFS's recoverClose), so a close whose answer was lost can be confirmed.
 /// </summary>
 /// <param name="Pipeline">The block's DataNodes, in order (the NameNode's locations).</param>
 /// <param name="BlockId">The block.</param>

@@ -225,12 +225,12 @@ internal sealed class SimulatedDataNode
     /// replica (FsDatasetImpl.createRbw: ReplicaAlreadyExistsException): whatever its generation
     /// stamp, since pipeline recovery, whose newer stamp stops the older writer, is not modelled.
     /// </summary>
-    public WriteReplicaReply? BeginWrite(long blockId, long generationStamp, WriteStream stream)
+    public WriteReplicaReply? BeginWrite(long blockId, long generationStamp, bool recoverClose, WriteStream stream)
     {
         lock (_gate)
         {
             ThrowIfStopped();
-            if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
+            if (CheckWriteLocked(blockId, generationStamp, recoverClose) is { } refusal)
             {
                 return refusal;
             }
@@ -266,11 +266,13 @@ internal sealed class SimulatedDataNode
     /// (FINALIZED, newer stamp: append) or bumped (RBW, newer stamp: pipeline recovery). The data
     /// goes at byte <paramref name="offset"/> of the block, which must be where the replica ends
     /// (HDFS's BlockReceiver checks each packet's offset). Only the stream that holds the replica
-    /// since <see cref="BeginWrite"/> writes it.
+    /// since <see cref="BeginWrite"/> writes it. With <paramref name="recoverClose"/> (no data,
+    /// finalize, at the offset the writer named) a FINALIZED replica of that length takes it too,
+    /// and stays as it is: HDFS's recoverClose, a close repeated after its answer was lost.
     /// </summary>
-    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, WriteStream stream)
+    public WriteReplicaReply Write(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, bool recoverClose, WriteStream stream)
     {
-        var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset, stream);
+        var reply = WriteInMemory(blockId, generationStamp, data, finalize, offset, recoverClose, stream);
         if (reply.Status == WriteReplicaStatus.Written)
         {
             FlushOrFail();
@@ -279,12 +281,12 @@ internal sealed class SimulatedDataNode
         return reply;
     }
 
-    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, WriteStream stream)
+    private WriteReplicaReply WriteInMemory(long blockId, long generationStamp, ReadOnlySpan<byte> data, bool finalize, long offset, bool recoverClose, WriteStream stream)
     {
         lock (_gate)
         {
             ThrowIfStopped();
-            if (CheckWriteLocked(blockId, generationStamp) is { } refusal)
+            if (CheckWriteLocked(blockId, generationStamp, recoverClose && data.IsEmpty && finalize) is { } refusal)
             {
                 return refusal;
             }
@@ -336,7 +338,7 @@ internal sealed class SimulatedDataNode
         }
     }
 
-    private WriteReplicaReply? CheckWriteLocked(long blockId, long generationStamp)
+    private WriteReplicaReply? CheckWriteLocked(long blockId, long generationStamp, bool recoverClose)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "The node lock must be held.");
         if (!_replicas.TryGetValue(blockId, out var replica))
@@ -363,11 +365,13 @@ internal sealed class SimulatedDataNode
             return Refused(WriteReplicaStatus.StaleGenerationStamp, $"generation stamp {generationStamp} is older than the replica's {replica.GenerationStamp}");
         }
 
-        // At the same stamp only an RBW replica takes more data. A newer stamp from the NameNode
-        // reopens a FINALIZED replica (append) or bumps an RBW one (pipeline recovery); an RWR or
-        // TEMPORARY replica is in no pipeline.
+        // At the same stamp only an RBW replica takes more data; a FINALIZED one takes a repeated
+        // close that names the length it expects (no data, at its offset, which the write checks),
+        // as HDFS's recoverClose accepts a replica already finalized at the expected length. A newer stamp from the
+        // NameNode reopens a FINALIZED replica (append) or bumps an RBW one (pipeline recovery);
+        // an RWR or TEMPORARY replica is in no pipeline.
         var writable = generationStamp == replica.GenerationStamp
-            ? replica.State == ReplicaState.Rbw
+            ? replica.State == ReplicaState.Rbw || (recoverClose && replica.State == ReplicaState.Finalized)
             : replica.State is ReplicaState.Rbw or ReplicaState.Finalized;
         return writable ? null : Refused(WriteReplicaStatus.NotWritable, $"the replica is {StateName(replica.State)} at generation stamp {replica.GenerationStamp}");
 

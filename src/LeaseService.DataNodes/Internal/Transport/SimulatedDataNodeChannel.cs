@@ -36,15 +36,15 @@ internal sealed class SimulatedDataNodeChannel(
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.GetReplica(blockId)), cancellationToken);
 
     public Task<WriteReplicaReply?> BeginWriteAsync(
-        string dataNodeId, long blockId, long generationStamp, WriteStream stream, CancellationToken cancellationToken) =>
-        CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.BeginWrite(blockId, generationStamp, stream)), cancellationToken);
+        string dataNodeId, long blockId, long generationStamp, bool recoverClose, WriteStream stream, CancellationToken cancellationToken) =>
+        CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.BeginWrite(blockId, generationStamp, recoverClose, stream)), cancellationToken);
 
     public Task<WriteReplicaReply> WriteAsync(
-        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long offset, WriteStream stream, CancellationToken cancellationToken) =>
+        string dataNodeId, long blockId, long generationStamp, ReadOnlyMemory<byte> data, bool finalize, long offset, bool recoverClose, WriteStream stream, CancellationToken cancellationToken) =>
         CallAsync(
             dataNodeId,
             CallTimeout,
-            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize, offset, stream)),
+            (node, _) => Task.FromResult(node.Write(blockId, generationStamp, data.Span, finalize, offset, recoverClose, stream)),
             cancellationToken,
             dataWrite: true);
 
