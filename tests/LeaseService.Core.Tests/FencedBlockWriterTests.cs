@@ -70,6 +70,24 @@ public sealed class FencedBlockWriterTests
     }
 
     [Fact]
+    public async Task Write_WhileAnotherWriteOfTheBlockRuns_UnavailableRetry_NothingWritten()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        var held = _f.Cluster.HangDataNodeWrites(block.Block.Locations[1]);
+        var first = _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, 0, null, false, null, default);
+        await held.DefaultTimeout(); // Its bytes are on the first DataNode; the second is about to take them.
+
+        var second = await _writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, 0, null, false, null, default).DefaultTimeout();
+
+        second.Kind.Should().Be(OutcomeKind.Unavailable, second.Message);
+        second.Message.Should().Contain("another write to the block is in progress");
+        _f.Cluster.ReleaseDataNode(block.Block.Locations[1]);
+        (await first.DefaultTimeout()).IsOk.Should().BeTrue();
+        _f.Cluster.ListReplicas(block.Block.BlockId).Should().OnlyContain(r => r.NumBytes == 10, "the second write reached no replica");
+    }
+
+    [Fact]
     public async Task Write_OffsetWhereTheBlockDoesNotEnd_FailedPreconditionNamingItsLength_NothingWritten()
     {
         _f.Open("w", "/a");
