@@ -366,7 +366,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
 
     /// <summary>A copy of the bytes a DataNode holds for a block, or null when it has no replica.</summary>
     /// <exception cref="DataNodeNotFoundException">Unknown id.</exception>
-    public byte[]? ReadReplica(string dataNodeId, long blockId) => Find(dataNodeId).PeekReplicaData(blockId)?.ToArray();
+    public byte[]? ReadReplica(string dataNodeId, long blockId) => Find(dataNodeId).PeekReplicaData(blockId);
 
     /// <summary>Test seam: places a replica in any state on a DataNode, as if loaded from its disk.</summary>
     internal void SeedReplica(

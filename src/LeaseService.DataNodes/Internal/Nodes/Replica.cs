@@ -4,19 +4,26 @@ namespace LeaseService.DataNodes.Internal.Nodes;
 
 /// <summary>
 /// One replica on one simulated DataNode: real bytes, so a recovery's truncation really drops data.
-/// Mutable; only touched under its DataNode's lock.
+/// Mutable; only touched under its DataNode's lock. The bytes grow in place (the buffer doubles when
+/// full), so a block written in n appends costs O(n) copying, not O(n²). Bytes once in
+/// <see cref="Data"/> are never overwritten in place (appends go past them, a truncation takes a new
+/// buffer), so a <see cref="Data"/> taken under the lock stays valid after it is released.
 /// </summary>
 internal sealed class Replica(long blockId, ReplicaState state, long generationStamp, byte[] data)
 {
+    private byte[] _buffer = data;
+    private int _length = data.Length;
+
     public long BlockId { get; } = blockId;
 
     public ReplicaState State { get; set; } = state;
 
     public long GenerationStamp { get; set; } = generationStamp;
 
-    public byte[] Data { get; private set; } = data;
+    /// <summary>The replica's bytes (a view of its buffer: see the class remarks).</summary>
+    public ReadOnlyMemory<byte> Data => _buffer.AsMemory(0, _length);
 
-    public long NumBytes => Data.Length;
+    public long NumBytes => _length;
 
     /// <summary>While RUR: the recovery id that owns the replica; 0 otherwise.</summary>
     public long RecoveryId { get; set; }
@@ -31,17 +38,25 @@ internal sealed class Replica(long blockId, ReplicaState state, long generationS
             return;
         }
 
-        var grown = new byte[Data.Length + bytes.Length];
-        Data.CopyTo(grown, 0);
-        bytes.CopyTo(grown.AsSpan(Data.Length));
-        Data = grown;
+        var needed = checked(_length + bytes.Length);
+        if (needed > _buffer.Length)
+        {
+            var grown = new byte[Math.Max(needed, (int)Math.Min(Array.MaxLength, 2L * _buffer.Length))];
+            _buffer.AsSpan(0, _length).CopyTo(grown);
+            _buffer = grown;
+        }
+
+        bytes.CopyTo(_buffer.AsSpan(_length));
+        _length = needed;
     }
 
     public void Truncate(long length)
     {
-        if (length < Data.Length)
+        if (length < _length)
         {
-            Data = Data.AsSpan(0, checked((int)length)).ToArray();
+            // A new buffer: an image taken before may still be reading the old one's bytes.
+            _buffer = _buffer.AsSpan(0, checked((int)length)).ToArray();
+            _length = _buffer.Length;
         }
     }
 

@@ -86,7 +86,7 @@ internal sealed class ReplicaDisk
         BinaryPrimitives.WriteInt64LittleEndian(span[6..], image.GenerationStamp);
         BinaryPrimitives.WriteInt64LittleEndian(span[14..], image.RecoveryId);
         BinaryPrimitives.WriteInt64LittleEndian(span[22..], image.Data.Length);
-        image.Data.CopyTo(span[HeaderLength..]);
+        image.Data.Span.CopyTo(span[HeaderLength..]);
         return bytes;
     }
 
@@ -120,4 +120,4 @@ internal sealed class ReplicaDisk
 }
 
 /// <summary>A replica as it is to be written: taken under the node's lock, written outside it.</summary>
-internal readonly record struct ReplicaImage(long BlockId, ReplicaState State, ReplicaState OriginalState, long GenerationStamp, long RecoveryId, byte[] Data);
+internal readonly record struct ReplicaImage(long BlockId, ReplicaState State, ReplicaState OriginalState, long GenerationStamp, long RecoveryId, ReadOnlyMemory<byte> Data);

@@ -117,7 +117,7 @@ internal sealed class SimulatedDataNode
     {
         lock (_gate)
         {
-            return _replicas.TryGetValue(blockId, out var replica) ? replica.Data : null;
+            return _replicas.TryGetValue(blockId, out var replica) ? replica.Data.ToArray() : null;
         }
     }
 
