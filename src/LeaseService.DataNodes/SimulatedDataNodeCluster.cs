@@ -200,11 +200,13 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             // Setup: every DataNode the write reaches checks the writer's generation stamp before any
             // data flows, so a fenced writer changes nothing, and is told so even when another
             // DataNode would have refused it for another reason first. (DataNodes past
-            // StopAfterReplicas are treated as beyond a break that already happened.)
+            // StopAfterReplicas are treated as beyond a break that already happened.) Once one has
+            // refused, the ones after it are only asked about the stamp: the write holds no replica
+            // past the refusal (one another write may be about to claim).
             SimulatedWriteResult? setupFailure = null;
             for (var i = 0; i < targets && setupFailure?.Status != SimulatedWriteStatus.StaleGenerationStamp; i++)
             {
-                var failure = await HopAsync(i, setup: true).ConfigureAwait(false);
+                var failure = await HopAsync(i, setup: true, claim: setupFailure is null).ConfigureAwait(false);
                 if (failure is not null && (setupFailure is null || failure.Status == SimulatedWriteStatus.StaleGenerationStamp))
                 {
                     setupFailure = failure;
@@ -263,7 +265,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
                 null);
         }
 
-        async Task<SimulatedWriteResult?> HopAsync(int index, bool setup)
+        async Task<SimulatedWriteResult?> HopAsync(int index, bool setup, bool claim = true)
         {
             var dataNodeId = write.Pipeline[index];
             WriteReplicaReply? reply;
@@ -271,7 +273,7 @@ public sealed class SimulatedDataNodeCluster : IDataNodeCoordinator
             {
                 if (setup)
                 {
-                    reply = await _channel.BeginWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, recoverClose, stream, cancellationToken).ConfigureAwait(false);
+                    reply = await _channel.BeginWriteAsync(dataNodeId, write.BlockId, write.GenerationStamp, recoverClose, claim ? stream : null, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

@@ -72,6 +72,25 @@ public sealed class ConcurrentWriteTests
     }
 
     [Fact]
+    public async Task Write_RefusedAtADataNode_HoldsNoReplicaAfterIt()
+    {
+        var dn1Held = _t.Cluster.HangDataNodeWrites("dn-1");
+        var holder = _t.Cluster.WriteAsync(new PipelineWrite(["dn-1"], TestCluster.BlockId, TestCluster.BlockGs, Filled(0xAA, 5)));
+        await dn1Held.DefaultTimeout(); // holder holds dn-1.
+        var dn3Hung = _t.Cluster.HangDataNode("dn-3");
+        var refused = WriteAsync(Filled(0xBB, 5)); // Refused at dn-1; its setup goes on to dn-3 (is it fenced?).
+        await dn3Hung.DefaultTimeout();
+
+        var other = await _t.Cluster.WriteAsync(new PipelineWrite(["dn-2"], TestCluster.BlockId, TestCluster.BlockGs, Filled(0xCC, 5))).DefaultTimeout();
+
+        other.Status.Should().Be(SimulatedWriteStatus.Written, "the refused write did not take dn-2 on its way: " + other.Message);
+        _t.Cluster.ReleaseDataNode("dn-3");
+        (await refused.DefaultTimeout()).Status.Should().Be(SimulatedWriteStatus.ConcurrentWrite);
+        _t.Cluster.ReleaseDataNode("dn-1");
+        (await holder.DefaultTimeout()).Status.Should().Be(SimulatedWriteStatus.Written);
+    }
+
+    [Fact]
     public async Task Write_RefusedAtSetup_LetsTheReplicasItHeldGo()
     {
         _t.Cluster.StopDataNode("dn-3");

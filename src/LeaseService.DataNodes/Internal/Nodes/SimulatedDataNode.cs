@@ -224,8 +224,10 @@ internal sealed class SimulatedDataNode
     /// (<see cref="WriteReplicaStatus.Busy"/>), as HDFS's DataNode refuses a second writer of a
     /// replica (FsDatasetImpl.createRbw: ReplicaAlreadyExistsException): whatever its generation
     /// stamp, since pipeline recovery, whose newer stamp stops the older writer, is not modelled.
+    /// A null <paramref name="stream"/> only checks the generation stamp and the replica's state:
+    /// a write already refused upstream holds nothing further down.
     /// </summary>
-    public WriteReplicaReply? BeginWrite(long blockId, long generationStamp, bool recoverClose, WriteStream stream)
+    public WriteReplicaReply? BeginWrite(long blockId, long generationStamp, bool recoverClose, WriteStream? stream)
     {
         lock (_gate)
         {
@@ -233,6 +235,11 @@ internal sealed class SimulatedDataNode
             if (CheckWriteLocked(blockId, generationStamp, recoverClose) is { } refusal)
             {
                 return refusal;
+            }
+
+            if (stream is null)
+            {
+                return null;
             }
 
             if (_writers.TryGetValue(blockId, out var writer) && writer != stream && !writer.Ended)

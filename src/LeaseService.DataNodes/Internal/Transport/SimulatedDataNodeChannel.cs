@@ -36,7 +36,7 @@ internal sealed class SimulatedDataNodeChannel(
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.GetReplica(blockId)), cancellationToken);
 
     public Task<WriteReplicaReply?> BeginWriteAsync(
-        string dataNodeId, long blockId, long generationStamp, bool recoverClose, WriteStream stream, CancellationToken cancellationToken) =>
+        string dataNodeId, long blockId, long generationStamp, bool recoverClose, WriteStream? stream, CancellationToken cancellationToken) =>
         CallAsync(dataNodeId, CallTimeout, (node, _) => Task.FromResult(node.BeginWrite(blockId, generationStamp, recoverClose, stream)), cancellationToken);
 
     public Task<WriteReplicaReply> WriteAsync(
