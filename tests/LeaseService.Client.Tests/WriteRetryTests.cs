@@ -73,6 +73,32 @@ public sealed class WriteRetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_RetryWhileTheOriginalStillGoesDownThePipeline_Unavailable_NothingWritten_NextRetryIsConfirmed()
+    {
+        using var handler = new HeldAnswerHandler("/WriteBlock", lose: 2);
+        using var channel = GrpcChannel.ForAddress(_server.Address, new GrpcChannelOptions { HttpHandler = handler });
+        await using var writer = await LeaseWriter.OpenAsync(new LeaseClient(channel), _renewer, "client-1", "/logs/a").DefaultTimeout();
+        await writer.WriteAsync(Text("hello ")).DefaultTimeout();
+        var second = writer.CurrentBlock!.Locations[1];
+        var held = Cluster.HangDataNodeWrites(second);
+        var original = writer.WriteAsync(Text("world"));
+        await held.DefaultTimeout(); // The first DataNode has "world"; the second is about to take it.
+        handler.Fail();
+        await FluentActions.Awaiting(() => original).Should().ThrowAsync<LeaseUnavailableException>(); // To the user, the outcome is unknown.
+
+        var refused = await FluentActions.Awaiting(() => writer.WriteAsync(Text("world")).DefaultTimeout()).Should().ThrowAsync<LeaseUnavailableException>();
+
+        refused.Which.Status.Detail.Should().Contain("another write to the block is in progress");
+        Cluster.ReleaseDataNode(second);
+        await handler.ServerAnswered.DefaultTimeout();
+        var replicas = await writer.WriteAsync(Text("world")).DefaultTimeout();
+        replicas.Should().HaveCount(3).And.OnlyContain(r => r.NumBytes == 11, "the original landed: the retry is confirmed");
+        await writer.CloseAsync().DefaultTimeout();
+        (await ClosedFileAsync("/logs/a")).Length.Should().Be(11);
+        ReplicasShouldHold(writer.CurrentBlock!, "hello world");
+    }
+
+    [Fact]
     public async Task Write_FirstWriteOfABlockAnswerLost_RetryIsConfirmed_NextBlockStartsAtZero()
     {
         using var link = new LossyLink(_server.Address, lose: 1);
