@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Net;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -234,10 +235,9 @@ internal static partial class SecuritySetup
         {
             OnCertificateValidated = context =>
             {
-                var commonName = context.ClientCertificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-                if (string.IsNullOrEmpty(commonName))
+                if (CommonName(context.ClientCertificate.SubjectName) is not { } commonName)
                 {
-                    context.Fail("the client certificate's subject has no CN");
+                    context.Fail("the client certificate's subject must have exactly one CN, with a value");
                     return Task.CompletedTask;
                 }
 
@@ -251,6 +251,46 @@ internal static partial class SecuritySetup
                 return Task.CompletedTask;
             },
         };
+    }
+
+    /// <summary>
+    /// The subject's one CN, or null when it has none, more than one, or one that is empty or
+    /// shares its RDN with other attributes. Not <see cref="X509Certificate2.GetNameInfo"/>'s
+    /// simple name: without a CN that falls back to another attribute (<c>L=ops</c> reads as
+    /// <c>ops</c>), and with two CNs it picks one, so a certificate issued for something else
+    /// could act as any principal, an admin included.
+    /// </summary>
+    internal static string? CommonName(X500DistinguishedName subject)
+    {
+        const string CommonNameOid = "2.5.4.3";
+        string? found = null;
+        var count = 0;
+        try
+        {
+            foreach (var rdn in subject.EnumerateRelativeDistinguishedNames())
+            {
+                if (rdn.HasMultipleElements)
+                {
+                    // A CN sharing its RDN with other attributes (CN=a+OU=b) makes the name ambiguous.
+                    var attributes = new AsnReader(rdn.RawData, AsnEncodingRules.DER).ReadSetOf();
+                    while (attributes.HasData)
+                    {
+                        count += attributes.ReadSequence().ReadObjectIdentifier() == CommonNameOid ? 2 : 0;
+                    }
+                }
+                else if (rdn.GetSingleElementType().Value == CommonNameOid)
+                {
+                    count++;
+                    found = rdn.GetSingleElementValue();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is AsnContentException or CryptographicException)
+        {
+            return null; // A subject .NET cannot read names no one.
+        }
+
+        return count == 1 && !string.IsNullOrWhiteSpace(found) ? found : null;
     }
 
     /// <summary>

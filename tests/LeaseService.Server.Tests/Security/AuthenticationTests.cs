@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Health.V1;
 using LeaseService.Client;
+using LeaseService.Contracts.V1;
 using LeaseService.Testing;
 
 namespace LeaseService.Server.Tests.Security;
@@ -95,6 +96,26 @@ public sealed class AuthenticationTests(SecureServer server) : IClassFixture<Sec
         (await server.As("carol").RenewLeaseAsync("carol-writer").DefaultTimeout()).LeasesRenewed.Should().Be(1);
         var other = () => server.As("dave").RenewLeaseAsync("carol-writer");
         (await other.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+    }
+
+    [Theory]
+    [InlineData("L=ops")] // No CN: .NET's "simple name" falls back to another attribute, here the admin's name.
+    [InlineData("UID=ops, DC=example")]
+    [InlineData("CN=ops, CN=carol")] // Two CNs: which one is the principal?
+    [InlineData("CN=ops+OU=x, CN=carol")]
+    public async Task ClientCertificate_WithoutExactlyOneCommonName_IsUnauthenticated_AndNothingChanges(string subject)
+    {
+        using var certificate = server.Pki.IssueClientWithSubject(subject);
+        var nameless = server.WithCertificate(certificate);
+
+        var stop = () => nameless.CallAsync(o => nameless.Simulator.StopDataNodeAsync(new DataNodeRequest { DatanodeId = "dn-2" }, o));
+        var add = () => nameless.AddLeaseAsync("nameless", "/auth/nameless");
+
+        (await stop.Should().ThrowAsync<RpcException>(subject)).Which.StatusCode.Should().Be(StatusCode.Unauthenticated, subject);
+        (await add.Should().ThrowAsync<RpcException>(subject)).Which.StatusCode.Should().Be(StatusCode.Unauthenticated, subject);
+        var admin = server.As(SecureServer.Admin);
+        (await admin.CallAsync(o => admin.Simulator.ListDataNodesAsync(new ListDataNodesRequest(), o)).DefaultTimeout())
+            .Datanodes.Should().OnlyContain(n => n.Running, "the refused StopDataNode changed nothing");
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal sealed class TestPki : IDisposable
     {
         Ca = CreateAuthority(caName);
         CaPath = Write("ca.crt", Ca.ExportCertificatePem());
-        using var server = Issue("localhost", ServerAuth, san: true);
+        using var server = Issue("CN=localhost", ServerAuth, san: true);
         ServerCertificatePath = Write("server.crt", server.ExportCertificatePem());
         ServerKeyPath = Write("server.key", server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
     }
@@ -34,7 +34,10 @@ internal sealed class TestPki : IDisposable
     public string ServerKeyPath { get; }
 
     /// <summary>A client certificate (with its key) whose subject CN is <paramref name="commonName"/>.</summary>
-    public X509Certificate2 IssueClient(string commonName) => Issue(commonName, ClientAuth, san: false);
+    public X509Certificate2 IssueClient(string commonName) => Issue($"CN={commonName}", ClientAuth, san: false);
+
+    /// <summary>A client certificate (with its key) whose subject is the distinguished name <paramref name="subject"/>, e.g. <c>L=ops</c>.</summary>
+    public X509Certificate2 IssueClientWithSubject(string subject) => Issue(subject, ClientAuth, san: false);
 
     /// <summary>A client certificate and key written as PEM files (for the CLI).</summary>
     public (string Certificate, string Key) WriteClient(string commonName)
@@ -59,10 +62,10 @@ internal sealed class TestPki : IDisposable
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
     }
 
-    private X509Certificate2 Issue(string commonName, Oid usage, bool san)
+    private X509Certificate2 Issue(string subject, Oid usage, bool san)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([usage], false));
