@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using LeaseService.Contracts.V1;
+using LeaseService.Core;
 using Microsoft.AspNetCore.Authorization;
 
 namespace LeaseService.Server.Security;
@@ -11,7 +12,8 @@ namespace LeaseService.Server.Security;
 /// WriteBlock needs it too (WriteBlock is the writers' data path: the core lets only the owner of
 /// the block's file write, like an HDFS block access token), AddLease needs the path-rule policy
 /// (all through <see cref="IAuthorizationService"/>), so does DeleteFile (write access to the path,
-/// as HDFS delete needs), and a PERMISSION_DENIED from the core's
+/// as HDFS delete needs; both only for a valid path, so bad input gets INVALID_ARGUMENT from the
+/// core whoever sends it), and a PERMISSION_DENIED from the core's
 /// ownership rules is recorded. A refusal here happens before the handler: nothing changes.
 /// </summary>
 internal sealed class AuthorizationInterceptor(IAuthorizationService authorization, AccessDenials denials, SecuritySettings settings) : Interceptor
@@ -33,12 +35,15 @@ internal sealed class AuthorizationInterceptor(IAuthorizationService authorizati
                 when context.Method.StartsWith(SimulatorPrefix, StringComparison.Ordinal)
                     && !(await authorization.AuthorizeAsync(user, SecuritySetup.AdminPolicy).ConfigureAwait(false)).Succeeded:
                 throw Deny(context, string.Empty, null, DenialReason.AdminRequired, "this service is for admin principals only (Authorization:Admins); its WriteBlock is open to the writer that owns the block's file");
+            // Only a valid path is held against the rules; the handler answers any other INVALID_ARGUMENT.
             case AddLeaseRequest add
-                when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
-                throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {add.Path} (Authorization:PathRules)");
+                when settings.PathRules.Count > 0 && LeaseValidation.CheckPath(add.Path) is null
+                    && !(await authorization.AuthorizeAsync(user, add.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, add.Path, add.Holder, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not open files at {LeaseValidation.Echo(add.Path)} (Authorization:PathRules)");
             case DeleteFileRequest delete
-                when settings.PathRules.Count > 0 && !(await authorization.AuthorizeAsync(user, delete.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
-                throw Deny(context, delete.Path, null, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not delete files at {Core.LeaseValidation.Echo(delete.Path)} (Authorization:PathRules)");
+                when settings.PathRules.Count > 0 && LeaseValidation.CheckPath(delete.Path) is null
+                    && !(await authorization.AuthorizeAsync(user, delete.Path, SecuritySetup.OpenPathPolicy).ConfigureAwait(false)).Succeeded:
+                throw Deny(context, delete.Path, null, DenialReason.PathRule, $"{CallerPrincipal.Of(context)} may not delete files at {LeaseValidation.Echo(delete.Path)} (Authorization:PathRules)");
         }
 
         try

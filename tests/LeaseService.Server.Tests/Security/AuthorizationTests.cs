@@ -206,6 +206,34 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
         (await server.As("unrestricted").AddLeaseAsync("u-writer", "/elsewhere/b").DefaultTimeout()).Holder.Should().Be("u-writer", "principals without rules may open anywhere");
     }
 
+    public static TheoryData<string, string> InvalidPaths => new()
+    {
+        { "empty", string.Empty },
+        { "relative", "elsewhere/a" },
+        { "longer than 4096 bytes", "/elsewhere/" + new string('x', 100_000) },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidPaths))]
+    public async Task AddLeaseAndDeleteFile_InvalidPath_ByAPrincipalWithPathRules_IsInvalidArgument(string why, string path)
+    {
+        // The path is checked before the rules: a path that is no path gets the same answer for
+        // everyone, and never a message (or a log line) as long as the request.
+        var restricted = server.As(SecureServer.Restricted);
+        var before = server.DenialCounts.GetValueOrDefault("path_rule");
+
+        var add = () => restricted.AddLeaseAsync("r-invalid", path);
+        var delete = () => restricted.DeleteFileAsync(path);
+
+        var added = (await add.Should().ThrowAsync<RpcException>(why)).Which;
+        added.StatusCode.Should().Be(StatusCode.InvalidArgument, why);
+        added.Status.Detail.Length.Should().BeLessThan(1024, why);
+        var deleted = (await delete.Should().ThrowAsync<RpcException>(why)).Which;
+        deleted.StatusCode.Should().Be(StatusCode.InvalidArgument, why);
+        deleted.Status.Detail.Length.Should().BeLessThan(1024, why);
+        server.DenialCounts.GetValueOrDefault("path_rule").Should().Be(before, "bad input is not a denial");
+    }
+
     [Fact]
     public async Task DeleteFile_OpenByAnotherPrincipalsHolder_IsPermissionDenied_TheOwnerAndAdminsMay_ClosedFilesAnyone()
     {
