@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using LeaseService.Core;
 using LeaseService.Server.Rpc;
 
 namespace LeaseService.Server.Security;
@@ -50,7 +51,8 @@ internal sealed partial class AccessDenials
         }
         else
         {
-            LogDenied(method, principal ?? "(anonymous)", path ?? "-", holder ?? "-", reason);
+            // Echoed (cut), as in messages: a refused request's path may be any length.
+            LogDenied(method, principal ?? "(anonymous)", path is null ? "-" : LeaseValidation.Echo(path), holder is null ? "-" : LeaseValidation.Echo(holder), reason);
         }
     }
 

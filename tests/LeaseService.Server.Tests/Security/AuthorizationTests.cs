@@ -97,6 +97,18 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     }
 
     [Fact]
+    public async Task RecoverLease_ForceByNonAdmin_WithAHugePath_IsPermissionDenied_AndLoggedCut()
+    {
+        var marker = $"/huge-{Guid.NewGuid():N}/";
+
+        var call = () => server.As("bob").RecoverLeaseAsync(marker + new string('x', 1_000_000), force: true);
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        server.DenialLog.Should().ContainSingle(e => e.Message.Contains(marker))
+            .Which.Message.Length.Should().BeLessThan(2048, "a log line is not as long as whatever the caller sent");
+    }
+
+    [Fact]
     public async Task RecoverLease_ForceByAdmin_Recovers()
     {
         await server.As("alice").AddLeaseAsync("force-admin", "/force/admin").DefaultTimeout();
