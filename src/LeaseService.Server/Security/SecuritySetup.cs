@@ -34,6 +34,9 @@ internal static partial class SecuritySetup
 
     private const string SelectorScheme = "LeaseService";
 
+    /// <summary>How far a token's expiry (and not-before) may be off the server's clock, either way JWT is configured.</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
     public static SecuritySettings AddLeaseServiceSecurity(this WebApplicationBuilder builder)
     {
         var settings = SecuritySettings.Read(builder.Configuration);
@@ -139,6 +142,7 @@ internal static partial class SecuritySetup
                 options.Authority = settings.JwtAuthority;
                 options.Audience = settings.JwtAudience;
                 options.TokenValidationParameters.NameClaimType = SecuritySettings.PrincipalClaim;
+                options.TokenValidationParameters.ClockSkew = ClockSkew; // Not JwtBearer's 5 minutes.
             };
         }
 
@@ -161,7 +165,7 @@ internal static partial class SecuritySetup
                 RequireSignedTokens = true,
                 RequireExpirationTime = true,
                 ValidateLifetime = true,
-                ClockSkew = TimeSpan.FromSeconds(30),
+                ClockSkew = ClockSkew,
                 NameClaimType = SecuritySettings.PrincipalClaim,
             };
         };
