@@ -1,3 +1,5 @@
+using LeaseService.Server.Hosting;
+
 namespace LeaseService.Server.Security;
 
 /// <summary>
@@ -49,7 +51,18 @@ internal sealed class SecuritySettings
         var rules = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var rule in authorization.GetSection("PathRules").GetChildren())
         {
-            rules[rule.Key] = rule.Value is { } single ? [single] : rule.GetChildren().Select(c => c.Value ?? string.Empty).ToArray();
+            var prefixes = rule.Value is not null ? [rule] : rule.GetChildren().ToArray();
+            foreach (var prefix in prefixes)
+            {
+                // An empty prefix (an unset variable) would allow everywhere, a relative one nowhere.
+                if (prefix.Value is not ['/', ..])
+                {
+                    throw new StartupException(
+                        $"Invalid configuration: {prefix.Path} is '{prefix.Value}'; a path rule's prefix is an absolute path (/logs allows /logs and under it; / allows everywhere).");
+                }
+            }
+
+            rules[rule.Key] = prefixes.Select(p => p.Value!).ToArray();
         }
 
         return new SecuritySettings

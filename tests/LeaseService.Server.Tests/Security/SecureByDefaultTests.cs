@@ -62,6 +62,9 @@ public sealed class SecureByDefaultTests
     [InlineData("needs at least 32", "--Authentication:Jwt:SigningKey=AAAA", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
     [InlineData("Audience is required with Authentication:Jwt:Authority", "--Authentication:Jwt:Authority=https://login.example")]
     [InlineData("Authentication:Certificate:TrustAnchors: cannot read", "--Authentication:Certificate:TrustAnchors:0=/nonexistent/ca.pem")]
+    [InlineData("Authorization:PathRules:alice:1 is ''; a path rule's prefix is an absolute path", "--Authorization:PathRules:alice:0=/logs", "--Authorization:PathRules:alice:1=")]
+    [InlineData("Authorization:PathRules:alice is ''", "--Authorization:PathRules:alice=")]
+    [InlineData("Authorization:PathRules:*:0 is 'logs'", "--Authorization:PathRules:*:0=logs")]
     public async Task Start_InvalidAuthenticationSettings_RefusesNamingTheKey(string expected, params string[] settings)
     {
         var start = async () =>
