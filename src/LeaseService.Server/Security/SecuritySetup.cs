@@ -135,6 +135,12 @@ internal static partial class SecuritySetup
                 throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Audience is required with {SecuritySettings.JwtSection}:Authority.");
             }
 
+            // JwtBearer refuses any other only at the first call, failing every call (health too) with HTTP 500.
+            if (!Uri.TryCreate(settings.JwtAuthority, UriKind.Absolute, out var authority) || authority.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Authority is '{settings.JwtAuthority}'; it must be the issuer's https:// URL (its discovery document and keys are fetched over HTTPS).");
+            }
+
             return options =>
             {
                 options.MapInboundClaims = false; // The principal is the sub claim as issued.
