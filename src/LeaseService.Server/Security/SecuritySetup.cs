@@ -43,6 +43,7 @@ internal static partial class SecuritySetup
         builder.Services.AddSingleton(settings);
         if (!settings.AuthenticationEnabled)
         {
+            RefuseRulesWithoutAuthentication(settings);
             RefuseAnonymousOnNetwork(builder.Configuration, settings);
             return settings;
         }
@@ -301,6 +302,24 @@ internal static partial class SecuritySetup
         }
 
         return count == 1 && !string.IsNullOrWhiteSpace(found) ? found : null;
+    }
+
+    /// <summary>
+    /// Settings that only mean something with authentication, given without it: an operator who
+    /// set admins, path rules or a token issuer expects calls to be checked, and none would be
+    /// (typically the signing key's variable is unset). Refused, anonymous allowed or not.
+    /// </summary>
+    private static void RefuseRulesWithoutAuthentication(SecuritySettings settings)
+    {
+        var orphan = settings.Admins.Count > 0 ? $"{SecuritySettings.AuthorizationSection}:Admins"
+            : settings.PathRules.Count > 0 ? $"{SecuritySettings.AuthorizationSection}:PathRules"
+            : !string.IsNullOrWhiteSpace(settings.JwtIssuer) ? $"{SecuritySettings.JwtSection}:Issuer"
+            : null;
+        if (orphan is not null)
+        {
+            throw new StartupException(
+                $"Invalid configuration: {orphan} is set but no authentication is configured ({SecuritySettings.JwtSection}:SigningKey or {SecuritySettings.JwtSection}:Authority, or {SecuritySettings.CertificateSection}:TrustAnchors is missing or empty), so every call would be anonymous and nothing checked.");
+        }
     }
 
     /// <summary>

@@ -57,6 +57,21 @@ public sealed class SecureByDefaultTests
     }
 
     [Theory]
+    [InlineData("Authorization:Admins", "--Authorization:Admins:0=ops")]
+    [InlineData("Authorization:Admins", "--Authorization:Admins:0=ops", "--Security:AllowAnonymous=true")]
+    [InlineData("Authorization:PathRules", "--Authorization:PathRules:alice:0=/logs")]
+    [InlineData("Authentication:Jwt:Issuer", "--Authentication:Jwt:Issuer=https://issuer.example", "--Authentication:Jwt:SigningKey=")]
+    public void Build_AuthorizationSettingsWithoutAuthentication_RefusesNamingTheKey(string key, params string[] settings)
+    {
+        // On loopback too: the signing key's variable unset must not leave the rules silently unchecked.
+        var build = () => LeaseServer.Build(["--urls", "http://127.0.0.1:0", .. settings, .. Common]);
+
+        var refusal = build.Should().Throw<StartupException>().Which;
+        refusal.Message.Should().Contain($"{key} is set but no authentication is configured").And.Contain("Authentication:Jwt:SigningKey");
+        StartupFailure.Describe(refusal).Should().Be(refusal.Message);
+    }
+
+    [Theory]
     [InlineData("Authentication:Jwt:Issuer and Authentication:Jwt:Audience are required", "--Authentication:Jwt:SigningKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
     [InlineData("is not base64", "--Authentication:Jwt:SigningKey=not base64!", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
     [InlineData("needs at least 32", "--Authentication:Jwt:SigningKey=AAAA", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
