@@ -17,7 +17,7 @@ internal static class ListenAddresses
 
     /// <summary>
     /// Every configured address with the key that set it: <c>urls</c> (<c>--urls</c>,
-    /// <c>ASPNETCORE_URLS</c>), <c>HTTP_PORTS</c> and <c>HTTPS_PORTS</c> (as <c>http://+:port</c>),
+    /// <c>ASPNETCORE_URLS</c>), <c>HTTP_PORTS</c> and <c>HTTPS_PORTS</c> (as <c>http://+:port</c>, <c>https://+:port</c>),
     /// and <c>Kestrel:Endpoints:*:Url</c>.
     /// </summary>
     public static IEnumerable<(string Key, string Url)> Configured(IConfiguration configuration)
@@ -27,11 +27,11 @@ internal static class ListenAddresses
             yield return ("urls (--urls, ASPNETCORE_URLS)", url);
         }
 
-        foreach (var key in new[] { "HTTP_PORTS", "HTTPS_PORTS" })
+        foreach (var (key, scheme) in new[] { ("HTTP_PORTS", "http"), ("HTTPS_PORTS", "https") })
         {
             foreach (var port in Split(configuration[key], ';'))
             {
-                yield return ($"{key} (ASPNETCORE_{key})", $"http://+:{port}");
+                yield return ($"{key} (ASPNETCORE_{key})", $"{scheme}://+:{port}");
             }
         }
 

@@ -61,6 +61,14 @@ internal static partial class SecuritySetup
         if (settings.CertificatesEnabled)
         {
             var anchors = LoadTrustAnchors(settings.TrustAnchors);
+
+            // A client presents its certificate in the TLS handshake: over cleartext no one could.
+            if (!ListenAddresses.Configured(builder.Configuration).Any(address => address.Url.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new StartupException(
+                    $"Invalid configuration: {SecuritySettings.CertificateSection}:TrustAnchors is set but no endpoint uses TLS, so no client could present a certificate: listen on an https:// address ({ListenAddresses.UrlsKeys}) with a Kestrel certificate (Kestrel:Certificates:Default).");
+            }
+
             authentication.AddCertificate(options => ConfigureCertificates(options, anchors));
 
             // Ask TLS clients for a certificate without requiring one (token clients send none);

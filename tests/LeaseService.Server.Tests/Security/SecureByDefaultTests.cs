@@ -57,6 +57,20 @@ public sealed class SecureByDefaultTests
     }
 
     [Theory]
+    [InlineData("--urls", "http://127.0.0.1:0")]
+    [InlineData("--Kestrel:Endpoints:Plain:Url", "http://127.0.0.1:0")]
+    public void Build_ClientCertificatesWithoutTls_RefusesNamingTheKey(string key, string url)
+    {
+        using var pki = new TestPki();
+
+        var build = () => LeaseServer.Build([key, url, $"--Authentication:Certificate:TrustAnchors:0={pki.CaPath}", .. TestTokens.Settings, .. Common]);
+
+        var refusal = build.Should().Throw<StartupException>().Which;
+        refusal.Message.Should().Contain("Authentication:Certificate:TrustAnchors is set but no endpoint uses TLS");
+        StartupFailure.Describe(refusal).Should().Be(refusal.Message);
+    }
+
+    [Theory]
     [InlineData("Authorization:Admins", "--Authorization:Admins:0=ops")]
     [InlineData("Authorization:Admins", "--Authorization:Admins:0=ops", "--Security:AllowAnonymous=true")]
     [InlineData("Authorization:PathRules", "--Authorization:PathRules:alice:0=/logs")]
