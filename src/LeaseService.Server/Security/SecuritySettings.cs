@@ -35,8 +35,8 @@ internal sealed class SecuritySettings
     /// <summary>Principals allowed to force recovery and to use the control services.</summary>
     public IReadOnlySet<string> Admins { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
-    /// <summary>Principal (or <c>*</c> for every principal without its own entry) → path prefixes it may open files under.</summary>
-    public IReadOnlyDictionary<string, string[]> PathRules { get; init; } = new Dictionary<string, string[]>(StringComparer.Ordinal);
+    /// <summary>Principal (or <c>*</c> for every principal without its own entry; ignoring case) → path prefixes it may open files under.</summary>
+    public IReadOnlyDictionary<string, string[]> PathRules { get; init; } = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
 
     public bool JwtEnabled => !string.IsNullOrWhiteSpace(JwtAuthority) || !string.IsNullOrWhiteSpace(JwtSigningKey);
 
@@ -48,7 +48,9 @@ internal sealed class SecuritySettings
     {
         var jwt = configuration.GetSection(JwtSection);
         var authorization = configuration.GetSection(AuthorizationSection);
-        var rules = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        // Keyed ignoring case, as configuration itself is: AUTHORIZATION__PATHRULES__ALICE__0 is the
+        // same key as Authorization:PathRules:alice:0, and an exact match would skip alice's rule.
+        var rules = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var rule in authorization.GetSection("PathRules").GetChildren())
         {
             var prefixes = rule.Value is not null ? [rule] : rule.GetChildren().ToArray();

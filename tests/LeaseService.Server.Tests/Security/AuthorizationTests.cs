@@ -218,6 +218,19 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
         (await server.As("unrestricted").AddLeaseAsync("u-writer", "/elsewhere/b").DefaultTimeout()).Holder.Should().Be("u-writer", "principals without rules may open anywhere");
     }
 
+    [Fact]
+    public async Task PathRules_KeyInAnotherCase_StillRestrictsItsPrincipal()
+    {
+        // Configuration keys ignore case (AUTHORIZATION__PATHRULES__ALICE__0 is alice's rule): a
+        // rule must not be skipped, leaving its principal free to open anywhere, for its case.
+        var restricted = server.As(SecureServer.Restricted + "-upper");
+
+        var outside = () => restricted.AddLeaseAsync("ru-writer", "/elsewhere/upper");
+
+        (await outside.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        (await restricted.AddLeaseAsync("ru-writer", SecureServer.RestrictedPrefix + "upper").DefaultTimeout()).Holder.Should().Be("ru-writer");
+    }
+
     public static TheoryData<string, string> InvalidPaths => new()
     {
         { "empty", string.Empty },

@@ -51,6 +51,7 @@ public sealed class SecureServer : IAsyncLifetime
                 $"--Authentication:Certificate:TrustAnchors:0={Pki.CaPath}",
                 $"--Authorization:Admins:0={Admin}",
                 $"--Authorization:PathRules:{Restricted}:0={RestrictedPrefix}",
+                $"--Authorization:PathRules:{Restricted.ToUpperInvariant()}-UPPER:0={RestrictedPrefix}", // Keys are case-insensitive, as configuration keys.
                 "--Testing:ManualClock=true",
                 "--Serilog:MinimumLevel:Default=Warning",
                 "--Metrics:Url=",
