@@ -42,12 +42,13 @@ internal sealed partial class AccessDenials
             "Calls refused by authentication or authorization, by reason and method.");
     }
 
-    public void Record(string? principal, string method, string? path, string? holder, string reason)
+    /// <param name="why">For <see cref="DenialReason.Unauthenticated"/>: why the credentials were refused, as the authentication handler said (never sent to the caller).</param>
+    public void Record(string? principal, string method, string? path, string? holder, string reason, string? why = null)
     {
         _denials.Add(1, new TagList { { "reason", reason }, { "rpc.method", method } });
         if (reason == DenialReason.Unauthenticated)
         {
-            LogUnauthenticated(method);
+            LogUnauthenticated(method, why is null ? "no credentials presented" : LeaseValidation.Echo(why));
         }
         else
         {
@@ -59,6 +60,6 @@ internal sealed partial class AccessDenials
     [LoggerMessage(6001, LogLevel.Warning, "Denied {Method} to {Principal} on path {Path} (holder {Holder}): {Reason}")]
     private partial void LogDenied(string method, string principal, string path, string holder, string reason);
 
-    [LoggerMessage(6002, LogLevel.Warning, "Denied {Method}: no valid credentials (missing, expired, invalid signature, wrong audience or issuer)")]
-    private partial void LogUnauthenticated(string method);
+    [LoggerMessage(6002, LogLevel.Warning, "Denied {Method}: no valid credentials: {Why}")]
+    private partial void LogUnauthenticated(string method, string why);
 }

@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using LeaseService.Server.Rpc;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 
@@ -14,11 +15,12 @@ namespace LeaseService.Server.Security;
 /// </summary>
 internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IAuthorizationMiddlewareResultHandler
 {
-    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         if (authorizeResult.Succeeded)
         {
-            return next(context);
+            await next(context).ConfigureAwait(false);
+            return;
         }
 
         // The endpoint's method, not the request's path: anyone can send any path, and each made-up
@@ -27,10 +29,14 @@ internal sealed class GrpcAuthorizationResultHandler(AccessDenials denials) : IA
         if (authorizeResult.Forbidden && CallerPrincipal.Of(context.User) is not null)
         {
             denials.Record(CallerPrincipal.Of(context.User), method, path: null, holder: null, DenialReason.AdminRequired);
-            return GrpcTrailersOnly.WriteAsync(context, StatusCode.PermissionDenied, "this service is for admin principals only (Authorization:Admins)");
+            await GrpcTrailersOnly.WriteAsync(context, StatusCode.PermissionDenied, "this service is for admin principals only (Authorization:Admins)").ConfigureAwait(false);
+            return;
         }
 
-        denials.Record(null, method, path: null, holder: null, DenialReason.Unauthenticated);
-        return GrpcTrailersOnly.WriteAsync(context, StatusCode.Unauthenticated, "missing or invalid credentials");
+        // Why, for the operator's log only: the handler's own result, cached for this request (an
+        // unreachable token issuer reads as "no keys", an expired token as expired, and so on).
+        var authentication = await context.AuthenticateAsync().ConfigureAwait(false);
+        denials.Record(null, method, path: null, holder: null, DenialReason.Unauthenticated, authentication.Failure?.Message);
+        await GrpcTrailersOnly.WriteAsync(context, StatusCode.Unauthenticated, "missing or invalid credentials").ConfigureAwait(false);
     }
 }

@@ -39,6 +39,41 @@ public sealed class AuthenticationTests(SecureServer server) : IClassFixture<Sec
         (await call.Should().ThrowAsync<RpcException>(why)).Which.StatusCode.Should().Be(StatusCode.Unauthenticated, why);
     }
 
+    public static TheoryData<string, string?, string> RefusalReasons => new()
+    {
+        { "no token", null, "no credentials presented" },
+        { "expired", TestTokens.Mint("alice", expiresIn: TimeSpan.FromMinutes(-10)), "The token is expired" },
+        { "wrong audience", TestTokens.Mint("alice", audience: "another-service"), "Audience validation failed" },
+        { "no sub claim", TestTokens.Mint(subject: null), "the token has no sub claim" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusalReasons))]
+    public async Task Unauthenticated_LogsWhyTheCredentialsWereRefused_ButTellsTheCallerNothingMore(string why, string? token, string logged)
+    {
+        // An operator must be able to tell an expired token from an unreachable issuer from a
+        // missing claim; the caller learns only that its credentials were refused.
+        var before = server.DenialLog.Count;
+
+        var call = () => server.Client(token).GetLeaseAsync("/auth/why");
+
+        (await call.Should().ThrowAsync<RpcException>(why)).Which.Status.Detail.Should().Be("missing or invalid credentials", why);
+        server.DenialLog.Skip(before).Should().ContainSingle(e => e.EventId == 6002, why)
+            .Which.Message.Should().Contain("/leases.v1.LeaseService/GetLease").And.Contain(logged, why);
+    }
+
+    [Fact]
+    public async Task Unauthenticated_CertificateWithoutCommonName_LogsWhy()
+    {
+        using var certificate = server.Pki.IssueClientWithSubject("L=ops");
+        var before = server.DenialLog.Count;
+
+        await Assert.ThrowsAnyAsync<RpcException>(() => server.WithCertificate(certificate).GetLeaseAsync("/auth/why"));
+
+        server.DenialLog.Skip(before).Should().ContainSingle(e => e.EventId == 6002)
+            .Which.Message.Should().Contain("exactly one CN");
+    }
+
     [Fact]
     public async Task TokenWithoutSub_ActsOnNoOnesHolder_AndListsNothing()
     {
