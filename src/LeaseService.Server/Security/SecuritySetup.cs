@@ -136,6 +136,12 @@ internal static partial class SecuritySetup
 
     private static Action<JwtBearerOptions> JwtConfiguration(SecuritySettings settings)
     {
+        if (!string.IsNullOrWhiteSpace(settings.JwtAuthority) && !string.IsNullOrWhiteSpace(settings.JwtSigningKey))
+        {
+            // One would be ignored: tokens signed with the key would be refused with no word why.
+            throw new StartupException($"Invalid configuration: {SecuritySettings.JwtSection}:Authority and {SecuritySettings.JwtSection}:SigningKey are both set; set one (an OpenID Connect issuer, or a key of your own).");
+        }
+
         if (!string.IsNullOrWhiteSpace(settings.JwtAuthority))
         {
             // An OpenID Connect issuer: keys and issuer from its discovery document.

@@ -90,6 +90,7 @@ public sealed class SecureByDefaultTests
     [InlineData("is not base64", "--Authentication:Jwt:SigningKey=not base64!", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
     [InlineData("needs at least 32", "--Authentication:Jwt:SigningKey=AAAA", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
     [InlineData("Audience is required with Authentication:Jwt:Authority", "--Authentication:Jwt:Authority=https://login.example")]
+    [InlineData("Authentication:Jwt:Authority and Authentication:Jwt:SigningKey are both set", "--Authentication:Jwt:Authority=https://login.example", "--Authentication:Jwt:SigningKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "--Authentication:Jwt:Issuer=i", "--Authentication:Jwt:Audience=a")]
     [InlineData("Authentication:Jwt:Authority is 'http://keycloak:8080/realms/leases'; it must be the issuer's https:// URL", "--Authentication:Jwt:Authority=http://keycloak:8080/realms/leases", "--Authentication:Jwt:Audience=a")]
     [InlineData("Authentication:Jwt:Authority is 'login.example'; it must be the issuer's https:// URL", "--Authentication:Jwt:Authority=login.example", "--Authentication:Jwt:Audience=a")]
     [InlineData("Authentication:Certificate:TrustAnchors: cannot read", "--Authentication:Certificate:TrustAnchors:0=/nonexistent/ca.pem")]
