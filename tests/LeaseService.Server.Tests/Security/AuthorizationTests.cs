@@ -279,6 +279,31 @@ public sealed class AuthorizationTests(SecureServer server) : IClassFixture<Secu
     }
 
     [Fact]
+    public async Task Denial_OfAHugePathOrHolder_EchoesAndLogsThemCut()
+    {
+        // A path-rule refusal checks a valid path (up to 4096 bytes) but comes before the core
+        // validates the holder, and a forced recovery's refusal before the path is validated: both
+        // are whatever the caller sent (up to Grpc:MaxReceiveMessageSize, 4 MiB).
+        var longPath = "/elsewhere/" + new string('p', 4000);
+        var huge = "/elsewhere/" + new string('p', 100_000);
+        var hugeHolder = new string('h', 100_000);
+        var restricted = server.As(SecureServer.Restricted);
+        var logged = server.DenialLog.Count;
+
+        var open = () => restricted.AddLeaseAsync(hugeHolder, longPath);
+        var force = () => server.As("eve").RecoverLeaseAsync(huge, force: true);
+
+        var refused = (await open.Should().ThrowAsync<RpcException>()).Which;
+        refused.StatusCode.Should().Be(StatusCode.PermissionDenied, refused.Status.Detail);
+        refused.Status.Detail.Length.Should().BeLessThan(512, "a grpc-message repeats at most 128 characters of the caller's input");
+        (await force.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+        var denials = server.DenialLog.Skip(logged).Where(e => e.EventId == 6001).ToList();
+        denials.Should().HaveCount(2);
+        denials.Should().OnlyContain(e => e.Message.Length < 1024 && e.Message.Contains("/elsewhere/ppp", StringComparison.Ordinal) && e.Message.Contains('…'),
+            "the log repeats a caller's path and holder cut like a status message, not 100 KB a call");
+    }
+
+    [Fact]
     public async Task DeleteFile_PathRules_ApplyAsToOpeningAFile()
     {
         await Admin.AddLeaseAsync("del-admin", "/del/rules/a").DefaultTimeout();
