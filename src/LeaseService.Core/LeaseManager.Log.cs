@@ -63,4 +63,7 @@ public sealed partial class LeaseManager
 
     [LoggerMessage(1103, LogLevel.Warning, "Stopped serving and dropped the in-memory state: {Reason}")]
     private partial void LogDeactivated(string reason);
+
+    [LoggerMessage(1104, LogLevel.Information, "A write made before this replica stopped serving failed: {Reason}; its calls answered UNAVAILABLE (a standby has nothing to restore)")]
+    private partial void LogWriteFailedAfterDeactivation(string reason);
 }

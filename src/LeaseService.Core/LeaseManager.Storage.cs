@@ -560,17 +560,28 @@ public sealed partial class LeaseManager : IStorageHealth
     private void OnStorageFailed(string reason)
     {
         bool changed;
+        bool serving;
         lock (_lock)
         {
             changed = _status == StorageStatus.Healthy;
-            if (_status != StorageStatus.Loading)
+            serving = _status != StorageStatus.Loading;
+            if (serving)
             {
                 _status = StorageStatus.Failed;
                 _storageFailure = reason;
             }
         }
 
-        LogStorageFailed(reason);
+        if (serving)
+        {
+            LogStorageFailed(reason);
+        }
+        else
+        {
+            // A write of a term that ended (deposed while it was at the store): nothing to restore.
+            LogWriteFailedAfterDeactivation(reason);
+        }
+
         if (changed)
         {
             StorageStatusChanged?.Invoke(StorageStatus.Failed);

@@ -36,7 +36,10 @@ internal sealed class DurableManager
         await Manager.LoadAsync().DefaultTimeout();
     }
 
-    public LeaseManager Create() => new(Options, DataNodes, Time, store: Store);
+    /// <summary>What the managers <see cref="Create"/> made logged.</summary>
+    public CapturingLogger Log { get; } = new();
+
+    public LeaseManager Create() => new(Options, DataNodes, Time, Log, store: Store);
 
     /// <summary>A loaded manager on <paramref name="store"/> whose closed file /a has left memory (only the open /other stays).</summary>
     public static async Task<DurableManager> ClosedFileOutOfMemoryAsync(ControllableStore store)

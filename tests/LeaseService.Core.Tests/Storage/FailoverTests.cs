@@ -1,5 +1,6 @@
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
 using static LeaseService.Core.Tests.RecoveryFixture;
 
 namespace LeaseService.Core.Tests.Storage;
@@ -150,6 +151,32 @@ public sealed class FailoverTests
         (await pending.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
         d.Manager.StorageStatus.Should().Be(StorageStatus.Loading, "a standby has nothing to restore: no storage failure to report");
         d.Manager.StorageFailure.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Deactivate_WithAWriteAtTheStore_ItsFailureIsNotLoggedAsAStorageFailure()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        await d.LoadAsync();
+        store.Hold();
+        var pending = d.Manager.AddLeaseAsync("w", "/a", "m").AsTask();
+        await store.Held.Task.DefaultTimeout(); // The batch is at the store (an etcd transaction in flight).
+
+        d.Manager.Deactivate("deposed");
+        store.FailWith = "etcd write failed: DeadlineExceeded";
+        store.Release();
+
+        (await pending.DefaultTimeout()).Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Manager.StorageStatus.Should().Be(StorageStatus.Loading);
+
+        // 1101 is an Error saying calls answer UNAVAILABLE until a write succeeds and the state is
+        // reloaded: a deposed replica does neither (1103 said why it stopped serving).
+        var log = string.Join("; ", d.Log.Entries.Select(e => $"{e.Id} {e.Level} {e.Message}"));
+        d.Log.Entries.Should().NotContain(e => e.Id == 1101, log);
+        var refused = d.Log.Entries.Should().ContainSingle(e => e.Id == 1104, log).Which;
+        refused.Level.Should().Be(LogLevel.Information);
+        refused.Message.Should().Contain("DeadlineExceeded");
     }
 
     [Fact]

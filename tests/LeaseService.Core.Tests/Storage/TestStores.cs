@@ -35,6 +35,9 @@ internal sealed class ControllableStore : ILeaseStore
 
     public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
+    /// <summary>Completed when a write reached the store and waits for <see cref="Release"/>.</summary>
+    public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public IAsyncEnumerable<StoreEntry> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
 
     /// <summary>When set, every point read throws <see cref="LeaseStoreException"/> with this reason.</summary>
@@ -66,6 +69,7 @@ internal sealed class ControllableStore : ILeaseStore
     {
         if (Volatile.Read(ref _gate) is { } gate)
         {
+            Held.TrySetResult();
             await gate.Task;
         }
 
