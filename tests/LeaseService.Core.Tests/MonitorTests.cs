@@ -126,4 +126,45 @@ public sealed class MonitorTests
         retried.Should().BePositive("the recovery itself is retried on its own timeout");
         f.Manager.GetStatistics().OpenFiles.Should().Be(1);
     }
+
+    [Fact]
+    public async Task RecoveryHolder_TakesANewNameOnceTheCurrentOneIsOlderThanTheHardLimit()
+    {
+        var f = new LeaseManagerFixture(TestDataNodes.Live("dn-1", "dn-2", "dn-3")); // Recovery commands never answer.
+        foreach (var path in new[] { "/a", "/b", "/c" })
+        {
+            f.Add("w", path);
+            (await f.Manager.AddBlockAsync("w", path)).IsOk.Should().BeTrue();
+        }
+
+        var first = f.Manager.RecoverLease("/a", null, force: true).Value!.Lease!.Holder;
+        f.Time.Advance(LeaseManagerFixture.Hard);
+        f.Manager.RecoverLease("/b", null, force: true).Value!.Lease!.Holder.Should().Be(first, "not older than the hard limit yet");
+        f.Time.Advance(TimeSpan.FromTicks(1));
+
+        var second = f.Manager.RecoverLease("/c", null, force: true).Value!.Lease!.Holder;
+
+        first.Should().StartWith(LeaseValidation.RecoveryHolderPrefix);
+        second.Should().StartWith(LeaseValidation.RecoveryHolderPrefix).And.NotBe(first);
+        f.Manager.GetLease("/a").Value!.Holder.Should().Be(first, "files already under recovery stay where they are");
+    }
+
+    [Fact]
+    public async Task RequesterPastTheHardLimit_ItsFileUnderRecoveryMovesToTheRecoveryHolder_TheAttemptGoesOn()
+    {
+        var f = new LeaseManagerFixture(TestDataNodes.Live("dn-1", "dn-2", "dn-3")); // Recovery commands never answer.
+        f.Add("w", "/a");
+        (await f.Manager.AddBlockAsync("w", "/a")).IsOk.Should().BeTrue();
+        var started = f.Manager.RecoverLease("/a", "ops", force: true).Value!.Lease!;
+        started.Holder.Should().Be("ops");
+        f.Time.Advance(LeaseManagerFixture.Hard + TimeSpan.FromTicks(1));
+
+        var pass = f.Pass();
+
+        (pass.FilesExpired, pass.RecoveriesStarted, pass.RecoveriesRetried).Should().Be((1, 0, 1), "the attempt was retried on its own timeout, not restarted as a new recovery");
+        var moved = f.Manager.GetLease("/a").Value!;
+        moved.Holder.Should().StartWith(LeaseValidation.RecoveryHolderPrefix);
+        moved.State.Should().Be(LeaseState.Recovering);
+        (await f.Manager.RenewLeaseAsync("ops")).Kind.Should().Be(OutcomeKind.NotFound);
+    }
 }

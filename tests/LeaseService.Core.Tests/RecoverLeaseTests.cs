@@ -53,4 +53,24 @@ public sealed class RecoverLeaseTests
 
         f.Manager.RecoverLease("/a", null, force: false).Value!.Closed.Should().BeTrue();
     }
+
+    [Fact]
+    public async Task RecoverLease_OneOfAHoldersPaths_TheOthersStayItsOnItsOwnClock()
+    {
+        var f = new LeaseManagerFixture();
+        var other = f.Add("c1", "/a");
+        f.Add("c1", "/b");
+        f.Time.Advance(LeaseManagerFixture.Soft + TimeSpan.FromSeconds(1));
+
+        f.Manager.RecoverLease("/b", "c2", force: false).Value!.Closed.Should().BeTrue();
+
+        var kept = f.Manager.GetLease("/a").Value!;
+        (kept.Holder, kept.Epoch, kept.State).Should().Be(("c1", other.Epoch, LeaseState.SoftExpired), "recovering /b neither takes nor renews the holder's other path");
+        (await f.Manager.RenewLeaseAsync("c1")).Value.Should().Be(1);
+        f.Time.Advance(LeaseManagerFixture.Hard);
+        f.Pass().FilesExpired.Should().Be(0, "the renewal a hard limit ago still counts");
+        f.Time.Advance(TimeSpan.FromTicks(1));
+        f.Pass().FilesExpired.Should().Be(1);
+        f.Manager.GetFile("/a").Value!.UnderConstruction.Should().BeFalse();
+    }
 }

@@ -196,4 +196,56 @@ public sealed class RecoveryLivenessTests
         f.Manager.ApplyRecoveryResult(new BlockRecoveryCommitted(block.BlockId, second, 5, ["dn-2"], DeleteBlock: true), "/a");
         f.Manager.GetFile("/a").Value!.Should().BeEquivalentTo(new { UnderConstruction = false, Length = 10L }, "a duplicate commit after close changes nothing");
     }
+
+    [Fact]
+    public async Task RecoverLease_OnceTheAttemptOutlivedTheRecoveryTimeout_StartsANewOneWithANewIdAndTheNextPrimary()
+    {
+        _f.Open("w", "/a");
+        var block = await _f.AddBlockAsync("w", "/a");
+        await _f.WriteAsync(block, 10);
+        foreach (var dn in block.Block.Locations)
+        {
+            _f.Cluster.InjectFailure(dn, RecoveryStep.InitReplicaRecovery);
+        }
+
+        (await _f.RecoverAsync("/a")).Closed.Should().BeFalse();
+        _f.Time.Advance(RecoveryFixture.RecoveryTimeout);
+        (await _f.RecoverAsync("/a")).Closed.Should().BeFalse("an attempt exactly RecoveryTimeout old is still the one in flight");
+        _f.Coordinator.Commands.Should().ContainSingle();
+        _f.Time.Advance(TimeSpan.FromTicks(1));
+
+        (await _f.RecoverAsync("/a")).Closed.Should().BeFalse("a new attempt started; no monitor pass ran");
+
+        var commands = _f.Coordinator.Commands;
+        commands.Should().HaveCount(2);
+        commands[1].RecoveryId.Should().BeGreaterThan(commands[0].RecoveryId);
+        commands[1].PrimaryDataNodeId.Should().NotBe(commands[0].PrimaryDataNodeId);
+        _f.File("/a").Should().BeEquivalentTo(new { UnderConstruction = false, Length = 10L });
+    }
+
+    [Fact]
+    public async Task Primary_IsTheLiveReplicaWithTheMostRecentHeartbeatNotYetTried_ThenTheRoundStartsOver()
+    {
+        var nodes = new TestDataNodes
+        {
+            Recover = c => Task.FromResult<BlockRecoveryResult>(new BlockRecoveryFailed(c.BlockId, c.RecoveryId, BlockRecoveryFailure.AllDataNodesFailed, "test", [])),
+        };
+        nodes.Nodes.AddRange([new DataNodeStatus("dn-1", true, 5), new DataNodeStatus("dn-2", true, 10), new DataNodeStatus("dn-3", true, 1), new DataNodeStatus("dn-4", false, 20)]);
+        var f = new LeaseManagerFixture(nodes, new LeaseManagerOptions { SoftLimit = RecoveryFixture.Soft, HardLimit = RecoveryFixture.Hard, ReplicationFactor = 4 });
+        f.Add("w", "/a");
+        nodes.Nodes[3] = nodes.Nodes[3] with { IsAlive = true };
+        (await f.Manager.AddBlockAsync("w", "/a")).Value!.Block.Locations.Should().HaveCount(4);
+        nodes.Nodes[3] = nodes.Nodes[3] with { IsAlive = false }; // Down since: never chosen, though its heartbeat is the latest.
+
+        f.Manager.RecoverLease("/a", null, force: true).IsOk.Should().BeTrue();
+        for (var i = 0; i < 3; i++)
+        {
+            await f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
+            f.Time.Advance(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
+            f.Pass().RecoveriesRetried.Should().Be(1);
+        }
+
+        await f.Manager.WhenRecoveriesIdleAsync().DefaultTimeout();
+        nodes.Commands.Select(c => c.PrimaryDataNodeId).Should().Equal("dn-2", "dn-1", "dn-3", "dn-2");
+    }
 }

@@ -28,6 +28,24 @@ public sealed class RenewAndRemoveTests
     }
 
     [Fact]
+    public async Task RenewLease_ThroughAnyPath_KeepsEveryPathFromTakeoverForAFullSoftLimitFromThatRenewal()
+    {
+        var f = new LeaseManagerFixture();
+        f.Add("c1", "/a", "host-a");
+        f.Add("c1", "/b", "host-a");
+        f.Time.Advance(TimeSpan.FromSeconds(59));
+        (await f.Manager.RenewLeaseAsync("c1")).Value.Should().Be(2);
+        f.Time.Advance(LeaseManagerFixture.Soft); // 119 s after /a was opened, exactly a soft limit after the renewal.
+
+        f.Manager.AddLease("c2", "/a", "host-b").Kind.Should().Be(OutcomeKind.FailedPrecondition, "the soft limit runs from the holder's last renewal, not the path's grant");
+        f.Manager.RecoverLease("/b", "c2", force: false).Kind.Should().Be(OutcomeKind.FailedPrecondition);
+        f.Time.Advance(TimeSpan.FromTicks(1));
+
+        f.Manager.AddLease("c2", "/a", "host-b").Value!.Holder.Should().Be("c2");
+        f.Manager.RecoverLease("/b", "c2", force: false).Value!.Closed.Should().BeTrue();
+    }
+
+    [Fact]
     public void GetLease_PastSoftLimit_ShowsSoftExpiredWithRemainingHardLimit()
     {
         var f = new LeaseManagerFixture();

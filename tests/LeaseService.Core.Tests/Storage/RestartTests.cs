@@ -59,6 +59,24 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task RecoverLeaseWithoutForce_AfterRestart_WaitsAFullSoftLimitFromTheRestart()
+    {
+        var d = new DurableManager();
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/logs/a", "host-a"));
+        d.Time.Advance(TimeSpan.FromMinutes(5));
+
+        await d.RestartAsync();
+        d.Time.Advance(DurableManager.Soft);
+        var early = await d.Manager.RecoverLeaseAsync("/logs/a", "other", force: false);
+        d.Time.Advance(TimeSpan.FromTicks(1));
+        var late = await d.Manager.RecoverLeaseAsync("/logs/a", "other", force: false);
+
+        early.Kind.Should().Be(OutcomeKind.FailedPrecondition);
+        Ok(late).Closed.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Monitor_AfterRestart_RecoversOnlyAfterAFullHardLimit()
     {
         var d = new DurableManager();
