@@ -361,14 +361,18 @@ public sealed partial class LeaseManager : IAsyncDisposable
                     _leases.Renew(file.Lease!, _time.GetTimestamp());
                     return Outcome<AddBlockResult>.Ok(new AddBlockResult(ToView(last), file.Epoch));
                 }
+            }
 
-                if (file.Blocks!.Count >= _options.MaxBlocksPerFile)
-                {
-                    return Outcome<AddBlockResult>.Fail(
-                        OutcomeKind.FailedPrecondition,
-                        $"{LeaseValidation.Echo(path)} has {file.Blocks.Count} blocks, the most a file may have ({_options.MaxBlocksPerFile}); close it and write on in another file");
-                }
+            // With or without a block in progress: a file appended to has only COMPLETE blocks.
+            if (file.Blocks is { } blocks && blocks.Count >= _options.MaxBlocksPerFile)
+            {
+                return Outcome<AddBlockResult>.Fail(
+                    OutcomeKind.FailedPrecondition,
+                    $"{LeaseValidation.Echo(path)} has {blocks.Count} blocks, the most a file may have ({_options.MaxBlocksPerFile}); close it and write on in another file");
+            }
 
+            if (last is not null)
+            {
                 if (tally.Finalized == 0)
                 {
                     return Outcome<AddBlockResult>.Fail(

@@ -59,6 +59,25 @@ public sealed class AddBlockAndCloseTests
     }
 
     [Fact]
+    public async Task AddBlock_AfterAppendingToAFileWithTheMostBlocks_IsRefused_SoNoAppendGrowsItPastTheLimit()
+    {
+        var f = new RecoveryFixture(maxBlocksPerFile: 2);
+        f.Open("w", "/a");
+        await f.WriteAsync(await f.AddBlockAsync("w", "/a"), 10, finalize: true);
+        await f.WriteAsync(await f.AddBlockAsync("w", "/a"), 5, finalize: true);
+        (await f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeTrue();
+        f.Open("appender", "/a"); // Every block COMPLETE: no block in progress to weigh the limit against.
+
+        var third = await f.Manager.AddBlockAsync("appender", "/a");
+
+        third.Kind.Should().Be(OutcomeKind.FailedPrecondition, third.ToString());
+        third.Message.Should().Be("/a has 2 blocks, the most a file may have (2); close it and write on in another file");
+        f.File("/a").Blocks.Should().HaveCount(2, "a refusal changes nothing");
+        (await f.Manager.RemoveLeaseAsync("appender", "/a")).Value.Should().BeTrue();
+        f.File("/a").Length.Should().Be(15);
+    }
+
+    [Fact]
     public async Task RemoveLease_NotFinalized_CommitsBlock_WhichTakesOnlyThePipelineClose()
     {
         _f.Open("w", "/a");
