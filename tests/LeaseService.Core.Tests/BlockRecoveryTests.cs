@@ -227,6 +227,24 @@ public sealed class BlockRecoveryTests
     }
 
     [Fact]
+    public async Task CommittedBlockFinalizedAfterTheClose_RecoverLeaseRunsBlockRecovery_AndClosesAtTheFinalizedLength()
+    {
+        _f.Open("writer", "/a");
+        var block = await _f.AddBlockAsync("writer", "/a");
+        await _f.WriteAsync(block, 25);
+        (await _f.Manager.RemoveLeaseAsync("writer", "/a")).Value.Should().BeFalse();
+        await _f.WriteAsync(block, 0, finalize: true); // FINALIZED everywhere; the writer dies before closing again.
+
+        var recovered = await _f.RecoverAsync("/a");
+
+        recovered.Closed.Should().BeFalse("the NameNode here learns of FINALIZED replicas only by asking: block recovery, not a close at once as HDFS");
+        _f.Coordinator.Commands.Should().ContainSingle();
+        var file = _f.File("/a");
+        file.Should().BeEquivalentTo(new { UnderConstruction = false, Length = 25L });
+        file.Blocks[0].GenerationStamp.Should().Be(_f.Coordinator.Commands[0].RecoveryId);
+    }
+
+    [Fact]
     public async Task RecoveryInProgress_OriginalWriterIsFenced()
     {
         _f.Open("writer", "/a");
