@@ -573,7 +573,12 @@ public sealed partial class LeaseManager : IAsyncDisposable
         effects.Observe(file is null ? _namespace.PendingDelete(path) : file.PendingSequence);
     }
 
-    /// <summary>What the replica reports say of a block at its generation stamp.</summary>
+    /// <summary>
+    /// What the replica reports say of a block at its generation stamp: FINALIZED replicas that
+    /// disagree are decided as block recovery decides them, by the longest (replicas are prefixes of
+    /// one another; a shorter one missed bytes the writer had acknowledged), and only the replicas
+    /// of that length count, whatever order the DataNodes answered in.
+    /// </summary>
     private readonly record struct ReplicaTally(int Finalized, long FinalizedLength, int AtStamp, long Longest);
 
     private static ReplicaTally Tally(BlockEntry block, IReadOnlyList<ReplicaReport> replicas)
@@ -589,10 +594,10 @@ public sealed partial class LeaseManager : IAsyncDisposable
 
             atStamp++;
             longest = Math.Max(longest, replica.NumBytes);
-            if (replica.State == ReplicaState.Finalized && (finalizedLength < 0 || finalizedLength == replica.NumBytes))
+            if (replica.State == ReplicaState.Finalized && replica.NumBytes >= finalizedLength)
             {
+                finalized = replica.NumBytes == finalizedLength ? finalized + 1 : 1;
                 finalizedLength = replica.NumBytes;
-                finalized++;
             }
         }
 

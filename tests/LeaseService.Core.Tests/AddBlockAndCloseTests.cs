@@ -77,6 +77,35 @@ public sealed class AddBlockAndCloseTests
         f.File("/a").Length.Should().Be(15);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task RemoveLease_FinalizedReplicasOfDifferentLengths_FirstOneShort_ClosesAtTheLongest(int minReplication)
+    {
+        var f = new RecoveryFixture(minReplication: minReplication);
+        f.Open("w", "/a");
+        var block = await f.AddBlockAsync("w", "/a");
+        // Acknowledged: 10 bytes; the pipeline's first DataNode finalized only 8 of them.
+        await f.WriteAsync(block, 10, finalize: true, replicaLengths: [8, 10, 10]);
+
+        (await f.Manager.RemoveLeaseAsync("w", "/a")).Value.Should().BeTrue("two replicas are FINALIZED at the length the writer wrote");
+
+        f.File("/a").Should().BeEquivalentTo(new { UnderConstruction = false, Length = 10L });
+    }
+
+    [Fact]
+    public async Task AddBlock_PreviousFinalizedAtDifferentLengths_FirstOneShort_CompletesItAtTheLongest()
+    {
+        var f = new RecoveryFixture(minReplication: 2);
+        f.Open("w", "/a");
+        await f.WriteAsync(await f.AddBlockAsync("w", "/a"), 10, finalize: true, replicaLengths: [8, 10, 10]);
+
+        var next = await f.Manager.AddBlockAsync("w", "/a");
+
+        next.IsOk.Should().BeTrue(next.ToString());
+        f.File("/a").Blocks[0].Should().BeEquivalentTo(new { State = BlockState.Complete, NumBytes = 10L });
+    }
+
     [Fact]
     public async Task RemoveLease_NotFinalized_CommitsBlock_WhichTakesOnlyThePipelineClose()
     {
