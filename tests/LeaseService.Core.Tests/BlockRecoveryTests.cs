@@ -111,13 +111,7 @@ public sealed class BlockRecoveryTests
     [Fact]
     public async Task FailedRecovery_IsRetriedByMonitorAfterTimeoutWithNewIdAndNextPrimary()
     {
-        _f.Open("writer", "/a");
-        var block = await _f.AddBlockAsync("writer", "/a");
-        await _f.WriteAsync(block, 50);
-        foreach (var dn in block.Block.Locations)
-        {
-            _f.Cluster.InjectFailure(dn, RecoveryStep.InitReplicaRecovery);
-        }
+        await _f.OpenWithUnrecoverableBlockAsync("writer", "/a", 50);
 
         var first = await _f.RecoverAsync("/a", null);
         first.Closed.Should().BeFalse();

@@ -52,6 +52,24 @@ internal sealed class RecoveryFixture
         result.Should().Be("Written");
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> for <paramref name="holder"/> with one block of
+    /// <paramref name="bytes"/> bytes in progress, on DataNodes that fail every replica recovery
+    /// (InitReplicaRecovery): each recovery attempt on it fails.
+    /// </summary>
+    public async Task<AddBlockResult> OpenWithUnrecoverableBlockAsync(string holder, string path, int bytes)
+    {
+        Open(holder, path);
+        var block = await AddBlockAsync(holder, path);
+        await WriteAsync(block, bytes);
+        foreach (var dn in block.Block.Locations)
+        {
+            Cluster.InjectFailure(dn, RecoveryStep.InitReplicaRecovery);
+        }
+
+        return block;
+    }
+
     /// <summary>The server's write path; "Written", or the kind of refusal and why.</summary>
     public async Task<string> TryWriteAsync(AddBlockResult block, int bytes, bool finalize = false, IReadOnlyList<long>? replicaLengths = null, int stopAfter = 0)
     {

@@ -12,13 +12,7 @@ public sealed class RecoveryLivenessTests
     [Fact]
     public async Task Retry_UsesTheNextPrimary()
     {
-        _f.Open("w", "/a");
-        var block = await _f.AddBlockAsync("w", "/a");
-        await _f.WriteAsync(block, 10);
-        foreach (var dn in block.Block.Locations)
-        {
-            _f.Cluster.InjectFailure(dn, RecoveryStep.InitReplicaRecovery);
-        }
+        await _f.OpenWithUnrecoverableBlockAsync("w", "/a", 10);
 
         await _f.RecoverAsync("/a", null);
         await _f.PassAfterAsync(RecoveryFixture.RecoveryTimeout + TimeSpan.FromSeconds(1));
@@ -200,13 +194,7 @@ public sealed class RecoveryLivenessTests
     [Fact]
     public async Task RecoverLease_OnceTheAttemptOutlivedTheRecoveryTimeout_StartsANewOneWithANewIdAndTheNextPrimary()
     {
-        _f.Open("w", "/a");
-        var block = await _f.AddBlockAsync("w", "/a");
-        await _f.WriteAsync(block, 10);
-        foreach (var dn in block.Block.Locations)
-        {
-            _f.Cluster.InjectFailure(dn, RecoveryStep.InitReplicaRecovery);
-        }
+        await _f.OpenWithUnrecoverableBlockAsync("w", "/a", 10);
 
         (await _f.RecoverAsync("/a")).Closed.Should().BeFalse();
         _f.Time.Advance(RecoveryFixture.RecoveryTimeout);
