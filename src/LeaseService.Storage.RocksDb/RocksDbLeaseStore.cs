@@ -65,8 +65,21 @@ public sealed class RocksDbLeaseStore : ILeaseStore
             throw new LeaseStoreException($"cannot open the store at {full}: {ex.Message}", ex);
         }
 
+        // RocksDB creates a new, empty database wherever CURRENT (the name of the live manifest) is
+        // missing, even beside the tables and logs of an existing one: the first open refuses only
+        // while a write-ahead log is there, and leaves a new CURRENT behind, so the next start (a
+        // restart policy) served an empty store and reissued fencing tokens. Create one only in a
+        // directory that holds no RocksDB data.
+        var create = !File.Exists(System.IO.Path.Combine(full, "CURRENT"));
+        if (create && FindData(full) is { } data)
+        {
+            throw new LeaseStoreException(
+                $"cannot open the store at {full}: it holds RocksDB data ({data}) but no CURRENT file, which names the live MANIFEST-* file; "
+                + "refusing to start over it as a new, empty store. Restore CURRENT (one line: the newest MANIFEST-* file's name) or the directory from a backup");
+        }
+
         var options = new DbOptions()
-            .SetCreateIfMissing(true)
+            .SetCreateIfMissing(create)
             .SetParanoidChecks(true)
             // RocksDB's default (point in time) stops replaying the write-ahead log at the first bad
             // record and opens as if the history ended there: acknowledged grants gone, the
@@ -89,6 +102,35 @@ public sealed class RocksDbLeaseStore : ILeaseStore
         {
             throw new LeaseStoreException($"cannot open the store at {full}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// The name of a file that holds RocksDB data in <paramref name="directory"/> (a table or a
+    /// write-ahead log), or null. Other files (a manifest alone, left by a first open cut short,
+    /// names no data; RocksDB's info logs; the simulated DataNodes' directory; a volume's
+    /// lost+found) do not count.
+    /// </summary>
+    private static string? FindData(string directory)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(directory))
+            {
+                var name = System.IO.Path.GetFileName(file);
+                var stem = System.IO.Path.GetFileNameWithoutExtension(name);
+                var numbered = stem.Length > 0 && stem.All(char.IsAsciiDigit);
+                if (numbered && System.IO.Path.GetExtension(name) is ".sst" or ".ldb" or ".log" or ".blob")
+                {
+                    return name;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new LeaseStoreException($"cannot open the store at {directory}: {ex.Message}", ex);
+        }
+
+        return null;
     }
 
     /// <inheritdoc/>

@@ -111,6 +111,42 @@ public sealed class RocksDbRefusalTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_CurrentFileMissing_IsRefusedAtEveryStart_NotOpenedAsANewEmptyStore()
+    {
+        await GrantAsync(["/a"]);
+        var current = Path.Combine(_directory.Path, "CURRENT");
+        var manifest = await File.ReadAllTextAsync(current);
+        File.Delete(current);
+
+        // A restart policy starts the server again after the refusal: the second start must refuse too.
+        var open = () => RocksDbLeaseStore.Open(_directory.Path);
+        open.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(_directory.Path);
+        open.Should().Throw<LeaseStoreException>("the first refusal must not leave a new, empty store behind")
+            .Which.Message.Should().Contain(_directory.Path).And.Contain("no CURRENT file");
+
+        // Nothing was changed by the refusals: with CURRENT back, the grant is there.
+        await File.WriteAllTextAsync(current, manifest);
+        await using var reopened = RocksDbLeaseStore.Open(_directory.Path);
+        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: reopened);
+        await manager.LoadAsync();
+        (await manager.GetLeaseAsync("/a")).Value!.Holder.Should().Be("w");
+    }
+
+    [Fact]
+    public async Task Open_DirectoryWithOtherFilesButNoRocksDbData_CreatesTheStore()
+    {
+        Directory.CreateDirectory(Path.Combine(_directory.Path, "datanodes"));
+        Directory.CreateDirectory(Path.Combine(_directory.Path, "lost+found"));
+        await File.WriteAllTextAsync(Path.Combine(_directory.Path, "README.log"), "notes");
+
+        await using var store = RocksDbLeaseStore.Open(_directory.Path);
+        await using var manager = new LeaseManager(new LeaseManagerOptions(), new NoDataNodes(), new FakeTimeProvider(), store: store);
+        await manager.LoadAsync();
+
+        (await manager.AddLeaseAsync("w", "/a", "m")).IsOk.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Load_FutureFormatVersion_IsRefusedNamingThePath()
     {
         await using (var store = RocksDbLeaseStore.Open(_directory.Path))
