@@ -94,6 +94,13 @@ public sealed class RocksDbLeaseStore : ILeaseStore
                 .SetCacheIndexAndFilterBlocks(true)
                 .SetPinL0FilterAndIndexBlocksInCache(true)
                 .SetFilterPolicy(BloomFilterPolicy.Create(10, false)));
+
+        // Writes since the last flush live only in the write-ahead logs (the *.log files, easy to
+        // take for logs to clean up or to leave out of a backup). Without them RocksDB opened what
+        // the tables held, an older history (or an empty store): acknowledged grants gone, counters
+        // rolled back. Each log now names its predecessor, and a store whose logs are missing, or
+        // have a hole, refuses to open (RocksDB marks the option experimental; our tests pin it).
+        Native.Instance.rocksdb_options_set_track_and_verify_wals(options.Handle, 1);
         try
         {
             return new RocksDbLeaseStore(RocksDbSharp.RocksDb.Open(options, full), full);

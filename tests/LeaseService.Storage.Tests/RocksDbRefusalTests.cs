@@ -147,6 +147,49 @@ public sealed class RocksDbRefusalTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_WriteAheadLogsDeleted_IsRefused_NotLoadedAsAnOlderHistory()
+    {
+        await GrantAsync(["/a"]);
+        await GrantAsync(["/b"]); // Opening again moved /a into a table; /b is in the write-ahead log only.
+        foreach (var log in Directory.GetFiles(_directory.Path, "*.log"))
+        {
+            File.Delete(log); // Taken for log files to clean up, or left out of a backup.
+        }
+
+        var open = () => RocksDbLeaseStore.Open(_directory.Path);
+
+        open.Should().Throw<LeaseStoreException>().Which.Message.Should().Contain(_directory.Path).And.Contain("WAL");
+    }
+
+    [Fact]
+    public async Task Open_StoreWrittenWithoutLogTracking_OpensWithEverything_AndAfterACrash()
+    {
+        // A store an earlier build wrote (its logs name no predecessor).
+        using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions().SetCreateIfMissing(true), _directory.Path))
+        {
+            db.Put("meta/format"u8.ToArray(), new byte[] { 1, 0, 0, 0 }, cf: null, writeOptions: new RocksDbSharp.WriteOptions().SetSync(true));
+        }
+
+        await using (var store = RocksDbLeaseStore.Open(_directory.Path))
+        {
+            await store.WriteAsync([new StoreWrite("a", [1])]);
+
+            // What a crash leaves on disk: the files as they are, with the store still open.
+            using var copy = new TempDirectory();
+            foreach (var file in Directory.GetFiles(_directory.Path).Where(f => Path.GetFileName(f) != "LOCK"))
+            {
+                File.Copy(file, Path.Combine(copy.Path, Path.GetFileName(file)));
+            }
+
+            await using var crashed = RocksDbLeaseStore.Open(copy.Path);
+            (await crashed.ReadAllAsync().Select(e => e.Key).ToListAsync()).Should().Equal("a", "meta/format");
+        }
+
+        await using var reopened = RocksDbLeaseStore.Open(_directory.Path);
+        (await reopened.ReadAllAsync().Select(e => e.Key).ToListAsync()).Should().Equal("a", "meta/format");
+    }
+
+    [Fact]
     public async Task Load_FutureFormatVersion_IsRefusedNamingThePath()
     {
         await using (var store = RocksDbLeaseStore.Open(_directory.Path))
