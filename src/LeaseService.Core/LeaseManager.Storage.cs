@@ -43,7 +43,16 @@ public sealed partial class LeaseManager : IStorageHealth
         var snapshot = await ReadStoreAsync(cancellationToken).ConfigureAwait(false);
         if (snapshot.Fresh)
         {
-            await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _store.WriteAsync([new StoreWrite(RecordCodec.FormatKey, RecordCodec.EncodeFormat()), new StoreWrite(RecordCodec.CountersKey, RecordCodec.EncodeCounters(0, 0))], cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (LeaseStoreException or OperationCanceledException or OutOfMemoryException))
+            {
+                // An engine's own exception (RocksDB: a full disk): a store the server cannot
+                // start on, said as one, not a crash with a stack trace.
+                throw new LeaseStoreException($"{_store.Description}: cannot write the new store's format version: {ex.Message}", ex);
+            }
         }
 
         await InstallAsync(snapshot, TimeSpan.Zero, replaced).ConfigureAwait(false);

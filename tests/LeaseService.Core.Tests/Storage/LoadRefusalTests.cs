@@ -47,6 +47,17 @@ public sealed class LoadRefusalTests
     }
 
     [Fact]
+    public async Task Load_NewStoreWhoseFirstWriteFails_IsRefusedAsAStoreItCannotUse()
+    {
+        var store = new ControllableStore { FailWith = "No space left on device" };
+
+        var load = () => new DurableManager(store).LoadAsync();
+
+        // The host turns a LeaseStoreException into one line and exit code 2; anything else is a crash.
+        (await load.Should().ThrowAsync<LeaseStoreException>()).Which.Message.Should().Contain("test store").And.Contain("No space left on device");
+    }
+
+    [Fact]
     public async Task Load_DataWithoutFormatVersion_IsRefused()
     {
         var store = new ControllableStore();
