@@ -67,9 +67,17 @@ public sealed class FencedBlockWriter(LeaseManager leases, IBlockPipeline pipeli
         }
 
         var after = await leases.CheckWriteAsync(blockId, generationStamp, epoch, hasData: false).ConfigureAwait(false);
-        return after.IsOk
-            ? Outcome<IReadOnlyList<ReplicaReport>>.Ok(result.Replicas)
-            : Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}");
+        return after.Kind switch
+        {
+            OutcomeKind.Ok => Outcome<IReadOnlyList<ReplicaReport>>.Ok(result.Replicas),
+
+            // The state cannot be told now (the store failed, or the service is not serving): not
+            // fenced, which would make the writer give the file up; its retry confirms the bytes.
+            OutcomeKind.Unavailable => Outcome<IReadOnlyList<ReplicaReport>>.Fail(
+                OutcomeKind.Unavailable,
+                $"the write reached the DataNodes, but whether the writer is still current cannot be told now: {after.Message}"),
+            _ => Outcome<IReadOnlyList<ReplicaReport>>.Fail(OutcomeKind.Aborted, $"the write reached the DataNodes but the writer was fenced meanwhile: {after.Message}"),
+        };
     }
 
     /// <summary>Why <paramref name="lengths"/> do not fit the data (and the pipeline, once known), or null.</summary>

@@ -58,6 +58,34 @@ public sealed class FencedBlockWriterTests
     }
 
     [Fact]
+    public async Task Write_StoreFailedWhileTheBytesWereInFlight_UnavailableNotFenced_AndTheWriterStillHoldsTheFile()
+    {
+        var store = new Storage.ControllableStore();
+        var f = new RecoveryFixture(store: store);
+        var pipeline = new CountingPipeline(new SimulatedBlockPipeline(f.Cluster));
+        var writer = new FencedBlockWriter(f.Manager, pipeline);
+        f.Open("w", "/a");
+        var block = await f.AddBlockAsync("w", "/a");
+        pipeline.AfterWrite = async () =>
+        {
+            // Another call's write fails while the bytes travel: every call is refused until a restore.
+            store.FailWith = "disk I/O error";
+            (await f.Manager.AddLeaseAsync("x", "/b", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
+        };
+
+        var written = await writer.WriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, new byte[10], 0, 0, null, false, null, default).DefaultTimeout();
+
+        // ABORTED tells the writer it was fenced (LeaseWriter gives the path up); nothing fenced it.
+        written.Kind.Should().Be(OutcomeKind.Unavailable, written.Message);
+        written.Message.Should().Contain("storage unavailable").And.Contain("disk I/O error");
+        store.FailWith = null;
+        (await f.Manager.TryRestoreStorageAsync().DefaultTimeout()).Should().BeTrue();
+        var fence = await f.Manager.CheckWriteAsync(block.Block.BlockId, block.Block.GenerationStamp, block.Epoch, hasData: true);
+        fence.IsOk.Should().BeTrue("the writer still holds /a at the same epoch: " + fence.Message);
+        f.Cluster.ListReplicas(block.Block.BlockId).Should().OnlyContain(r => r.NumBytes == 10, "the bytes are there for the retry to confirm");
+    }
+
+    [Fact]
     public async Task Write_StoppedDataNodeInThePipeline_Unavailable()
     {
         _f.Open("w", "/a");
