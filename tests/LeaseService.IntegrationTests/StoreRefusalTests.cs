@@ -54,6 +54,37 @@ public sealed class StoreRefusalTests : IDisposable
         output.Should().Contain($"at {_directory}");
     }
 
+    [OwnProcessFact]
+    public async Task CurrentFileDeleted_ExitsWithCode2AtEveryStart_NeverServesAnEmptyStore()
+    {
+        await GrantAndKillAsync();
+        File.Delete(Path.Combine(_directory, "CURRENT"));
+
+        // A restart policy starts it again after the exit: that start must not serve an empty store.
+        (await StartExpectingExitAsync(_directory)).Should().Contain($"at {_directory}");
+        (await StartExpectingExitAsync(_directory)).Should().Contain($"at {_directory}").And.Contain("no CURRENT file");
+    }
+
+    [OwnProcessFact]
+    public async Task WriteAheadLogDeleted_ExitsWithCode2_NeverServesAnOlderHistory()
+    {
+        await GrantAndKillAsync(); // SIGKILL: the grant is in the write-ahead log only.
+        foreach (var log in Directory.GetFiles(_directory, "*.log"))
+        {
+            File.Delete(log);
+        }
+
+        (await StartExpectingExitAsync(_directory)).Should().Contain($"at {_directory}").And.Contain("WAL");
+    }
+
+    private async Task GrantAndKillAsync()
+    {
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = _directory });
+        using var client = Client.LeaseClient.Create(server.Address);
+        await client.AddLeaseAsync("w", "/a");
+        await server.KillAsync();
+    }
+
     private static async Task<string> StartExpectingExitAsync(string path)
     {
         var start = () => ServerProcess.StartAsync(new Dictionary<string, string> { ["Storage__Path"] = path });
