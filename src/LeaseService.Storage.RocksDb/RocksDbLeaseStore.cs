@@ -75,7 +75,7 @@ public sealed class RocksDbLeaseStore : ILeaseStore
         {
             throw new LeaseStoreException(
                 $"cannot open the store at {full}: it holds RocksDB data ({data}) but no CURRENT file, which names the live MANIFEST-* file; "
-                + "refusing to start over it as a new, empty store. Restore CURRENT (one line: the newest MANIFEST-* file's name) or the directory from a backup");
+                + "refusing to start over it as a new, empty store. Put CURRENT back (one line: the newest MANIFEST-* file's name)");
         }
 
         var options = new DbOptions()
