@@ -46,6 +46,7 @@ internal static class LeaseCli
             context.CertOption,
             context.KeyOption,
             context.CaOption,
+            context.TimeoutOption,
             RecoverCommand.Create(context),
             ReadCommands.List(context),
             ReadCommands.Get(context),

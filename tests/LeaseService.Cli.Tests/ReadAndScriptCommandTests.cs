@@ -206,6 +206,45 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
         result.Error.Should().StartWith("lease get: cannot reach the server at http://127.0.0.1:1: ");
     }
 
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("add", "/logs/a", "--holder", "h")]
+    public async Task Server_AcceptsButNeverAnswers_NoAnswerWithinTheTimeout_Exit3(params string[] command)
+    {
+        // Was "lease ls:  (DEADLINE_EXCEEDED)", exit 1, after a fixed 30 s: the status of
+        // Grpc.Net.Client's own deadline has no detail.
+        await using var silent = new SilentServer();
+
+        var result = await _cli.RunRawAsync([.. command, "--timeout", "300ms", "--server", silent.Address]);
+
+        result.ExitCode.Should().Be(3, result.ToString());
+        result.Out.Should().BeEmpty();
+        result.Error.Should().Be($"lease {command[0]}: no answer from the server at {silent.Address} within 0.3s (DEADLINE_EXCEEDED)\n");
+    }
+
+    [Theory]
+    [InlineData("0s")]
+    [InlineData("soon")]
+    [InlineData("2d")]
+    public async Task Timeout_NotAPositiveDurationUpToADay_UsageError_Exit2(string value)
+    {
+        var result = await _cli.RunAsync("ls", "--timeout", value);
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Error.Should().Contain("--timeout").And.Contain("lease --help");
+    }
+
+    [Fact]
+    public async Task Timeout_GivenOnAnyCommand_CallsStillSucceed()
+    {
+        await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();
+
+        var result = await _cli.RunAsync("--timeout", "10s", "get", "/logs/a");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("writer-1");
+    }
+
     [Fact]
     public async Task UnknownCommandOrNoCommand_UsageError_Exit2_HelpExit0()
     {

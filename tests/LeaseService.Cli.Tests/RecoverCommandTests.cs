@@ -154,6 +154,21 @@ public sealed class RecoverCommandTests : IAsyncLifetime
             .And.EndWith("Giving up on recoverLease for /logs/a after 2 tries.\n");
     }
 
+    [Fact]
+    public async Task Recover_ServerNeverAnswers_SaysSoOnEachTry_GivesUp_Exit3()
+    {
+        await using var silent = new SilentServer();
+
+        var result = await _cli.RunRawAsync("recover", "/logs/a", "--retries", "2", "--retry-interval", "1s", "--timeout", "300ms", "--server", silent.Address);
+
+        result.ExitCode.Should().Be(3, result.ToString());
+        result.Error.Should().Be(
+            "recoverLease got exception: no answer from the server within 0.3s (DEADLINE_EXCEEDED)\n"
+            + "Retrying in 1000 ms...\n.\nRetry #1\n"
+            + "recoverLease got exception: no answer from the server within 0.3s (DEADLINE_EXCEEDED)\n"
+            + "Giving up on recoverLease for /logs/a after 2 tries.\n");
+    }
+
     [Theory]
     [InlineData("0", "--retries")]
     [InlineData("many", "--retries")]

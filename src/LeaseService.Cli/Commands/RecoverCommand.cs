@@ -58,12 +58,12 @@ internal static class RecoverCommand
         command.SetAction((parse, ct) => context.RunAsync(
             parse,
             "recover",
-            (client, token) => RunAsync(context, client, parse.GetValue(path)!, parse.GetValue(retries), parse.GetValue(interval), parse.GetValue(force), parse.GetValue(requester), token),
+            (client, token) => RunAsync(context, client, parse.GetValue(path)!, parse.GetValue(retries), parse.GetValue(interval), parse.GetValue(force), parse.GetValue(requester), parse.GetValue(context.TimeoutOption), token),
             ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, LeaseClient client, string path, int retries, TimeSpan interval, bool force, string? requester, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, LeaseClient client, string path, int retries, TimeSpan interval, bool force, string? requester, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var error = context.Error;
         for (var attempt = 1; ; attempt++)
@@ -97,6 +97,12 @@ internal static class RecoverCommand
                 error.WriteLine($"recoverLease got exception: {ex.Status.Detail}");
                 error.WriteLine($"Giving up on recoverLease for {path} after 1 try.");
                 return ExitCodes.Usage;
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode == StatusCode.DeadlineExceeded)
+            {
+                // No detail to show: Grpc.Net.Client's own deadline passed (a paused or overloaded server).
+                unreachable = true;
+                error.WriteLine($"recoverLease got exception: no answer from the server within {Durations.Format(timeout)} ({CliContext.CodeName(ex.StatusCode)})");
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
+using LeaseService.Shared;
 using Grpc.Core;
 
 namespace LeaseService.Cli.Internal;
@@ -59,6 +60,30 @@ internal sealed class CliContext(
         Recursive = true,
     };
 
+    /// <summary>The deadline of each call when <c>--timeout</c> is not given: <see cref="LeaseClientOptions.CallTimeout"/>'s default.</summary>
+    public static readonly TimeSpan DefaultTimeout = new LeaseClientOptions().CallTimeout;
+
+    /// <summary>The longest <c>--timeout</c>.</summary>
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
+    public Option<TimeSpan> TimeoutOption { get; } = new("--timeout")
+    {
+        Description = $"Deadline of each call to the server: 500ms, 10s, 1m or 00:00:10 (default: {Durations.Format(DefaultTimeout)})",
+        Recursive = true,
+        DefaultValueFactory = _ => DefaultTimeout,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            if (DurationText.TryParse(text, out var value) && value > TimeSpan.Zero && value <= MaxTimeout)
+            {
+                return value;
+            }
+
+            result.AddError($"Failed to parse the argument to --timeout: '{text}' is not a duration above zero and at most 1 day, such as 10s, 500ms or 1m.");
+            return default;
+        },
+    };
+
     public TextWriter Out { get; } = stdout;
 
     public TextWriter Error { get; } = stderr;
@@ -71,10 +96,11 @@ internal sealed class CliContext(
         var server = ResolveServer(parse.GetValue(ServerOption), environment);
 
         var address = WithScheme(server);
+        var timeout = parse.GetValue(TimeoutOption);
         LeaseClientOptions options;
         try
         {
-            options = ClientOptions(parse);
+            options = ClientOptions(parse) with { CallTimeout = timeout };
         }
         catch (BadCredentialException ex)
         {
@@ -114,6 +140,13 @@ internal sealed class CliContext(
             catch (RpcException ex) when (IsUnreachable(ex))
             {
                 Error.WriteLine($"lease {command}: cannot reach the server at {address}: {ex.Status.Detail}");
+                return ExitCodes.Unreachable;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+            {
+                // A server that accepts connections but does not answer (paused, overloaded, not a
+                // LeaseService): Grpc.Net.Client's own deadline status has no detail to show.
+                Error.WriteLine($"lease {command}: no answer from the server at {address} within {Durations.Format(timeout)} ({CodeName(ex.StatusCode)})");
                 return ExitCodes.Unreachable;
             }
             catch (LeaseArgumentException ex)

@@ -12,6 +12,6 @@ internal static class ExitCodes
     /// <summary>Usage error: bad arguments, missing server, a request the server calls invalid.</summary>
     public const int Usage = 2;
 
-    /// <summary>The server could not be reached.</summary>
+    /// <summary>The server could not be reached, or did not answer within the call's deadline (<c>--timeout</c>).</summary>
     public const int Unreachable = 3;
 }
