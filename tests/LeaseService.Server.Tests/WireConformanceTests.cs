@@ -125,6 +125,44 @@ public sealed class WireConformanceTests : IAsyncLifetime
         response.GrpcStatus.Should().Be("0");
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    public async Task CorruptCompressedRequest_InternalNamingTheEncoding_NothingChanges(string encoding)
+    {
+        // Was UNKNOWN "Exception was thrown by handler." (the decoder's InvalidDataException),
+        // logged as an Error of ours with its stack trace.
+        byte[] payload = [.. "not compressed at all"u8];
+
+        var response = await _raw.SendAsync(
+            "/leases.v1.LeaseService/AddLease",
+            RawGrpc.Frame(payload, 1, (uint)payload.Length),
+            headers: ("grpc-encoding", encoding)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("13");
+        response.GrpcMessage.Should().Be($"request message is not valid {encoding} data");
+        (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+        (await _server.Client.AddLeaseAsync("w", "/still-up").DefaultTimeout()).Holder.Should().Be("w");
+    }
+
+    [Fact]
+    public async Task GzipRequestOverTheLimitOnceDecompressed_ResourceExhausted()
+    {
+        // 5 MiB of client_machine compress to a few KiB: the limit applies to the message, not the wire.
+        var request = new AddLeaseRequest { Holder = "w", Path = "/bomb", ClientMachine = new string('m', 5 * 1024 * 1024) };
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            request.WriteTo(gzip);
+        }
+
+        var payload = compressed.ToArray();
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame(payload, 1, (uint)payload.Length), headers: ("grpc-encoding", "gzip")).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("8");
+        (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task EmptyBody_ErrorNotCrash()
     {

@@ -33,6 +33,7 @@ internal static class GrpcServerSetup
 
     /// <summary>
     /// Grpc.AspNetCore with the <c>Grpc</c> section's limits, detailed errors only in Development,
+    /// gzip and deflate requests whose corrupt data is refused with a status (<see cref="CheckedDecompression"/>),
     /// the per-call interceptor (draining, metrics, the Debug event) and server reflection.
     /// </summary>
     public static IServiceCollection AddGrpcServer(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
@@ -52,6 +53,7 @@ internal static class GrpcServerSetup
         {
             options.MaxReceiveMessageSize = maxReceive;
             options.EnableDetailedErrors = environment.IsDevelopment();
+            options.CompressionProviders = CheckedDecompression.Defaults();
             options.Interceptors.Add<CallObservabilityInterceptor>();
         });
         services.AddGrpcReflection();
