@@ -12,7 +12,8 @@ namespace LeaseService.Server.Logging;
 /// <summary>
 /// Serilog from configuration. The <c>Serilog</c> section (Serilog.Settings.Configuration) sets
 /// levels, overrides, enrichers and sinks; <c>Logging:Format</c> picks the console format:
-/// <c>text</c> (default: the <c>Console</c> sink as the section configures it) or <c>json</c>
+/// <c>text</c> (default: the <c>Console</c> sink as the section configures it, control
+/// characters in the events' strings escaped: <see cref="ControlCharacterEscaping"/>) or <c>json</c>
 /// (one JSON object per line, Serilog's <see cref="JsonFormatter"/> with the rendered message;
 /// the section's <c>Console</c> sinks are replaced by it, everything else is kept).
 /// </summary>
@@ -81,6 +82,12 @@ internal static class LoggingSetup
     {
         var format = ReadFormat(configuration);
         console ??= static (sinks, formatter) => sinks.Console(formatter);
+        if (format == LogFormat.Text)
+        {
+            // Paths are callers' strings: a newline in one would print a forged line of its own.
+            logger.Enrich.With<ControlCharacterEscaping>();
+        }
+
         if (!configuration.GetSection(SerilogSection).Exists())
         {
             logger.MinimumLevel.Information();

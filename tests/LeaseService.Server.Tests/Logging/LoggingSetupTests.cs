@@ -61,6 +61,33 @@ public sealed class LoggingSetupTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TextFormat_ControlCharactersInAPath_AreEscaped_NoForgedLine(bool serilogSection)
+    {
+        // A path may hold any character but NUL. Printed as it was, this one wrote a second line
+        // that reads as an event of the server's own, and ESC reached the operator's terminal.
+        const string path = "/logs/a\n[07:01:02.345 ERR] LeaseService.Core.LeaseManager: storage write failed\u001b[2J";
+        var settings = serilogSection ? new Dictionary<string, string?>(SerilogSection) : [];
+
+        var output = Run(settings, path, sinkFromSection: serilogSection);
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().HaveCount(2, output).And.OnlyContain(line => line.Contains(@"/logs/a\n[07:01:02.345 ERR] LeaseService.Core.LeaseManager: storage write failed\u001b[2J"));
+        lines[0].Should().EndWith(@"storage write failed\u001b[2J granted to writer-1, epoch 1");
+        output.Should().NotContain("\u001b");
+    }
+
+    [Fact]
+    public void JsonFormat_ControlCharactersInAPath_KeptInTheProperty()
+    {
+        var output = Run(new(SerilogSection) { ["Logging:Format"] = "json" }, "/logs/a\nb");
+
+        var granted = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).First();
+        granted.GetProperty("Properties").GetProperty("Path").GetString().Should().Be("/logs/a\nb", "JSON escapes it already");
+    }
+
+    [Theory]
     [InlineData("xml")]
     [InlineData("jsonl")]
     public void UnknownFormat_StopsStartUp_NamingTheKey(string format)
@@ -114,18 +141,25 @@ public sealed class LoggingSetupTests
     }
 
     /// <summary>Opens and closes a file with a LeaseManager logging through the configured Serilog; returns the console output.</summary>
-    private static string Run(Dictionary<string, string?> settings)
+    private static string Run(Dictionary<string, string?> settings, string path = "/logs/a", bool sinkFromSection = false)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var writer = new StringWriter();
-        using (var serilog = LoggingSetup.Configure(new LoggerConfiguration(), configuration, (sinks, formatter) => sinks.Sink(new WriterSink(formatter, writer))).CreateLogger())
+        var logger = new LoggerConfiguration();
+        if (sinkFromSection)
+        {
+            // The text format writes through the section's own Console sink: capture what it formats.
+            logger.WriteTo.Sink(new WriterSink(new Serilog.Formatting.Display.MessageTemplateTextFormatter(settings["Serilog:WriteTo:0:Args:outputTemplate"]!), writer));
+        }
+
+        using (var serilog = LoggingSetup.Configure(logger, configuration, (sinks, formatter) => sinks.Sink(new WriterSink(formatter, writer))).CreateLogger())
         using (ILoggerFactory factory = new SerilogLoggerFactory(serilog))
         {
             var time = new FakeTimeProvider();
             var cluster = new SimulatedDataNodeCluster(new SimulatedDataNodeClusterOptions(), time, NullLogger<SimulatedDataNodeCluster>.Instance);
             var manager = new LeaseManager(new LeaseManagerOptions(), cluster, time, factory.CreateLogger<LeaseManager>());
-            manager.AddLeaseAsync("writer-1", "/logs/a", "host").AsTask().Result.IsOk.Should().BeTrue();
-            manager.RemoveLeaseAsync("writer-1", "/logs/a").AsTask().Result.Value.Should().BeTrue();
+            manager.AddLeaseAsync("writer-1", path, "host").AsTask().Result.IsOk.Should().BeTrue();
+            manager.RemoveLeaseAsync("writer-1", path).AsTask().Result.Value.Should().BeTrue();
         }
 
         return writer.ToString().Replace("\r\n", "\n", StringComparison.Ordinal);
