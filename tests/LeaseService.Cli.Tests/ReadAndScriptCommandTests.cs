@@ -59,6 +59,30 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PathWithControlCharacters_EscapedInTextOutput_ExactInJson()
+    {
+        // Paths may hold any character but NUL. Printed as they were, this one split its row of
+        // the ls table in two and sent ESC [2J (clear screen) to the operator's terminal.
+        const string path = "/logs/a\nb\u001b[2J";
+        const string shown = @"/logs/a\nb\u001b[2J";
+        await _server.Client.AddLeaseAsync("writer-1", path).DefaultTimeout();
+
+        var ls = await _cli.RunAsync("ls");
+        var get = await _cli.RunAsync("get", path);
+        var file = await _cli.RunAsync("file", path);
+        var add = await _cli.RunAsync("add", path, "--holder", "writer-1");
+        var json = await _cli.RunAsync("ls", "--json");
+
+        ls.ExitCode.Should().Be(0, ls.ToString());
+        ls.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "a header and one row").And.Subject.Last().Should().StartWith(shown + "  writer-1");
+        get.Out.Should().StartWith($"path:            {shown}\n");
+        file.Out.Should().StartWith($"path:                {shown}\n");
+        add.Out.Should().StartWith($"writer-1 holds {shown} (epoch ");
+        string.Concat(ls.Out, get.Out, file.Out, add.Out).Should().NotContain("\u001b");
+        JsonDocument.Parse(json.Out).RootElement[0].GetProperty("path").GetString().Should().Be(path, "JSON carries the path exactly");
+    }
+
+    [Fact]
     public async Task Get_ShowsTheLease_AsTextOrJson_NotFoundExit1()
     {
         var granted = await _server.Client.AddLeaseAsync("writer-1", "/logs/a", "host-a").DefaultTimeout();

@@ -5,11 +5,15 @@ using Google.Protobuf;
 using LeaseService.Cli.Internal;
 using LeaseService.Client;
 using LeaseService.Contracts.V1;
+using LeaseService.Shared;
 using Grpc.Core;
 
 namespace LeaseService.Cli.Commands;
 
-/// <summary><c>lease ls</c>, <c>lease get</c>, <c>lease file</c>: tables for people, <c>--json</c> (proto3 JSON) for scripts.</summary>
+/// <summary>
+/// <c>lease ls</c>, <c>lease get</c>, <c>lease file</c>: tables for people (control characters in
+/// names escaped, <see cref="ControlText"/>), <c>--json</c> (proto3 JSON, names exact) for scripts.
+/// </summary>
 internal static class ReadCommands
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
@@ -70,9 +74,9 @@ internal static class ReadCommands
             }
 
             var output = context.Out;
-            output.WriteLine($"path:            {lease.Path}");
-            output.WriteLine($"holder:          {lease.Holder}");
-            output.WriteLine($"machine:         {(lease.ClientMachine.Length == 0 ? "-" : lease.ClientMachine)}");
+            output.WriteLine($"path:            {ControlText.Escape(lease.Path)}");
+            output.WriteLine($"holder:          {ControlText.Escape(lease.Holder)}");
+            output.WriteLine($"machine:         {(lease.ClientMachine.Length == 0 ? "-" : ControlText.Escape(lease.ClientMachine))}");
             output.WriteLine($"state:           {CliContext.StateName(lease.State)}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch:           {lease.Epoch}"));
             if (lease.LastRenewed is { } renewed)
@@ -110,9 +114,9 @@ internal static class ReadCommands
             }
 
             var output = context.Out;
-            output.WriteLine($"path:                {file.Path}");
+            output.WriteLine($"path:                {ControlText.Escape(file.Path)}");
             output.WriteLine($"under construction:  {(file.UnderConstruction ? "yes" : "no")}");
-            output.WriteLine($"holder:              {(file.Holder.Length == 0 ? "-" : file.Holder)}");
+            output.WriteLine($"holder:              {(file.Holder.Length == 0 ? "-" : ControlText.Escape(file.Holder))}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"length:              {file.Length}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch:               {file.Epoch}"));
             output.WriteLine();

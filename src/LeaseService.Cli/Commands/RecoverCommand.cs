@@ -82,7 +82,7 @@ internal static class RecoverCommand
                 if (response.Lease is { } lease)
                 {
                     var recovery = lease.RecoveryId != 0 ? string.Create(CultureInfo.InvariantCulture, $", block recovery id {lease.RecoveryId}") : string.Empty;
-                    error.WriteLine($"  {path}: {CliContext.StateName(lease.State)}, holder {lease.Holder}{recovery}");
+                    error.WriteLine($"  {ControlText.Escape(path)}: {CliContext.StateName(lease.State)}, holder {ControlText.Escape(lease.Holder)}{recovery}");
                 }
             }
             catch (LeaseNotFoundException ex)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LeaseService.Cli.Internal;
+using LeaseService.Shared;
 
 namespace LeaseService.Cli.Commands;
 
@@ -16,7 +17,7 @@ internal static class ScriptCommands
         command.SetAction((parse, ct) => context.RunAsync(parse, "add", async (client, token) =>
         {
             var lease = await client.AddLeaseAsync(parse.GetValue(holder)!, parse.GetValue(path)!, parse.GetValue(machine), token).ConfigureAwait(false);
-            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{lease.Holder} holds {lease.Path} (epoch {lease.Epoch}, soft limit {Durations.Format(lease.SoftLimitRemaining?.ToTimeSpan() ?? TimeSpan.Zero)})"));
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ControlText.Escape(lease.Holder)} holds {ControlText.Escape(lease.Path)} (epoch {lease.Epoch}, soft limit {Durations.Format(lease.SoftLimitRemaining?.ToTimeSpan() ?? TimeSpan.Zero)})"));
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -32,7 +33,7 @@ internal static class ScriptCommands
             var response = await client.RenewLeaseAsync(name, token).ConfigureAwait(false);
             context.Out.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"renewed {response.LeasesRenewed} lease(s) of {name} (soft limit {Durations.Format(response.SoftLimit?.ToTimeSpan() ?? TimeSpan.Zero)}, hard limit {Durations.Format(response.HardLimit?.ToTimeSpan() ?? TimeSpan.Zero)})"));
+                $"renewed {response.LeasesRenewed} lease(s) of {ControlText.Escape(name)} (soft limit {Durations.Format(response.SoftLimit?.ToTimeSpan() ?? TimeSpan.Zero)}, hard limit {Durations.Format(response.HardLimit?.ToTimeSpan() ?? TimeSpan.Zero)})"));
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -48,11 +49,11 @@ internal static class ScriptCommands
             var file = parse.GetValue(path)!;
             if (await client.RemoveLeaseAsync(parse.GetValue(holder)!, file, token).ConfigureAwait(false))
             {
-                context.Out.WriteLine($"released {file}");
+                context.Out.WriteLine($"released {ControlText.Escape(file)}");
                 return ExitCodes.Success;
             }
 
-            context.Error.WriteLine($"lease release: {file} is not closed yet: its last block waits for FINALIZED replicas; try again.");
+            context.Error.WriteLine($"lease release: {ControlText.Escape(file)} is not closed yet: its last block waits for FINALIZED replicas; try again.");
             return ExitCodes.Failed;
         }, ct));
         return command;
@@ -67,8 +68,8 @@ internal static class ScriptCommands
             var file = parse.GetValue(path)!;
             var response = await client.DeleteFileAsync(file, token).ConfigureAwait(false);
             context.Out.WriteLine(response.Holder.Length == 0
-                ? $"Deleted {file}"
-                : $"Deleted {file} (it was open for write by {response.Holder}; that lease on it is gone)");
+                ? $"Deleted {ControlText.Escape(file)}"
+                : $"Deleted {ControlText.Escape(file)} (it was open for write by {ControlText.Escape(response.Holder)}; that lease on it is gone)");
             return ExitCodes.Success;
         }, ct));
         return command;

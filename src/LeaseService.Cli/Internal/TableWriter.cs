@@ -1,11 +1,16 @@
+using LeaseService.Shared;
+
 namespace LeaseService.Cli.Internal;
 
-/// <summary>A plain left-aligned text table: columns as wide as their widest cell, two spaces apart.</summary>
+/// <summary>
+/// A plain left-aligned text table: columns as wide as their widest cell, two spaces apart; control
+/// characters in a cell escaped (<see cref="ControlText"/>), so a path with a newline stays one row.
+/// </summary>
 internal sealed class TableWriter(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
 
-    public void Add(params string[] cells) => _rows.Add(cells);
+    public void Add(params string[] cells) => _rows.Add(Array.ConvertAll(cells, ControlText.Escape));
 
     public void Write(TextWriter output)
     {
