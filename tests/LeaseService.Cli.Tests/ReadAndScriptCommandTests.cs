@@ -189,6 +189,16 @@ public sealed class ReadAndScriptCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_ToACleartextAddressBeyondLoopback_UsageError_SaysWhy()
+    {
+        // Was "...; http://10.1.2.3:5050 is neither. (Parameter 'address')".
+        var result = await _cli.RunRawAsync("ls", "--token", "abc", "--server", "http://10.1.2.3:5050");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Error.Should().Be("lease ls: bad server address 'http://10.1.2.3:5050': A bearer token is sent only over TLS (https://) or to a loopback address; http://10.1.2.3:5050 is neither.\n");
+    }
+
+    [Fact]
     public async Task Server_FromEnvironment_WhenNoOption()
     {
         await _server.Client.AddLeaseAsync("writer-1", "/logs/a").DefaultTimeout();

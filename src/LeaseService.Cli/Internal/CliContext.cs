@@ -121,7 +121,9 @@ internal sealed class CliContext(
         catch (Exception ex) when (ex is ArgumentException or UriFormatException or InvalidOperationException)
         {
             // InvalidOperationException: Grpc.Net.Client knows no resolver for the scheme (ftp://, dns:///).
-            Error.WriteLine($"lease {command}: bad server address '{server}': {ex.Message}");
+            // An ArgumentException's message ends in " (Parameter 'address')", which says nothing to a user.
+            var reason = ex is ArgumentException { ParamName: { } parameter } ? ex.Message.Replace($" (Parameter '{parameter}')", string.Empty, StringComparison.Ordinal) : ex.Message;
+            Error.WriteLine($"lease {command}: bad server address '{server}': {reason}");
             return ExitCodes.Usage;
         }
 
