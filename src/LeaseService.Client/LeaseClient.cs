@@ -101,12 +101,20 @@ public sealed class LeaseClient : IDisposable
     /// list (<c>http://a:5050,http://b:5050</c>) is several replicas:
     /// <see cref="Create(IEnumerable{string}, LeaseClientOptions?)"/>.
     /// </summary>
+    /// <exception cref="ArgumentException">No address, one without a scheme (<c>localhost:5050</c>), or a bearer token over cleartext to a non-loopback address.</exception>
     public static LeaseClient Create(string address, LeaseClientOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         if (address.Contains(',', StringComparison.Ordinal))
         {
             return Create(address.Split(','), options);
+        }
+
+        if (!address.Contains("://", StringComparison.Ordinal))
+        {
+            // "localhost:5050" parses as a URI of scheme "localhost", for which Grpc.Net.Client then
+            // has "no address resolver"; "127.0.0.1:5050" does not parse at all.
+            throw new ArgumentException($"'{address}' has no scheme: write http://{address.Trim()} (or https://).", nameof(address));
         }
 
         options ??= new LeaseClientOptions();

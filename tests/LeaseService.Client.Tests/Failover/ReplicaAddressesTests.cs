@@ -34,6 +34,17 @@ public sealed class ReplicaAddressesTests
     public void NoneOrInvalid_Refused(string list)
         => FluentActions.Invoking(() => LeaseClient.Create([list])).Should().Throw<ArgumentException>();
 
+    [Theory]
+    [InlineData("localhost:5050")]
+    [InlineData("127.0.0.1:5050")]
+    public void OneAddressWithoutAScheme_Refused_SayingWhatToWrite(string address)
+    {
+        // Was InvalidOperationException "No address resolver configured for the scheme 'localhost'",
+        // or UriFormatException, where a list of several such addresses gets an ArgumentException.
+        FluentActions.Invoking(() => LeaseClient.Create(address))
+            .Should().Throw<ArgumentException>().WithMessage($"'{address}' has no scheme: write http://{address} (or https://).*");
+    }
+
     [Fact]
     public void BearerTokenOverCleartextToAnyNonLoopbackReplica_Refused()
         => FluentActions.Invoking(() => LeaseClient.Create("http://127.0.0.1:5050,http://leases.example:5050", new LeaseClientOptions { BearerToken = "t" }))
