@@ -145,6 +145,37 @@ public sealed class WireConformanceTests : IAsyncLifetime
         (await _server.Client.AddLeaseAsync("w", "/still-up").DefaultTimeout()).Holder.Should().Be("w");
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    public async Task CompressedRequestCutShort_AtAFieldBoundary_InternalNothingChanges(string encoding)
+    {
+        // The decoders end quietly where their input ends: cut where client_machine begins, this
+        // decoded as AddLease("w", "/cut") without it and was served.
+        var whole = Compress(encoding, new AddLeaseRequest { Holder = "w", Path = "/cut", ClientMachine = "host" });
+        var prefix = new AddLeaseRequest { Holder = "w", Path = "/cut" }.ToByteArray();
+        var cut = Enumerable.Range(1, whole.Length - 1).Select(n => whole[..n]).First(p => Decodes(encoding, p).SequenceEqual(prefix));
+
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame(cut, 1, (uint)cut.Length), headers: ("grpc-encoding", encoding)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("13");
+        response.GrpcMessage.Should().Be($"request message is not valid {encoding} data");
+        (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    public async Task CompressedRequest_Whole_Served(string encoding)
+    {
+        var payload = Compress(encoding, new AddLeaseRequest { Holder = "w", Path = "/whole", ClientMachine = new string('m', 200) });
+
+        var response = await _raw.SendAsync("/leases.v1.LeaseService/AddLease", RawGrpc.Frame(payload, 1, (uint)payload.Length), headers: ("grpc-encoding", encoding)).DefaultTimeout();
+
+        response.GrpcStatus.Should().Be("0");
+        (await _server.Client.GetLeaseAsync("/whole").DefaultTimeout()).ClientMachine.Should().Be(new string('m', 200));
+    }
+
     [Fact]
     public async Task GzipRequestOverTheLimitOnceDecompressed_ResourceExhausted()
     {
@@ -161,6 +192,39 @@ public sealed class WireConformanceTests : IAsyncLifetime
 
         response.GrpcStatus.Should().Be("8");
         (await _server.Client.ListLeasesAsync().DefaultTimeout()).Leases.Should().BeEmpty();
+    }
+
+    /// <summary>gRPC's gzip (RFC 1952) or deflate (zlib, RFC 1950) encoding of <paramref name="message"/>.</summary>
+    private static byte[] Compress(string encoding, IMessage message)
+    {
+        using var compressed = new MemoryStream();
+        using (Stream stream = encoding == "gzip"
+            ? new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)
+            : new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            message.WriteTo(stream);
+        }
+
+        return compressed.ToArray();
+    }
+
+    /// <summary>What .NET's decoder makes of <paramref name="data"/>, however it ends; empty when it refuses it.</summary>
+    private static byte[] Decodes(string encoding, byte[] data)
+    {
+        try
+        {
+            using var input = new MemoryStream(data);
+            using Stream stream = encoding == "gzip"
+                ? new System.IO.Compression.GZipStream(input, System.IO.Compression.CompressionMode.Decompress)
+                : new System.IO.Compression.ZLibStream(input, System.IO.Compression.CompressionMode.Decompress);
+            using var output = new MemoryStream();
+            stream.CopyTo(output);
+            return output.ToArray();
+        }
+        catch (InvalidDataException)
+        {
+            return [];
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using Grpc.Core;
 using Grpc.Net.Compression;
@@ -6,12 +7,20 @@ namespace LeaseService.Server.Rpc;
 
 /// <summary>
 /// Request compression (gzip, deflate: Grpc.AspNetCore's defaults) whose decompression refuses
-/// data that is not valid in its encoding with <c>INTERNAL</c> "request message is not valid gzip
-/// data", as other gRPC servers answer. Grpc.AspNetCore decompresses before any handler or
-/// interceptor runs and reports the decoder's <see cref="InvalidDataException"/> as
-/// <c>UNKNOWN</c> "Exception was thrown by handler.", logged as a handler error with its stack
-/// trace: a client's corrupt request read as a bug of ours.
+/// data that is not a whole stream of its encoding with <c>INTERNAL</c> "request message is not
+/// valid gzip data", as other gRPC servers answer, so a damaged request changes nothing.
 /// </summary>
+/// <remarks>
+/// Two gaps of the decoders this closes. Corrupt data: the decoder's
+/// <see cref="InvalidDataException"/>, thrown while Grpc.AspNetCore reads the request (before any
+/// handler or interceptor), was reported as <c>UNKNOWN</c> "Exception was thrown by handler." and
+/// logged as a handler error with its stack trace. A stream cut short: the decoders end quietly
+/// where their input ends, so a cut at a field boundary decoded as a shorter, well-formed request
+/// and was served (an AddLease without its client machine, a WriteBlock without its offset).
+/// Every whole stream ends in a check value of what it holds: gzip (RFC 1952) in the length of the
+/// data mod 2^32, zlib (RFC 1950, gRPC's "deflate") in its Adler-32; the last bytes of the message
+/// must be it. The decoders check them too, when they get that far.
+/// </remarks>
 internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompressionProvider
 {
     /// <summary>The providers Grpc.AspNetCore uses when none are configured, each checked.</summary>
@@ -25,11 +34,24 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
 
     public Stream CreateCompressionStream(Stream stream, CompressionLevel? compressionLevel) => inner.CreateCompressionStream(stream, compressionLevel);
 
-    public Stream CreateDecompressionStream(Stream stream) => new CheckedStream(inner.CreateDecompressionStream(stream), EncodingName);
-
-    /// <summary>Reads through the decoder; its <see cref="InvalidDataException"/> becomes the status.</summary>
-    private sealed class CheckedStream(Stream decoder, string encoding) : Stream
+    public Stream CreateDecompressionStream(Stream stream)
     {
+        var input = new TailRecordingStream(stream);
+        return new CheckedStream(inner.CreateDecompressionStream(input), input, EncodingName);
+    }
+
+    /// <summary>Reads through the decoder; a decoder error, or an end without the stream's check value, becomes the status.</summary>
+    private sealed class CheckedStream(Stream decoder, TailRecordingStream input, string encoding) : Stream
+    {
+        private const uint AdlerModulus = 65521;
+
+        private readonly bool _gzip = string.Equals(encoding, "gzip", StringComparison.Ordinal);
+        private readonly bool _zlib = string.Equals(encoding, "deflate", StringComparison.Ordinal);
+        private long _length;
+        private uint _adlerA = 1;
+        private uint _adlerB;
+        private bool _ended;
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -48,14 +70,17 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
 
         public override int Read(Span<byte> buffer)
         {
+            int read;
             try
             {
-                return decoder.Read(buffer);
+                read = decoder.Read(buffer);
             }
             catch (InvalidDataException)
             {
                 throw NotValid();
             }
+
+            return Account(buffer[..read], buffer.IsEmpty);
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -63,14 +88,17 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            int read;
             try
             {
-                return await decoder.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                read = await decoder.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             }
             catch (InvalidDataException)
             {
                 throw NotValid();
             }
+
+            return Account(buffer.Span[..read], buffer.IsEmpty);
         }
 
         public override void Flush()
@@ -93,6 +121,135 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
             base.Dispose(disposing);
         }
 
+        /// <summary>Counts what the decoder gave; at its end (nothing read into a buffer with room), checks the stream's check value.</summary>
+        private int Account(ReadOnlySpan<byte> data, bool noRoom)
+        {
+            if (data.IsEmpty)
+            {
+                if (!_ended && !noRoom)
+                {
+                    _ended = true;
+                    CheckEnd();
+                }
+
+                return 0;
+            }
+
+            _length += data.Length;
+            if (_zlib)
+            {
+                foreach (var b in data)
+                {
+                    _adlerA = (_adlerA + b) % AdlerModulus;
+                    _adlerB = (_adlerB + _adlerA) % AdlerModulus;
+                }
+            }
+
+            return data.Length;
+        }
+
+        private void CheckEnd()
+        {
+            // What the decoder left unread (after a gzip or zlib stream there is nothing) is the tail too.
+            input.ReadToEnd();
+            var tail = input.Tail;
+            var whole = _gzip
+                ? tail.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(tail[^4..]) == unchecked((uint)_length)
+                : !_zlib || (tail.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(tail[^4..]) == ((_adlerB << 16) | _adlerA));
+            if (!whole)
+            {
+                throw NotValid();
+            }
+        }
+
         private RpcException NotValid() => new(new Status(StatusCode.Internal, $"request message is not valid {encoding} data"));
+    }
+
+    /// <summary>The compressed message as the decoder reads it, keeping its last bytes.</summary>
+    private sealed class TailRecordingStream(Stream source) : Stream
+    {
+        private readonly byte[] _tail = new byte[4];
+        private int _tailLength;
+
+        /// <summary>The last (up to 4) bytes read.</summary>
+        public ReadOnlySpan<byte> Tail => _tail.AsSpan(0, _tailLength);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        /// <summary>Reads what is left, so <see cref="Tail"/> ends where the message ends.</summary>
+        public void ReadToEnd()
+        {
+            Span<byte> scratch = stackalloc byte[256];
+            while (Read(scratch) > 0)
+            {
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = source.Read(buffer);
+            Record(buffer[..read]);
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            Record(buffer.Span[..read]);
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                source.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Record(ReadOnlySpan<byte> data)
+        {
+            if (data.Length >= _tail.Length)
+            {
+                data[^_tail.Length..].CopyTo(_tail);
+                _tailLength = _tail.Length;
+                return;
+            }
+
+            // Shift the kept bytes left to make room for the new ones.
+            var keep = Math.Min(_tailLength, _tail.Length - data.Length);
+            _tail.AsSpan(_tailLength - keep, keep).CopyTo(_tail);
+            data.CopyTo(_tail.AsSpan(keep));
+            _tailLength = keep + data.Length;
+        }
     }
 }
