@@ -54,6 +54,20 @@ public sealed class ProbeModeTests(SharedServer server, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Probe_ServerThatNeverAnswers_ExitsOneSayingSo()
+    {
+        // A wedged or paused (SIGSTOP) server: the kernel accepts the connection, nothing answers.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var address = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+
+        var (exit, text) = await ProbeAsync(["--address", address, "--timeout", "500ms"]);
+
+        exit.Should().Be(1, text);
+        text.Should().Be($"leases.v1.LeaseService at {address}: no answer within 500ms (DeadlineExceeded)");
+    }
+
+    [Fact]
     public async Task Probe_BadArgument_ExitsOne()
     {
         var (exit, text) = await ProbeAsync(["--timeout", "soon"]);

@@ -29,12 +29,14 @@ internal static class HealthProbe
         string address;
         string service;
         TimeSpan timeout;
+        string timeoutText;
         try
         {
             var options = ParseArguments(args);
             address = CheckAddress(options.GetValueOrDefault("--address") ?? Environment.GetEnvironmentVariable("Probe__Address") ?? DefaultAddress());
             service = options.GetValueOrDefault("--service") ?? Environment.GetEnvironmentVariable("Probe__Service") ?? Health.HealthChecksSetup.LeaseServiceName;
-            timeout = ParseTimeout(options.GetValueOrDefault("--timeout") ?? Environment.GetEnvironmentVariable("Probe__Timeout") ?? "3s");
+            timeoutText = options.GetValueOrDefault("--timeout") ?? Environment.GetEnvironmentVariable("Probe__Timeout") ?? "3s";
+            timeout = ParseTimeout(timeoutText);
         }
         catch (FormatException ex)
         {
@@ -55,7 +57,10 @@ internal static class HealthProbe
         }
         catch (RpcException ex)
         {
-            await output.WriteLineAsync($"{label} at {address}: {refusedCertificate ?? $"{ex.StatusCode} {ex.Status.Detail}"}").ConfigureAwait(false);
+            // A deadline carries no detail: say what it means (a wedged or paused server, or a slow link).
+            var why = refusedCertificate
+                ?? (ex.StatusCode == StatusCode.DeadlineExceeded ? $"no answer within {timeoutText} ({ex.StatusCode})" : $"{ex.StatusCode} {ex.Status.Detail}");
+            await output.WriteLineAsync($"{label} at {address}: {why}").ConfigureAwait(false);
             return 1;
         }
         catch (Exception ex) when (ex is ArgumentException or UriFormatException)
