@@ -90,6 +90,10 @@ public sealed class BlockRecoveryEndToEndTests : IAsyncLifetime
             .Should().ThrowAsync<LeaseNotFoundException>();
         await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1" }, o)))
             .Should().ThrowAsync<LeaseArgumentException>();
+        (await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.StopDataNodeAsync(new DataNodeRequest(), o)))
+            .Should().ThrowAsync<LeaseArgumentException>()).Which.Status.Detail.Should().StartWith("datanode_id must not be empty");
+        await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { Step = RecoveryStep.UpdateReplica }, o)))
+            .Should().ThrowAsync<LeaseArgumentException>();
         await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.WriteBlockAsync(new WriteBlockRequest { BlockId = 424242, GenerationStamp = 1 }, o)))
             .Should().ThrowAsync<LeaseNotFoundException>();
         await FluentActions.Awaiting(() => Client.CallAsync(o => Client.Simulator.InjectFailureAsync(new InjectFailureRequest { DatanodeId = "dn-1", Step = RecoveryStep.UpdateReplica, Count = -1 }, o)))

@@ -17,13 +17,13 @@ namespace LeaseService.Server.Rpc;
 [BindServiceMethod(typeof(Utf8ValidatedBinding<DataNodeSimulatorBase>), nameof(Utf8ValidatedBinding<DataNodeSimulatorBase>.BindService))] // Strings must be valid UTF-8.
 internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster cluster, FencedBlockWriter writer) : DataNodeSimulatorBase
 {
-    public override Task<DataNodeInfo> StopDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.StopDataNode(request.DatanodeId));
+    public override Task<DataNodeInfo> StopDataNode(DataNodeRequest request, ServerCallContext context) => Control(request.DatanodeId, () => cluster.StopDataNode(request.DatanodeId));
 
-    public override Task<DataNodeInfo> RestartDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.RestartDataNode(request.DatanodeId));
+    public override Task<DataNodeInfo> RestartDataNode(DataNodeRequest request, ServerCallContext context) => Control(request.DatanodeId, () => cluster.RestartDataNode(request.DatanodeId));
 
-    public override Task<DataNodeInfo> PauseDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.PauseDataNode(request.DatanodeId));
+    public override Task<DataNodeInfo> PauseDataNode(DataNodeRequest request, ServerCallContext context) => Control(request.DatanodeId, () => cluster.PauseDataNode(request.DatanodeId));
 
-    public override Task<DataNodeInfo> ResumeDataNode(DataNodeRequest request, ServerCallContext context) => Control(() => cluster.ResumeDataNode(request.DatanodeId));
+    public override Task<DataNodeInfo> ResumeDataNode(DataNodeRequest request, ServerCallContext context) => Control(request.DatanodeId, () => cluster.ResumeDataNode(request.DatanodeId));
 
     public override async Task<WriteBlockResponse> WriteBlock(WriteBlockRequest request, ServerCallContext context)
     {
@@ -86,7 +86,7 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
             throw new RpcException(new Status(StatusCode.InvalidArgument, "count must not be negative"));
         }
 
-        return Control(() => cluster.InjectFailure(request.DatanodeId, step, request.Count == 0 ? 1 : request.Count));
+        return Control(request.DatanodeId, () => cluster.InjectFailure(request.DatanodeId, step, request.Count == 0 ? 1 : request.Count));
     }
 
     public override Task<ListDataNodesResponse> ListDataNodes(ListDataNodesRequest request, ServerCallContext context)
@@ -103,8 +103,14 @@ internal sealed class DataNodeSimulatorRpcService(SimulatedDataNodeCluster clust
         return Task.FromResult(response);
     }
 
-    private static Task<DataNodeInfo> Control(Func<SimulatedDataNodeInfo> action)
+    private static Task<DataNodeInfo> Control(string dataNodeId, Func<SimulatedDataNodeInfo> action)
     {
+        if (dataNodeId.Length == 0)
+        {
+            // A missing field, not a DataNode that does not exist.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "datanode_id must not be empty (ListDataNodes names them)"));
+        }
+
         try
         {
             return Task.FromResult(ToContract(action()));
