@@ -48,6 +48,9 @@ public sealed partial class LeaseManager
     [LoggerMessage(1013, LogLevel.Debug, "Ignored a stale or duplicate recovery result for {Path}: block {BlockId}, recovery id {RecoveryId}")]
     private partial void LogStaleRecoveryResult(string path, long blockId, long recoveryId);
 
+    [LoggerMessage(1016, LogLevel.Information, "Did not apply the recovery result for {Path} (block {BlockId}, recovery id {RecoveryId}): {Reason}; the recovery resumes with a new id once the state is served again")]
+    private partial void LogRecoveryResultBlocked(string path, long blockId, long recoveryId, string reason);
+
     [LoggerMessage(1020, LogLevel.Information, "Lease monitor pass: {Expired} expired file(s) of {Leases} lease(s) taken into recovery ({Closed} closed at once, {Started} block recovery(ies) started), {Retried} retried; since the last pass {Committed} block recovery(ies) completed, {Failed} failed; backlog {Backlog} file(s) past the hard limit, oldest {OldestOverdueSeconds:0.###} s overdue; {LockHeldMs:0.###} ms under the lock in {Batches} batch(es), {ElapsedMs:0.###} ms in all")]
     private partial void LogMonitorPass(int expired, int leases, int closed, int started, int retried, long committed, long failed, int backlog, double oldestOverdueSeconds, double lockHeldMs, int batches, double elapsedMs);
 

@@ -530,13 +530,15 @@ public sealed partial class LeaseManager
     internal async Task ApplyRecoveryResultAsync(BlockRecoveryResult result, string path)
     {
         bool applied;
+        string? blocked;
         var byMonitor = false;
         Commit? commit;
         var effects = new Effects();
         lock (_lock)
         {
             BlockEntry? block = null;
-            applied = BlockedLocked() is null
+            blocked = BlockedLocked();
+            applied = blocked is null
                 && _namespace.TryGetBlock(result.BlockId, out block)
                 && block.File.Recovery is { } recovery
                 && block.State == BlockState.UnderRecovery
@@ -589,7 +591,16 @@ public sealed partial class LeaseManager
                 LogRecoveryFailed(byMonitor ? LogLevel.Debug : LogLevel.Warning, path, failed.BlockId, failed.RecoveryId, failed.Reason, failed.Message);
                 break;
             default:
-                LogStaleRecoveryResult(path, result.BlockId, result.RecoveryId);
+                if (blocked is not null)
+                {
+                    // Not stale: the store failed (or this replica stopped serving) before it came.
+                    LogRecoveryResultBlocked(path, result.BlockId, result.RecoveryId, blocked);
+                }
+                else
+                {
+                    LogStaleRecoveryResult(path, result.BlockId, result.RecoveryId);
+                }
+
                 break;
         }
     }

@@ -1,3 +1,4 @@
+using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal.Storage;
 using LeaseService.Core.Storage;
 using LeaseService.Testing;
@@ -29,6 +30,29 @@ public sealed class StorageFailureTests
         (await d.Manager.GetLeaseAsync("/kept")).Kind.Should().Be(OutcomeKind.Unavailable);
         (await d.Manager.RenewLeaseAsync("writer")).Kind.Should().Be(OutcomeKind.Unavailable);
         (await d.Manager.TryRestoreStorageAsync()).Should().BeFalse("the store still fails");
+    }
+
+    [Fact]
+    public async Task RecoveryResult_WhileTheStoreFails_IsLoggedAsWaitingForTheStore_NotAsStale()
+    {
+        var store = new ControllableStore();
+        var d = new DurableManager(store);
+        d.DataNodes.Recover = _ => new TaskCompletionSource<BlockRecoveryResult>().Task; // Answered by hand below.
+        await d.LoadAsync();
+        Ok(await d.Manager.AddLeaseAsync("writer", "/a", "m"));
+        var block = Ok(await d.Manager.AddBlockAsync("writer", "/a"));
+        var recovery = Ok(await d.Manager.RecoverLeaseAsync("/a", "ops", force: true)).Lease!.RecoveryId;
+        store.FailWith = "I/O error";
+        (await d.Manager.AddLeaseAsync("writer", "/b", "m")).Kind.Should().Be(OutcomeKind.Unavailable);
+        d.Log.Clear();
+
+        await d.Manager.ApplyRecoveryResultAsync(new BlockRecoveryCommitted(block.Block.BlockId, recovery, 7, ["dn-1"], false), "/a");
+
+        d.Log.Ids().Should().Equal([1016], "the current attempt's result, refused because the store fails: not a stale or duplicate one (1013)");
+        d.Log.Entries[0].Message.Should().Contain("/a").And.Contain("storage unavailable: I/O error").And.Contain("resumes");
+        store.FailWith = null;
+        (await d.Manager.TryRestoreStorageAsync()).Should().BeTrue();
+        Ok(await d.Manager.GetLeaseAsync("/a")).RecoveryId.Should().BeGreaterThan(recovery, "the restore resumes the recovery with a new id, as logged");
     }
 
     [Fact]
