@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.IO.Compression;
 using Grpc.Core;
 using Grpc.Net.Compression;
@@ -43,13 +44,9 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
     /// <summary>Reads through the decoder; a decoder error, or an end without the stream's check value, becomes the status.</summary>
     private sealed class CheckedStream(Stream decoder, TailRecordingStream input, string encoding) : Stream
     {
-        private const uint AdlerModulus = 65521;
-
         private readonly bool _gzip = string.Equals(encoding, "gzip", StringComparison.Ordinal);
-        private readonly bool _zlib = string.Equals(encoding, "deflate", StringComparison.Ordinal);
         private long _length;
-        private uint _adlerA = 1;
-        private uint _adlerB;
+        private readonly Adler32? _adler = string.Equals(encoding, "deflate", StringComparison.Ordinal) ? new Adler32() : null;
         private bool _ended;
 
         public override bool CanRead => true;
@@ -136,14 +133,7 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
             }
 
             _length += data.Length;
-            if (_zlib)
-            {
-                foreach (var b in data)
-                {
-                    _adlerA = (_adlerA + b) % AdlerModulus;
-                    _adlerB = (_adlerB + _adlerA) % AdlerModulus;
-                }
-            }
+            _adler?.Append(data);
 
             return data.Length;
         }
@@ -155,7 +145,7 @@ internal sealed class CheckedDecompression(ICompressionProvider inner) : ICompre
             var tail = input.Tail;
             var whole = _gzip
                 ? tail.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(tail[^4..]) == unchecked((uint)_length)
-                : !_zlib || (tail.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(tail[^4..]) == ((_adlerB << 16) | _adlerA));
+                : _adler is null || (tail.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(tail[^4..]) == _adler.GetCurrentHashAsUInt32());
             if (!whole)
             {
                 throw NotValid();
