@@ -15,8 +15,13 @@ using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceCl
 //          checked): the open-file count stays flat while the files ever written grow
 //   etcd   etcd's LeaseGrant (TTL 1 h: nothing expires during a run, which would add revocations to etcd's work)
 //          through etcd's generated Lease client (Etcdserverpb, from dotnet-etcd) on a channel set up as ours
-// Prints one line: mode, target, concurrency, calls, errors, seconds, req/s, latency p50/p90/p99/max,
-// and this process's CPU time per call (the client's share of the machine).
+// Transports:
+//   grpc   (default) Grpc.Net.Client with generated clients, async workers
+//   h2     add, renew and etcd only: a lean HTTP/2 client of our own (H2/), one thread per connection
+//          (--connections, default 1), a few µs of client CPU per call, for measuring the servers
+//          on a machine where the client shares their cores (docs/PERFORMANCE.md)
+// Prints one line: mode, transport, target, concurrency, calls, errors, seconds, req/s, latency
+// p50/p90/p99/max, and this process's CPU time per call (the client's share of the machine).
 // Exits 1 when a call failed (the first error is printed) or none completed, 2 on bad arguments.
 var options = LoadOptions.Parse(args);
 if (options is null)
@@ -24,11 +29,17 @@ if (options is null)
     Console.Error.WriteLine("""
         usage: LeaseService.LoadGenerator --mode add|renew|fill|churn|etcd --target http://127.0.0.1:PORT
                [--concurrency 64] [--count 100000 | --seconds 10] [--holders 1000] [--warmup 2000]
+               [--transport grpc|h2] [--connections 1]
         """);
     return 2;
 }
 
 var run = Guid.NewGuid().ToString("N")[..8];
+if (options.Transport == "h2")
+{
+    return await LeanLoad.RunAsync(options, run);
+}
+
 static GrpcChannel Channel(string target) => GrpcChannel.ForAddress(target, new GrpcChannelOptions
 {
     HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
@@ -78,10 +89,7 @@ switch (options.Mode)
         }
         else
         {
-            // Every holder opens one path first, so each RenewLease renews one lease.
-            await Parallel.ForAsync(0, options.Holders, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency }, async (h, ct) =>
-                await client.AddLeaseAsync(new AddLeaseRequest { Holder = $"renew-{run}-{h}", Path = $"/renew/{run}/{h}", ClientMachine = "load" }, cancellationToken: ct));
-            var holders = Enumerable.Range(0, options.Holders).Select(h => new RenewLeaseRequest { Holder = $"renew-{run}-{h}" }).ToArray();
+            var holders = await RenewHolders.OpenAsync(client, run, options);
             call = async (_, n) =>
             {
                 var response = await client.RenewLeaseAsync(holders[n % holders.Length]);
@@ -114,21 +122,7 @@ using (connection)
     var elapsed = Stopwatch.GetElapsedTime(started);
     var clientCpu = Environment.CpuUsage.TotalTime - cpuBefore;
 
-    var all = latencies.SelectMany(l => l).ToArray();
-    Array.Sort(all);
-    double Ms(double quantile) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(quantile * all.Length))] * 1000.0 / Stopwatch.Frequency;
-    Console.WriteLine(
-        $"mode={options.Mode} target={options.Target} concurrency={options.Concurrency} calls={all.Length} errors={errors} " +
-        $"seconds={elapsed.TotalSeconds:0.00} rps={all.Length / elapsed.TotalSeconds:0} " +
-        $"p50_ms={Ms(0.50):0.000} p90_ms={Ms(0.90):0.000} p99_ms={Ms(0.99):0.000} max_ms={Ms(1.0):0.000} " +
-        $"client_cpu_us={(all.Length == 0 ? 0 : clientCpu.TotalMicroseconds / all.Length):0.0}");
-    if (firstError is not null || all.Length == 0)
-    {
-        Console.Error.WriteLine(firstError is null ? "no call completed" : $"first error: {firstError.Message}");
-        return 1;
-    }
-
-    return 0;
+    return LoadReport.Print(options, latencies, errors, firstError?.Message, elapsed, clientCpu);
 
     async Task RunAsync(long end, List<long>[]? record)
     {
@@ -163,7 +157,7 @@ using (connection)
 }
 
 /// <summary>Command-line options; null when they do not parse.</summary>
-internal sealed record LoadOptions(string Mode, string Target, int Concurrency, long Count, double Seconds, int Holders, long Warmup)
+internal sealed record LoadOptions(string Mode, string Target, int Concurrency, long Count, double Seconds, int Holders, long Warmup, string Transport = "grpc", int Connections = 1)
 {
     public static LoadOptions? Parse(string[] args)
     {
@@ -192,7 +186,10 @@ internal sealed record LoadOptions(string Mode, string Target, int Concurrency, 
             Count: values.TryGetValue("count", out var n) ? long.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : seconds > 0 ? long.MaxValue : 100_000,
             Seconds: seconds,
             Holders: values.TryGetValue("holders", out var h) ? int.Parse(h, System.Globalization.CultureInfo.InvariantCulture) : 1000,
-            Warmup: values.TryGetValue("warmup", out var wu) ? long.Parse(wu, System.Globalization.CultureInfo.InvariantCulture) : 2000);
-        return options.Concurrency > 0 && options.Holders > 0 && options.Warmup >= 0 ? options : null;
+            Warmup: values.TryGetValue("warmup", out var wu) ? long.Parse(wu, System.Globalization.CultureInfo.InvariantCulture) : 2000,
+            Transport: values.GetValueOrDefault("transport", "grpc"),
+            Connections: values.TryGetValue("connections", out var cn) ? int.Parse(cn, System.Globalization.CultureInfo.InvariantCulture) : 1);
+        var transportFits = options.Transport == "grpc" || (options.Transport == "h2" && mode is "add" or "renew" or "etcd");
+        return options.Concurrency > 0 && options.Holders > 0 && options.Warmup >= 0 && options.Connections > 0 && transportFits ? options : null;
     }
 }

@@ -11,13 +11,18 @@
 # PIN=1 puts etcd and both servers on CPU 0 and the generator on CPU 1 (taskset), so no server
 # shares its core with the client: the nearest this 2-core machine comes to a client machine of
 # its own. Unset, everything shares both cores.
-# Usage: [PIN=1] benchmarks/load/run-durable.sh [calls-per-run] [concurrency] [rounds] [holders]
+# TRANSPORT=h2 drives every measurement through the generator's lean HTTP/2 client (a few µs of
+# client CPU per call instead of Grpc.Net.Client's tens; CONNECTIONS connections, default 1), so
+# the servers get the cores the client leaves: how the servers compare when the client is cheap.
+# Usage: [PIN=1] [TRANSPORT=grpc|h2] [CONNECTIONS=1] benchmarks/load/run-durable.sh [calls-per-run] [concurrency] [rounds] [holders]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CALLS=${1:-20000}
 CONCURRENCY=${2:-64}
 ROUNDS=${3:-3}
 HOLDERS=${4:-1000}
+TRANSPORT=${TRANSPORT:-grpc}
+CONNECTIONS=${CONNECTIONS:-1}
 command -v etcd >/dev/null || { echo "etcd missing: apt-get install -y etcd-server" >&2; exit 1; }
 # shellcheck source=benchmarks/load/common.sh
 source benchmarks/load/common.sh
@@ -59,7 +64,7 @@ measure() { # measure [calls] -> the generator's result line
     renew-rocksdb) args=(--mode renew --target "http://$ROCKSDB" --holders "$HOLDERS") ;;
     renew-inmem) args=(--mode renew --target "http://$INMEM" --holders "$HOLDERS") ;;
   esac
-  timeout 600 "${GEN[@]}" "${args[@]}" --concurrency "$CONCURRENCY" --count "${2:-$CALLS}"
+  timeout 600 "${GEN[@]}" "${args[@]}" --concurrency "$CONCURRENCY" --count "${2:-$CALLS}" --transport "$TRANSPORT" --connections "$CONNECTIONS"
 }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system CPU of a process, in clock ticks
 server_of() { case $1 in etcd) echo etcd ;; *-rocksdb) echo rocksdb ;; *) echo inmem ;; esac; }
@@ -89,7 +94,7 @@ done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR]=$1 } END { m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s", m }'; }
 range() { printf '%s\n' "$@" | sort -g | awk '{ v[NR]=$1 } END { printf "%s–%s", v[1], v[NR] }'; }
-echo "calls per run $CALLS, concurrency $CONCURRENCY, $ROUNDS rounds, holders $HOLDERS; $(etcd --version | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg); $([[ -n ${PIN:-} ]] && echo "servers on CPU 0, generator on CPU 1" || echo "servers and generator share both CPUs")"
+echo "calls per run $CALLS, concurrency $CONCURRENCY, $ROUNDS rounds, holders $HOLDERS, transport $TRANSPORT ($CONNECTIONS connection(s)); $(etcd --version | head -1); load before: $(cut -d' ' -f1-3 /proc/loadavg); $([[ -n ${PIN:-} ]] && echo "servers on CPU 0, generator on CPU 1" || echo "servers and generator share both CPUs")"
 echo "medians over the rounds; server CPU = the server's or etcd's CPU per call, client CPU = the generator's"
 printf '%-30s %-24s %-9s %-9s %-9s %-9s %-16s %-16s\n' "measurement" "req/s median (range)" "p50 ms" "p90 ms" "p99 ms" "max ms" "server CPU µs" "client CPU µs"
 for m in "${MEASURES[@]}"; do
