@@ -4,6 +4,7 @@ using LeaseService.Core.DataNodes;
 using LeaseService.Core.Internal;
 using LeaseService.Core.Internal.Storage;
 using LeaseService.Core.Storage;
+using LeaseService.Shared;
 
 namespace LeaseService.Core;
 
@@ -466,7 +467,7 @@ public sealed partial class LeaseManager : IStorageHealth
         return _status switch
         {
             StorageStatus.Healthy => null,
-            StorageStatus.Loading => "storage unavailable: the service is loading its state; retry",
+            StorageStatus.Loading => LoadingRefusal.Message, // Nothing decided yet: the transport marks it safe to repeat.
             _ => $"storage unavailable: {_storageFailure}",
         };
     }

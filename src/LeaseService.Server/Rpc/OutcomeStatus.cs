@@ -1,4 +1,5 @@
 using LeaseService.Core;
+using LeaseService.Shared;
 using Grpc.Core;
 
 namespace LeaseService.Server.Rpc;
@@ -13,7 +14,7 @@ internal static class OutcomeStatus
             return outcome.Value;
         }
 
-        throw new RpcException(new Status(ToStatusCode(outcome.Kind), outcome.Message));
+        throw new RpcException(new Status(ToStatusCode(outcome.Kind), outcome.Message), TrailersOf(outcome.Kind, outcome.Message));
     }
 
     public static StatusCode ToStatusCode(OutcomeKind kind) => kind switch
@@ -26,4 +27,16 @@ internal static class OutcomeStatus
         OutcomeKind.PermissionDenied => StatusCode.PermissionDenied,
         _ => StatusCode.Unknown,
     };
+
+    /// <summary>
+    /// The refusal of a manager still loading its state (given before anything is decided) carries
+    /// <see cref="LoadingRefusal.NotAppliedTrailer"/>, so any client can repeat it whatever the
+    /// method; every other failure carries none. The message must be the refusal itself: a failure
+    /// that only quotes it (a WriteBlock whose bytes reached the DataNodes before the state could
+    /// be checked again) may have changed something.
+    /// </summary>
+    private static Metadata TrailersOf(OutcomeKind kind, string message)
+        => kind == OutcomeKind.Unavailable && string.Equals(message, LoadingRefusal.Message, StringComparison.Ordinal)
+            ? new Metadata { { LoadingRefusal.NotAppliedTrailer, LoadingRefusal.LoadingReason } } // Per call: whoever handles the exception may add to it.
+            : Metadata.Empty;
 }
