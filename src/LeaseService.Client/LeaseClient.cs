@@ -6,7 +6,9 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Configuration;
 using LeaseService.Client.Internal.Failover;
+using LeaseService.Client.Internal.Retry;
 using LeaseService.Contracts.V1;
+using LeaseService.Shared;
 using DataNodeSimulatorClient = LeaseService.Contracts.V1.DataNodeSimulator.DataNodeSimulatorClient;
 using HealthClient = Grpc.Health.V1.Health.HealthClient;
 using LeaseServiceClient = LeaseService.Contracts.V1.LeaseService.LeaseServiceClient;
@@ -31,21 +33,25 @@ public sealed class LeaseClient : IDisposable
     private readonly HealthClient _health;
     private readonly CallCredentials? _credentials;
 
-    /// <summary>A client over <paramref name="callInvoker"/>, which the caller keeps owning.</summary>
+    /// <summary>
+    /// A client over <paramref name="callInvoker"/>, which the caller keeps owning. Like every
+    /// client, it repeats a call the server refused because it is loading its state (see
+    /// <see cref="CallInvoker"/>).
+    /// </summary>
     /// <param name="callInvoker">How calls are made: a channel's invoker, possibly intercepted.</param>
     /// <param name="address">The server's address, used to key renewers; null when unknown.</param>
     /// <param name="options">Deadlines and clock.</param>
     public LeaseClient(CallInvoker callInvoker, Uri? address = null, LeaseClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(callInvoker);
-        CallInvoker = callInvoker;
         Address = address;
         Addresses = address is null ? [] : [address];
         _options = options ?? new LeaseClientOptions();
         _options.Validate();
-        _leases = new LeaseServiceClient(callInvoker);
-        _simulator = new DataNodeSimulatorClient(callInvoker);
-        _health = new HealthClient(callInvoker);
+        CallInvoker = new LoadingRetryCallInvoker(callInvoker, LoadingRetryPolicy.Default, _options.TimeProvider);
+        _leases = new LeaseServiceClient(CallInvoker);
+        _simulator = new DataNodeSimulatorClient(CallInvoker);
+        _health = new HealthClient(CallInvoker);
         _credentials = BearerCredentials(_options);
     }
 
@@ -72,6 +78,15 @@ public sealed class LeaseClient : IDisposable
     public const string LeaderUrlTrailer = FailoverDecision.LeaderUrlTrailer;
 
     /// <summary>
+    /// The trailer a server sets on an <c>UNAVAILABLE</c> refusal given before the call changed
+    /// anything; its value says why (<see cref="LoadingReason"/>).
+    /// </summary>
+    public const string NotAppliedTrailer = LoadingRefusal.NotAppliedTrailer;
+
+    /// <summary>The value of <see cref="NotAppliedTrailer"/> while the server loads its state: the client repeats the call there.</summary>
+    public const string LoadingReason = LoadingRefusal.LoadingReason;
+
+    /// <summary>
     /// The server address, when the client knows it (built from an address or a channel); for a
     /// client of several replicas, the first configured one, which also keys its renewers
     /// (<see cref="Renewal.LeaseRenewerFactory"/>).
@@ -87,7 +102,16 @@ public sealed class LeaseClient : IDisposable
     /// </summary>
     public Uri? ActiveAddress => _failover?.Active ?? Address;
 
-    /// <summary>The invoker every call goes through, for other services on the same server.</summary>
+    /// <summary>
+    /// The invoker every call goes through, for other services on the same server. It repeats a
+    /// unary call refused with <c>UNAVAILABLE</c> because the server is loading its state (trailer
+    /// <see cref="NotAppliedTrailer"/> = <see cref="LoadingReason"/>, or that refusal's message from
+    /// an older server), for every method: nothing was applied. Waits 100 ms doubling to at most
+    /// 1 s, with jitter, between attempts, within the call's deadline and cancellation (a call
+    /// without a deadline: 30 s); then the refusal is the call's failure. Other failures are not
+    /// repeated here (see <see cref="Create(string, LeaseClientOptions?)"/> and
+    /// <see cref="Create(IEnumerable{string}, LeaseClientOptions?)"/> for what is).
+    /// </summary>
     public CallInvoker CallInvoker { get; }
 
     /// <summary>The client of <c>leases.v1.DataNodeSimulator</c> on the same server.</summary>

@@ -3,7 +3,8 @@ using Grpc.Core;
 namespace LeaseService.Client.Internal.Failover;
 
 /// <summary>
-/// The state behind one unary call of <see cref="FailoverCallInvoker"/>: the attempt in flight,
+/// The state behind one unary call of <see cref="FailoverCallInvoker"/> (and of
+/// <see cref="Retry.LoadingRetryCallInvoker"/>, which repeats it at one server): the attempt in flight,
 /// whose status, trailers and headers become the call's, and disposal, which ends the attempt in
 /// flight and any that follows.
 /// </summary>
