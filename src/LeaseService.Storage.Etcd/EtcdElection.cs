@@ -182,9 +182,17 @@ public sealed partial class EtcdElection
 
                 if (holder is not null)
                 {
+                    // This replica vouches for the holder only while its session watches the key:
+                    // however the watch ends (the key went, the session ended, stopping), it stops naming it.
                     _leaderUrl = holder.Value.IsEmpty ? null : holder.Value.ToStringUtf8();
-                    await WaitUntilGoneAsync(holder.CreateRevision, holder.ModRevision, sessionEnd.Token).ConfigureAwait(false);
-                    _leaderUrl = null;
+                    try
+                    {
+                        await WaitUntilGoneAsync(holder.CreateRevision, holder.ModRevision, sessionEnd.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _leaderUrl = null;
+                    }
                 }
             }
         }

@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using LeaseService.Storage.Etcd;
+using LeaseService.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace LeaseService.Storage.Tests;
+
+/// <summary>
+/// The election when etcd misbehaves: members killed (SIGKILL), frozen (SIGSTOP: the connection
+/// stays, nothing answers), unreachable while a session ends. Each test runs its own etcd.
+/// Time is real (etcd's lease timers); every wait is for an event, bounded.
+/// </summary>
+public sealed class EtcdElectionFaultTests
+{
+    private const string ActiveUrl = "http://active:5050";
+
+    private readonly string _prefix = $"/el-{Guid.NewGuid():N}/";
+
+    [EtcdFact]
+    public async Task Standby_StopsNamingTheActive_WhenItsSessionEnds()
+    {
+        // A standby names the active (leader-url trailer, health message) because its session
+        // watches the election key. etcd out of reach: the session ends, the standby can no longer
+        // vouch for anyone, and must not keep naming an active that may be gone meanwhile.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        using (var etcd = EtcdConnection.Create(cluster.Endpoints))
+        {
+            await HoldElectionKeyAsync(etcd, ActiveUrl);
+        }
+
+        var events = new ElectionEvents();
+        await using var standby = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false, sessionTtl: TimeSpan.FromSeconds(2), logger: events);
+        await WaitUntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
+
+        await cluster.KillMemberAsync(0);
+        await events.WaitForAsync(7004); // The session ended: no keepalive answered within its validity.
+        await events.WaitForAsync(7003); // And the next one failed: etcd is still out of reach.
+
+        standby.Election.LeaderUrl.Should().BeNull("the standby's session ended: it watches nothing, so it knows no active");
+        standby.Election.IsLeader.Should().BeFalse();
+    }
+
+    /// <summary>Plays an active replica of the cluster: the election key with <paramref name="url"/>, bound to a lease of its own (60 s unless revoked). Returns the lease.</summary>
+    private async Task<long> HoldElectionKeyAsync(EtcdClient etcd, string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var grant = await etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, deadline: deadline).DefaultTimeout();
+        await etcd.PutAsync(new PutRequest { Key = new EtcdKeys(_prefix).Leader, Value = ByteString.CopyFromUtf8(url), Lease = grant.ID }, deadline: deadline).DefaultTimeout();
+        return grant.ID;
+    }
+
+    /// <summary>Waits, bounded, for a state of the election that no event announces (a standby's view of the active).</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
+            {
+                throw new TimeoutException("condition not reached");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
+
+/// <summary>Records the election's log events; <see cref="WaitForAsync"/> completes once an event id was logged a given number of times.</summary>
+internal sealed class ElectionEvents : ILogger<EtcdElection>
+{
+    private readonly Lock _lock = new();
+    private readonly List<(int Id, string Message)> _events = [];
+    private readonly List<(int Id, int Count, TaskCompletionSource Done)> _waiters = [];
+
+    /// <summary>Every event so far, in order.</summary>
+    public IReadOnlyList<(int Id, string Message)> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public int Count(int id)
+    {
+        lock (_lock)
+        {
+            return _events.Count(e => e.Id == id);
+        }
+    }
+
+    /// <summary>Completes (bounded by the default timeout) once <paramref name="id"/> was logged <paramref name="count"/> times.</summary>
+    public Task WaitForAsync(int id, int count = 1, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if (_events.Count(e => e.Id == id) >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiters.Add((id, count, done));
+        }
+
+        return done.Task.DefaultTimeout(file, line);
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var message = formatter(state, exception);
+        List<TaskCompletionSource> done = [];
+        lock (_lock)
+        {
+            _events.Add((eventId.Id, message));
+            var count = _events.Count(e => e.Id == eventId.Id);
+            foreach (var waiter in _waiters.Where(w => w.Id == eventId.Id && count >= w.Count).ToList())
+            {
+                _waiters.Remove(waiter);
+                done.Add(waiter.Done);
+            }
+        }
+
+        foreach (var d in done)
+        {
+            d.TrySetResult();
+        }
+    }
+}
