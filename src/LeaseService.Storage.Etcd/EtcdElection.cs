@@ -327,7 +327,12 @@ public sealed partial class EtcdElection
 
     /// <summary>
     /// Keeps the session's lease alive every quarter TTL and extends its validity from each
-    /// answered keepalive (timed from its sending). Ends the session (cancels
+    /// answered keepalive (timed from its sending). An answer is waited for an eighth of the TTL at
+    /// most (less when the validity ends sooner), then the keepalive is sent again at once on a new
+    /// stream: each new call goes to the next member of the channel's round robin (a connection of
+    /// its own per member), so a member that keeps the connection but never answers (hung, frozen)
+    /// costs an eighth of the TTL, not the session. The stream left is still read: an answer that
+    /// comes late counts, from when its keepalive was sent. Ends the session (cancels
     /// <paramref name="sessionEnd"/>) when the validity passes without an answer or etcd says the
     /// lease is gone.
     /// </summary>
@@ -335,7 +340,9 @@ public sealed partial class EtcdElection
     {
         var token = sessionEnd.Token;
         var interval = _options.SessionTtl / 4;
-        AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse>? call = null;
+        var answerWait = _options.SessionTtl / 8;
+        KeepAliveStream? stream = null;
+        KeepAliveStream? left = null; // The last stream given up on, read still for a late answer.
         try
         {
             while (!token.IsCancellationRequested)
@@ -347,39 +354,48 @@ public sealed partial class EtcdElection
                     break;
                 }
 
+                var wait = TimeSpan.FromTicks(Math.Min(answerWait.Ticks, session.Remaining(now, _time).Ticks));
                 try
                 {
-                    call ??= _client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: token);
-                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = session.LeaseId }, token).ConfigureAwait(false);
-                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    answer.CancelAfter(session.Remaining(now, _time));
-                    if (!await call.ResponseStream.MoveNext(answer.Token).ConfigureAwait(false))
+                    stream ??= new KeepAliveStream(_client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: token), (sent, ttl) => OnKeepAliveAnswer(session, sessionEnd, sent, ttl), token);
+                    if (!await stream.SendAsync(session.LeaseId, now, wait, _time, token).ConfigureAwait(false))
                     {
-                        throw new RpcException(new Status(StatusCode.Unavailable, "the keepalive stream ended"));
-                    }
+                        // The member may be hung: again at once, on a new stream (the next member).
+                        LogKeepAliveFailed($"no answer within {wait.TotalMilliseconds:F0} ms");
+                        if (left is not null)
+                        {
+                            await left.DisposeAsync().ConfigureAwait(false);
+                        }
 
-                    var ttl = call.ResponseStream.Current.TTL;
-                    if (ttl <= 0)
-                    {
-                        session.End("etcd reports the session lease expired");
-                        break;
+                        left = stream;
+                        stream = null;
+                        continue;
                     }
-
-                    session.Extend(now + ToTimestamp(TimeSpan.FromSeconds(ttl)) - _margin);
                 }
                 catch (Exception ex) when (!token.IsCancellationRequested)
                 {
-                    // Answer overdue or the member went away: a new stream (round robin picks a live
-                    // member). Whatever the broken stream threw (a write to a connection etcd dropped
-                    // fails with the HTTP/2 stream's IOException, not an RpcException): only the
+                    // The member went away: a new stream (round robin picks a live member).
+                    // Whatever the broken stream threw (a write to a connection etcd dropped fails
+                    // with the HTTP/2 stream's IOException, not an RpcException): only the
                     // validity, checked above, ends the session. A short pause first, bounded by
                     // that validity: with etcd down a new stream fails at once, and without the
                     // pause this loop tried some 40 times a second.
                     LogKeepAliveFailed(ex.Message);
-                    call?.Dispose();
-                    call = null;
+                    if (stream is not null)
+                    {
+                        await stream.DisposeAsync().ConfigureAwait(false);
+                        stream = null;
+                    }
+
                     await PauseAsync(RetryDelay, session, token).ConfigureAwait(false);
                     continue;
+                }
+
+                if (left is not null)
+                {
+                    // A later keepalive was answered: the one left, sent earlier, can add nothing.
+                    await left.DisposeAsync().ConfigureAwait(false);
+                    left = null;
                 }
 
                 await PauseAsync(interval, session, token).ConfigureAwait(false);
@@ -391,13 +407,42 @@ public sealed partial class EtcdElection
         }
         finally
         {
-            call?.Dispose();
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (left is not null)
+            {
+                await left.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (session.EndReason is not null)
             {
                 _term?.End(session.EndReason);
             }
 
             await sessionEnd.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An answer to a keepalive sent at <paramref name="sent"/>, on whichever stream: extends the validity from then, or ends the session.</summary>
+    private void OnKeepAliveAnswer(Session session, CancellationTokenSource sessionEnd, long sent, long ttl)
+    {
+        if (ttl > 0)
+        {
+            session.Extend(sent + ToTimestamp(TimeSpan.FromSeconds(ttl)) - _margin);
+            return;
+        }
+
+        session.End("etcd reports the session lease expired");
+        try
+        {
+            sessionEnd.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session is over already.
         }
     }
 
@@ -451,6 +496,117 @@ public sealed partial class EtcdElection
 
     [LoggerMessage(7008, LogLevel.Debug, "etcd session failed again: {Reason}; starting a new one (failure {Failures} since etcd last granted one)")]
     private partial void LogSessionFailedAgain(string reason, int failures);
+
+    /// <summary>
+    /// One LeaseKeepAlive stream and its reader: etcd answers a stream's keepalives in order, so
+    /// each answer is matched to the oldest keepalive unanswered and handed on with the time that
+    /// keepalive was sent, also after its sender stopped waiting for it.
+    /// </summary>
+    private sealed class KeepAliveStream : IAsyncDisposable
+    {
+        private readonly AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> _call;
+        private readonly Action<long, long> _onAnswer;
+        private readonly Lock _lock = new();
+        private readonly Queue<(long Sent, TaskCompletionSource<bool> Answered)> _unanswered = new();
+        private readonly Task _reading;
+        private Exception? _failure;
+
+        /// <param name="call">The stream; disposed with this.</param>
+        /// <param name="onAnswer">Told each answer: when its keepalive was sent, the TTL etcd reports.</param>
+        /// <param name="cancellationToken">Ends the reading (the session ended).</param>
+        public KeepAliveStream(AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Action<long, long> onAnswer, CancellationToken cancellationToken)
+        {
+            _call = call;
+            _onAnswer = onAnswer;
+            _reading = ReadAsync(cancellationToken);
+        }
+
+        /// <summary>
+        /// Sends a keepalive (sent at <paramref name="sent"/>) and waits at most
+        /// <paramref name="wait"/> for its answer: true when answered, false when not in time.
+        /// Throws when the stream failed or ended.
+        /// </summary>
+        public async Task<bool> SendAsync(long leaseId, long sent, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+        {
+            var answered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_lock)
+            {
+                if (_failure is { } failure)
+                {
+                    throw Failed(failure);
+                }
+
+                _unanswered.Enqueue((sent, answered));
+            }
+
+            using var timeout = new CancellationTokenSource(wait, time);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            try
+            {
+                await _call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = leaseId }, bounded.Token).ConfigureAwait(false);
+                if (!await answered.Task.WaitAsync(bounded.Token).ConfigureAwait(false))
+                {
+                    throw Failed(Volatile.Read(ref _failure)!);
+                }
+
+                return true;
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _call.Dispose();
+            await _reading.ConfigureAwait(false);
+        }
+
+        private static RpcException Failed(Exception failure) => new(new Status(StatusCode.Unavailable, $"the keepalive stream failed: {failure.Message}", failure));
+
+        private async Task ReadAsync(CancellationToken cancellationToken)
+        {
+            Exception failure;
+            try
+            {
+                while (await _call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    (long Sent, TaskCompletionSource<bool> Answered) keepAlive;
+                    lock (_lock)
+                    {
+                        if (!_unanswered.TryDequeue(out keepAlive))
+                        {
+                            continue; // Nothing sent is unanswered: not an answer of ours.
+                        }
+                    }
+
+                    _onAnswer(keepAlive.Sent, _call.ResponseStream.Current.TTL);
+                    keepAlive.Answered.TrySetResult(true);
+                }
+
+                failure = new InvalidOperationException("etcd ended the stream");
+            }
+            catch (Exception ex)
+            {
+                // Disposed, the session ended, or the member went away.
+                failure = ex;
+            }
+
+            List<TaskCompletionSource<bool>> unanswered;
+            lock (_lock)
+            {
+                _failure = failure;
+                unanswered = [.. _unanswered.Select(k => k.Answered)];
+                _unanswered.Clear();
+            }
+
+            foreach (var keepAlive in unanswered)
+            {
+                keepAlive.TrySetResult(false);
+            }
+        }
+    }
 
     /// <summary>An etcd lease kept alive, and until when its holder can prove it is alive.</summary>
     private sealed class Session(long leaseId, long validUntil)

@@ -17,6 +17,9 @@ public sealed class EtcdElectionFaultTests
 {
     private const string ActiveUrl = "http://active:5050";
 
+    // A member's count of LeaseKeepAlive streams begun: which member a replica's keepalives go to.
+    private const string KeepAliveStreams = "grpc_server_started_total{grpc_method=\"LeaseKeepAlive\",grpc_service=\"etcdserverpb.Lease\",grpc_type=\"bidi_stream\"}";
+
     private readonly string _prefix = $"/el-{Guid.NewGuid():N}/";
 
     [EtcdFact]
@@ -41,6 +44,33 @@ public sealed class EtcdElectionFaultTests
 
         standby.Election.LeaderUrl.Should().BeNull("the standby's session ended: it watches nothing, so it knows no active");
         standby.Election.IsLeader.Should().BeFalse();
+    }
+
+    [EtcdFact]
+    public async Task Active_KeepsItsTerm_WhenTheMemberItsKeepalivesGoTo_Hangs()
+    {
+        // One member of three hangs (SIGSTOP: its connections stay, nothing answers, no error):
+        // the active's keepalive stream is on it. Two healthy members are a quorum; the active
+        // must renew its session through them, not wait on the hung one until its validity ran out.
+        await using var cluster = await EtcdCluster.StartAsync(3);
+        var events = new ElectionEvents();
+        var ttl = TimeSpan.FromSeconds(5); // Well above etcd's election, in case the hung member is etcd's leader.
+        await using var active = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, sessionTtl: ttl, logger: events);
+        var hung = await cluster.WaitForMemberWithAsync(KeepAliveStreams);
+
+        cluster.FreezeMember(hung);
+        var frozen = System.Diagnostics.Stopwatch.StartNew();
+        await events.WaitForAsync(7005); // A keepalive went unanswered on the hung member.
+        // The validity the last answer before the freeze gave ends within a TTL of the freeze:
+        // still valid after that, the session was renewed through another member.
+        var first = await Task.WhenAny(active.Deposed.Task, Task.Delay(TimeSpan.FromTicks(Math.Max(0, (ttl + TimeSpan.FromSeconds(1) - frozen.Elapsed).Ticks))));
+
+        first.Should().NotBeSameAs(active.Deposed.Task, "two members of three answer: {0}", active.Deposed.Task.IsCompleted ? active.Deposed.Task.Result : "");
+        active.Election.IsLeader.Should().BeTrue();
+        using var etcd = EtcdConnection.Create(cluster.EndpointsExcept(hung));
+        var key = await etcd.GetAsync(new RangeRequest { Key = new EtcdKeys(_prefix).Leader }, deadline: DateTime.UtcNow.AddSeconds(10)).DefaultTimeout();
+        key.Kvs.Should().ContainSingle("etcd still holds the active's session, {0} ms after the freeze", frozen.ElapsedMilliseconds)
+            .Which.CreateRevision.Should().Be(active.Election.Guard);
     }
 
     /// <summary>Plays an active replica of the cluster: the election key with <paramref name="url"/>, bound to a lease of its own (60 s unless revoked). Returns the lease.</summary>

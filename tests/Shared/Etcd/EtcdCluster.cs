@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace LeaseService.Testing;
@@ -88,6 +90,71 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     /// <summary>Starts member <paramref name="index"/> again on its data directory.</summary>
     public void StartMember(int index) => Start(_members[index]);
+
+    /// <summary>
+    /// Freezes member <paramref name="index"/> (SIGSTOP): a hung member, as its clients see it —
+    /// the kernel keeps its connections and accepts what is sent, nothing answers, no error.
+    /// </summary>
+    public void FreezeMember(int index) => Signal(index, Sigstop, "STOP");
+
+    /// <summary>Lets a frozen member run again (SIGCONT).</summary>
+    public void ThawMember(int index) => Signal(index, Sigcont, "CONT");
+
+    /// <summary>Member <paramref name="index"/>'s client URL.</summary>
+    public string ClientUrl(int index) => _members[index].ClientUrl;
+
+    /// <summary>Every member's client URL but <paramref name="index"/>'s, comma-separated: a client that never meets that member.</summary>
+    public string EndpointsExcept(int index) => string.Join(',', _members.Where((_, i) => i != index).Select(m => m.ClientUrl));
+
+    /// <summary>
+    /// Waits (bounded by the default timeout) until exactly one running member's metric
+    /// <paramref name="sample"/> (a line of its <c>/metrics</c> without the value, e.g.
+    /// <c>etcd_debugging_mvcc_watcher_total</c>) is at least <paramref name="atLeast"/>, and returns
+    /// that member: which member serves a client's stream (a watch, a keepalive), which the client
+    /// itself does not tell. etcd's own state, read from outside, so polled (never lease time).
+    /// </summary>
+    public async Task<int> WaitForMemberWithAsync(string sample, double atLeast = 1)
+    {
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            var found = new List<int>();
+            for (var i = 0; i < _members.Length; i++)
+            {
+                if (_members[i].Process is { HasExited: false } && await MetricAsync(i, sample) >= atLeast)
+                {
+                    found.Add(i);
+                }
+            }
+
+            if (found.Count == 1)
+            {
+                return found[0];
+            }
+
+            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
+            {
+                throw new TimeoutException($"not exactly one etcd member with {sample} >= {atLeast} within {LeaseService.Testing.TaskExtensions.Timeout} (members: {string.Join(", ", found)}).");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The value of <paramref name="sample"/> in member <paramref name="index"/>'s <c>/metrics</c>; 0 when absent.</summary>
+    public async Task<double> MetricAsync(int index, string sample)
+    {
+        var body = await Http.GetStringAsync($"{_members[index].ClientUrl}/metrics");
+        foreach (var line in body.Split('\n'))
+        {
+            if (line.StartsWith(sample + " ", StringComparison.Ordinal))
+            {
+                return double.Parse(line.AsSpan(sample.Length + 1), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
 
     /// <summary>Waits (bounded by the default timeout) until every running member reports healthy: it has a leader and quorum.</summary>
     public async Task WaitHealthyAsync()
@@ -191,6 +258,22 @@ public sealed class EtcdCluster : IAsyncDisposable
         process.BeginErrorReadLine();
         member.Process = process;
     }
+
+    private const int Sigcont = 18;
+    private const int Sigstop = 19;
+
+    private void Signal(int index, int signal, string name)
+    {
+        var process = _members[index].Process ?? throw new InvalidOperationException($"etcd member {_members[index].Name} was never started.");
+        if (Kill(process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill -{name} {process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    // DllImport rather than LibraryImport: no unsafe code for one int-only libc call.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static async Task<bool> IsHealthyAsync(Member member)
     {
