@@ -256,7 +256,10 @@ public sealed partial class EtcdElection
 
     /// <summary>
     /// Returns once the key with <paramref name="createRevision"/> is deleted or replaced, watching
-    /// from after <paramref name="seenRevision"/>; a failed watch is re-established from a fresh read.
+    /// from after <paramref name="seenRevision"/>; a failed watch is re-established from a fresh
+    /// read. Each watch lasts one session TTL at most, then the key is read again and watched anew:
+    /// a member that hangs (keeps the connection, answers nothing) sends no event and no error,
+    /// and RequireLeader cannot tell a frozen member from a quiet key.
     /// </summary>
     private async Task WaitUntilGoneAsync(long createRevision, long seenRevision, CancellationToken cancellationToken)
     {
@@ -264,11 +267,13 @@ public sealed partial class EtcdElection
         var watch = _client.GetConnection().WatchClient;
         while (true)
         {
+            using var watchEnd = new CancellationTokenSource(_options.SessionTtl, _time);
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchEnd.Token);
             try
             {
-                using var call = watch.Watch(RequireLeader, cancellationToken: cancellationToken);
-                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _keys.Leader, StartRevision = seenRevision + 1 } }, cancellationToken).ConfigureAwait(false);
-                while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                using var call = watch.Watch(RequireLeader, cancellationToken: watching.Token);
+                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _keys.Leader, StartRevision = seenRevision + 1 } }, watching.Token).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(watching.Token).ConfigureAwait(false))
                 {
                     var response = call.ResponseStream.Current;
                     foreach (var change in response.Events)
@@ -285,6 +290,10 @@ public sealed partial class EtcdElection
                     }
                 }
             }
+            catch (Exception) when (watchEnd.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // A TTL without news (a quiet key, or a hung member): make sure by reading it.
+            }
             catch (Exception ex) when (Unreachable(ex, cancellationToken))
             {
                 // The session's keepalive decides whether the term ends, not this watch.
@@ -294,7 +303,9 @@ public sealed partial class EtcdElection
 
             try
             {
-                var current = await kv.RangeAsync(new RangeRequest { Key = _keys.Leader }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                // No longer than a watch either: a hung member is not waited on longer here.
+                var deadline = DateTime.UtcNow + TimeSpan.FromTicks(Math.Min(CallTimeout.Ticks, _options.SessionTtl.Ticks));
+                var current = await kv.RangeAsync(new RangeRequest { Key = _keys.Leader }, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (current.Kvs.Count == 0 || current.Kvs[0].CreateRevision != createRevision)
                 {
                     return;

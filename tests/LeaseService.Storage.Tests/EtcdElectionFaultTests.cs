@@ -5,6 +5,7 @@ using Google.Protobuf;
 using LeaseService.Storage.Etcd;
 using LeaseService.Testing;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace LeaseService.Storage.Tests;
 
@@ -13,12 +14,15 @@ namespace LeaseService.Storage.Tests;
 /// stays, nothing answers), unreachable while a session ends. Each test runs its own etcd.
 /// Time is real (etcd's lease timers); every wait is for an event, bounded.
 /// </summary>
-public sealed class EtcdElectionFaultTests
+public sealed class EtcdElectionFaultTests(ITestOutputHelper output)
 {
     private const string ActiveUrl = "http://active:5050";
 
     // A member's count of LeaseKeepAlive streams begun: which member a replica's keepalives go to.
     private const string KeepAliveStreams = "grpc_server_started_total{grpc_method=\"LeaseKeepAlive\",grpc_service=\"etcdserverpb.Lease\",grpc_type=\"bidi_stream\"}";
+
+    // A member's count of watchers: which member a replica's watch of the election key is on.
+    private const string Watchers = "etcd_debugging_mvcc_watcher_total";
 
     private readonly string _prefix = $"/el-{Guid.NewGuid():N}/";
 
@@ -71,6 +75,38 @@ public sealed class EtcdElectionFaultTests
         var key = await etcd.GetAsync(new RangeRequest { Key = new EtcdKeys(_prefix).Leader }, deadline: DateTime.UtcNow.AddSeconds(10)).DefaultTimeout();
         key.Kvs.Should().ContainSingle("etcd still holds the active's session, {0} ms after the freeze", frozen.ElapsedMilliseconds)
             .Which.CreateRevision.Should().Be(active.Election.Guard);
+    }
+
+    [EtcdFact]
+    public async Task Standby_TakesOver_WhenTheActiveGoes_WhileTheMemberItWatchesOn_Hangs()
+    {
+        // The standby's watch of the election key is on a member that hangs (SIGSTOP): no event,
+        // no error, ever. The active goes (its session lease revoked through the other members,
+        // as when it died and its TTL passed): the standby must find out and take over.
+        await using var cluster = await EtcdCluster.StartAsync(3);
+        long activeLease;
+        using (var etcd = EtcdConnection.Create(cluster.Endpoints))
+        {
+            activeLease = await HoldElectionKeyAsync(etcd, ActiveUrl);
+        }
+
+        var events = new ElectionEvents();
+        await using var standby = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false, sessionTtl: TimeSpan.FromSeconds(5), logger: events);
+        await WaitUntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
+        var hung = await cluster.WaitForMemberWithAsync(Watchers);
+
+        cluster.FreezeMember(hung);
+        using (var etcd = EtcdConnection.Create(cluster.EndpointsExcept(hung)))
+        {
+            await etcd.LeaseRevokeAsync(new LeaseRevokeRequest { ID = activeLease }, deadline: DateTime.UtcNow.AddSeconds(10)).DefaultTimeout();
+        }
+
+        var gone = System.Diagnostics.Stopwatch.StartNew();
+        await standby.Elected.DefaultTimeout();
+        output.WriteLine($"elected {gone.ElapsedMilliseconds} ms after the key went; events:\n{string.Join('\n', events.Events)}");
+
+        standby.Election.IsLeader.Should().BeTrue("elected {0} ms after the active's key went", gone.ElapsedMilliseconds);
+        standby.Deposed.Task.IsCompleted.Should().BeFalse();
     }
 
     /// <summary>Plays an active replica of the cluster: the election key with <paramref name="url"/>, bound to a lease of its own (60 s unless revoked). Returns the lease.</summary>
@@ -152,7 +188,7 @@ internal sealed class ElectionEvents : ILogger<EtcdElection>
         List<TaskCompletionSource> done = [];
         lock (_lock)
         {
-            _events.Add((eventId.Id, message));
+            _events.Add((eventId.Id, $"{DateTime.UtcNow:HH:mm:ss.fff} {message}"));
             var count = _events.Count(e => e.Id == eventId.Id);
             foreach (var waiter in _waiters.Where(w => w.Id == eventId.Id && count >= w.Count).ToList())
             {
