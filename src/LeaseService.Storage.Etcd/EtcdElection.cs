@@ -40,6 +40,11 @@ public sealed partial class EtcdElection
     private volatile string? _leaderUrl;
     private int _failedSessions; // Since the last session etcd granted; only RunAsync's loop touches it.
 
+    // Sessions whose revocation failed (etcd out of reach when they ended): revoked once etcd
+    // grants a session again, so an election key they still hold goes then, not a TTL later.
+    // Only RunAsync's loop touches it.
+    private readonly List<long> _unrevoked = [];
+
     /// <param name="client">The etcd client (<see cref="EtcdConnection.Create"/>); the caller owns it.</param>
     /// <param name="keys">The cluster's keys.</param>
     /// <param name="options">Session TTL, drift margin and this replica's advertised URL.</param>
@@ -170,6 +175,7 @@ public sealed partial class EtcdElection
         var keepAlive = KeepAliveAsync(session, sessionEnd);
         try
         {
+            await RevokeUnrevokedAsync(sessionEnd.Token).ConfigureAwait(false);
             while (true)
             {
                 sessionEnd.Token.ThrowIfCancellationRequested();
@@ -467,18 +473,60 @@ public sealed partial class EtcdElection
         }
     }
 
-    /// <summary>Best effort: revoking deletes the election key at once instead of after the TTL.</summary>
+    /// <summary>
+    /// Best effort: revoking deletes the election key at once instead of after the TTL. When etcd
+    /// does not answer (an error, a timeout, a dropped connection), the session is remembered and
+    /// revoked once etcd grants a session again (<see cref="RevokeUnrevokedAsync"/>).
+    /// </summary>
     private async Task RevokeAsync(Session session)
     {
         try
         {
             await _client.GetConnection().LeaseClient.LeaseRevokeAsync(new LeaseRevokeRequest { ID = session.LeaseId }, deadline: DateTime.UtcNow.AddSeconds(1)).ConfigureAwait(false);
         }
-        catch (RpcException ex)
+        catch (Exception ex) when (Unreachable(ex, CancellationToken.None))
         {
-            LogRevokeFailed(ex.Status.StatusCode, ex.Status.Detail);
+            _unrevoked.Add(session.LeaseId);
+            LogRevokeFailed(ex, session.LeaseId);
         }
     }
+
+    /// <summary>
+    /// Revokes the sessions whose revocation failed, now that etcd granted one again: the election
+    /// key of a replica that stepped down while etcd was out of reach goes now, not a TTL after
+    /// etcd came back (etcd restarts its lease timers when it elects a leader). One that expired
+    /// meanwhile is forgotten; one etcd still does not answer for is tried at the next session.
+    /// </summary>
+    private async Task RevokeUnrevokedAsync(CancellationToken cancellationToken)
+    {
+        for (var i = _unrevoked.Count - 1; i >= 0; i--)
+        {
+            var leaseId = _unrevoked[i];
+            try
+            {
+                await _client.GetConnection().LeaseClient.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, deadline: DateTime.UtcNow.AddSeconds(1), cancellationToken: cancellationToken).ConfigureAwait(false);
+                _unrevoked.RemoveAt(i);
+                LogUnrevokedRevoked(Hex(leaseId));
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                _unrevoked.RemoveAt(i); // It expired meanwhile.
+            }
+            catch (Exception ex) when (Unreachable(ex, cancellationToken))
+            {
+                LogRevokeFailed(ex, leaseId);
+            }
+        }
+    }
+
+    private void LogRevokeFailed(Exception ex, long leaseId)
+    {
+        var (status, detail) = ex is RpcException rpc ? (rpc.Status.StatusCode, rpc.Status.Detail) : (StatusCode.Unavailable, ex.Message);
+        LogRevokeFailed(Hex(leaseId), status, detail);
+    }
+
+    // As etcdctl shows lease ids.
+    private static string Hex(long leaseId) => leaseId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
 
     private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
 
@@ -502,11 +550,14 @@ public sealed partial class EtcdElection
     [LoggerMessage(7006, LogLevel.Debug, "Watch of the election key failed ({Status}: {Detail}); re-reading and watching it again")]
     private partial void LogWatchFailed(StatusCode status, string detail);
 
-    [LoggerMessage(7007, LogLevel.Debug, "Revoking the etcd session failed ({Status}: {Detail}); it expires with its TTL")]
-    private partial void LogRevokeFailed(StatusCode status, string detail);
+    [LoggerMessage(7007, LogLevel.Debug, "Revoking etcd session {LeaseId} failed ({Status}: {Detail}); tried again once etcd grants a session, else it expires with its TTL")]
+    private partial void LogRevokeFailed(string leaseId, StatusCode status, string detail);
 
     [LoggerMessage(7008, LogLevel.Debug, "etcd session failed again: {Reason}; starting a new one (failure {Failures} since etcd last granted one)")]
     private partial void LogSessionFailedAgain(string reason, int failures);
+
+    [LoggerMessage(7009, LogLevel.Information, "Revoked etcd session {LeaseId}, left from before etcd was out of reach: the election key it held, if any, is gone")]
+    private partial void LogUnrevokedRevoked(string leaseId);
 
     /// <summary>
     /// One LeaseKeepAlive stream and its reader: etcd answers a stream's keepalives in order, so

@@ -109,6 +109,32 @@ public sealed class EtcdElectionFaultTests(ITestOutputHelper output)
         standby.Deposed.Task.IsCompleted.Should().BeFalse();
     }
 
+    [EtcdFact]
+    public async Task Active_DeposedWhileEtcdWasDown_RevokesItsOldSession_AsSoonAsEtcdIsBack()
+    {
+        // The active loses its only etcd member: it steps down when its validity ends, and cannot
+        // revoke its session then. etcd keeps that lease (and the election key bound to it) across
+        // its restart and restarts its timer: unless revoked, the key stays a whole TTL after etcd
+        // is back, and nobody can be elected meanwhile, not even the replica that held it.
+        await using var cluster = await EtcdCluster.StartAsync(1);
+        var events = new ElectionEvents();
+        var ttl = TimeSpan.FromSeconds(6);
+        await using var replica = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, sessionTtl: ttl, logger: events);
+
+        await cluster.KillMemberAsync(0);
+        await events.WaitForAsync(7002); // Deposed: no keepalive answered within its validity.
+        await events.WaitForAsync(7007); // Its session could not be revoked.
+        cluster.StartMember(0);
+        await cluster.WaitHealthyAsync();
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        await events.WaitForAsync(7001, count: 2);
+
+        output.WriteLine($"elected again {back.ElapsedMilliseconds} ms after etcd was back");
+        back.Elapsed.Should().BeLessThan(ttl / 2, "the old session was revoked, not left to expire; events:\n{0}", string.Join('\n', events.Events));
+        events.Events.Select(e => e.Id).SkipWhile(id => id != 7007).Should().ContainInOrder([7009, 7001], "revoked as soon as etcd granted a new session, before the campaign");
+        replica.Election.IsLeader.Should().BeTrue();
+    }
+
     /// <summary>Plays an active replica of the cluster: the election key with <paramref name="url"/>, bound to a lease of its own (60 s unless revoked). Returns the lease.</summary>
     private async Task<long> HoldElectionKeyAsync(EtcdClient etcd, string url)
     {
