@@ -40,7 +40,7 @@ public sealed class EtcdElectionFaultTests(ITestOutputHelper output)
 
         var events = new ElectionEvents();
         await using var standby = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false, sessionTtl: TimeSpan.FromSeconds(2), logger: events);
-        await WaitUntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
+        await Poll.UntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
 
         await cluster.KillMemberAsync(0);
         await events.WaitForAsync(7004); // The session ended: no keepalive answered within its validity.
@@ -92,7 +92,7 @@ public sealed class EtcdElectionFaultTests(ITestOutputHelper output)
 
         var events = new ElectionEvents();
         await using var standby = await ElectedReplica.StartAsync(cluster.Endpoints, _prefix, waitForElection: false, sessionTtl: TimeSpan.FromSeconds(5), logger: events);
-        await WaitUntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
+        await Poll.UntilAsync(() => standby.Election.LeaderUrl == ActiveUrl);
         var hung = await cluster.WaitForMemberWithAsync(Watchers);
 
         cluster.FreezeMember(hung);
@@ -144,20 +144,6 @@ public sealed class EtcdElectionFaultTests(ITestOutputHelper output)
         return grant.ID;
     }
 
-    /// <summary>Waits, bounded, for a state of the election that no event announces (a standby's view of the active).</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
-            {
-                throw new TimeoutException("condition not reached");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 }
 
 /// <summary>Records the election's log events; <see cref="WaitForAsync"/> completes once an event id was logged a given number of times.</summary>

@@ -197,7 +197,7 @@ public sealed class EtcdLeaseStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFi
         await using var second = await ElectedReplica.StartAsync(etcd.Endpoints, _prefix, "http://replica-b:5050", waitForElection: false);
 
         // The standby knows the active once it read the key; it never writes.
-        await WaitUntilAsync(() => second.Election.LeaderUrl == "http://replica-a:5050");
+        await Poll.UntilAsync(() => second.Election.LeaderUrl == "http://replica-a:5050");
         second.Election.IsLeader.Should().BeFalse();
         second.Election.Guard.Should().BeNull();
         var refused = () => second.Store.WriteAsync([Put("file//b", "2")]).AsTask();
@@ -257,18 +257,4 @@ public sealed class EtcdLeaseStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFi
 
     private static StoreWrite Put(string key, string value) => new(key, Encoding.UTF8.GetBytes(value));
 
-    /// <summary>Waits for a state another task reaches through etcd (a read of the key), bounded.</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (started.Elapsed > LeaseService.Testing.TaskExtensions.Timeout)
-            {
-                throw new TimeoutException("condition not reached");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 }
