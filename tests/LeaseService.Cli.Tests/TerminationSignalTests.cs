@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using LeaseService.Testing;
 
 namespace LeaseService.Cli.Tests;
@@ -13,13 +12,11 @@ namespace LeaseService.Cli.Tests;
 /// </summary>
 public sealed class TerminationSignalTests
 {
-    private const int Sigint = 2;
-    private const int Sigterm = 15;
 
     // recover waits an hour between tries here, after its first try found no server.
     [Theory]
-    [InlineData(Sigint)]
-    [InlineData(Sigterm)]
+    [InlineData(ProcessSignal.Sigint)]
+    [InlineData(ProcessSignal.Sigterm)]
     public async Task Signal_WhileRecoverWaitsToRetry_CancelsIt_ExitOne(int signal)
     {
         await using var lease = LeaseProcess.Start("recover", "/signal/a", "--retries", "3", "--retry-interval", "1h", "--server", LoopbackPorts.RefusedAddress());
@@ -41,7 +38,7 @@ public sealed class TerminationSignalTests
         await using var lease = LeaseProcess.Start("ls", "--server", $"127.0.0.1:{port}");
         using var connection = await silent.AcceptTcpClientAsync().DefaultTimeout();
 
-        lease.Signal(Sigint);
+        lease.Signal(ProcessSignal.Sigint);
 
         (await lease.WaitForExitAsync()).Should().Be(1, lease.Output);
         lease.Output.Should().Contain("lease ls: cancelled.");
@@ -107,10 +104,7 @@ public sealed class TerminationSignalTests
 
         public void Signal(int signal)
         {
-            if (Kill(_process.Id, signal) != 0)
-            {
-                throw new InvalidOperationException($"kill -{signal} {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
-            }
+            ProcessSignal.Send(_process, signal);
         }
 
         public async Task<int> WaitForExitAsync()
@@ -151,9 +145,5 @@ public sealed class TerminationSignalTests
         /// <summary>The dotnet host running these tests, else dotnet on PATH.</summary>
         private static string DotnetHost()
             => Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
-
-        // DllImport rather than LibraryImport: no unsafe code for one int-only libc call.
-        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        private static extern int Kill(int pid, int signal);
     }
 }

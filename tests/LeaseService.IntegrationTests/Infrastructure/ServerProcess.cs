@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using LeaseService.Testing;
 
@@ -21,9 +20,6 @@ public sealed class ServerProcess : IServerHost
     /// <summary>Output kept for failure messages, at most.</summary>
     internal const int MaxOutputLines = 4000;
 
-    private const int Sigterm = 15;
-    private const int Sigstop = 19;
-    private const int Sigcont = 18;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly List<string> _output = [];
@@ -129,25 +125,14 @@ public sealed class ServerProcess : IServerHost
     /// <summary>Sends SIGTERM, as <c>docker stop</c> does; the server drains and exits on its own.</summary>
     public void Terminate()
     {
-        if (Kill(_process.Id, Sigterm) != 0)
-        {
-            throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
+        ProcessSignal.Send(_process, ProcessSignal.Sigterm);
     }
 
     /// <summary>Freezes the process (SIGSTOP): a long GC pause or a partition, as the process sees it.</summary>
-    public void Pause() => Signal(Sigstop, "STOP");
+    public void Pause() => ProcessSignal.Send(_process, ProcessSignal.Sigstop);
 
     /// <summary>Lets a paused process run again (SIGCONT).</summary>
-    public void Resume() => Signal(Sigcont, "CONT");
-
-    private void Signal(int signal, string name)
-    {
-        if (Kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill -{name} {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
+    public void Resume() => ProcessSignal.Send(_process, ProcessSignal.Sigcont);
 
     /// <summary>Waits for the process to exit (bounded) and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync()
@@ -305,8 +290,4 @@ public sealed class ServerProcess : IServerHost
         var path = Environment.ProcessPath;
         return path is not null && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
     }
-
-    // DllImport rather than LibraryImport: no unsafe code for one int-only libc call.
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

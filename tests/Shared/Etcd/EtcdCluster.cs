@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace LeaseService.Testing;
@@ -95,10 +94,10 @@ public sealed class EtcdCluster : IAsyncDisposable
     /// Freezes member <paramref name="index"/> (SIGSTOP): a hung member, as its clients see it —
     /// the kernel keeps its connections and accepts what is sent, nothing answers, no error.
     /// </summary>
-    public void FreezeMember(int index) => Signal(index, Sigstop, "STOP");
+    public void FreezeMember(int index) => ProcessSignal.Send(RunningProcess(index), ProcessSignal.Sigstop);
 
     /// <summary>Lets a frozen member run again (SIGCONT).</summary>
-    public void ThawMember(int index) => Signal(index, Sigcont, "CONT");
+    public void ThawMember(int index) => ProcessSignal.Send(RunningProcess(index), ProcessSignal.Sigcont);
 
     /// <summary>Member <paramref name="index"/>'s client URL.</summary>
     public string ClientUrl(int index) => _members[index].ClientUrl;
@@ -259,21 +258,8 @@ public sealed class EtcdCluster : IAsyncDisposable
         member.Process = process;
     }
 
-    private const int Sigcont = 18;
-    private const int Sigstop = 19;
-
-    private void Signal(int index, int signal, string name)
-    {
-        var process = _members[index].Process ?? throw new InvalidOperationException($"etcd member {_members[index].Name} was never started.");
-        if (Kill(process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill -{name} {process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    // DllImport rather than LibraryImport: no unsafe code for one int-only libc call.
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
+    private Process RunningProcess(int index)
+        => _members[index].Process ?? throw new InvalidOperationException($"etcd member {_members[index].Name} was never started.");
 
     private static async Task<bool> IsHealthyAsync(Member member)
     {
