@@ -21,7 +21,7 @@ internal static class LeanLoad
                 method = new H2Method(
                     "/etcdserverpb.Lease/LeaseGrant",
                     (_, _) => new LeaseGrantRequest { TTL = 3600 },
-                    (_, _, message) =>
+                    (_, message) =>
                     {
                         var grant = LeaseGrantResponse.Parser.ParseFrom(message);
                         return grant.ID != 0 && grant.TTL > 0 && grant.Error.Length == 0 ? null : $"LeaseGrant answered ID {grant.ID}, TTL {grant.TTL}, error '{grant.Error}'";
@@ -33,10 +33,10 @@ internal static class LeanLoad
                 method = new H2Method(
                     "/leases.v1.LeaseService/AddLease",
                     (worker, n) => new AddLeaseRequest { Holder = holders[worker], Path = $"/load/{run}/{n}", ClientMachine = "load" },
-                    (worker, n, message) =>
+                    (request, message) =>
                     {
-                        var lease = AddLeaseResponse.Parser.ParseFrom(message).Lease;
-                        return lease is not null && lease.Path == $"/load/{run}/{n}" && lease.Holder == holders[worker] && lease.Epoch > 0
+                        var (asked, lease) = ((AddLeaseRequest)request, AddLeaseResponse.Parser.ParseFrom(message).Lease);
+                        return lease is not null && lease.Path == asked.Path && lease.Holder == asked.Holder && lease.Epoch > 0
                             ? null
                             : $"AddLease answered {lease}";
                     });
@@ -54,7 +54,7 @@ internal static class LeanLoad
                 method = new H2Method(
                     "/leases.v1.LeaseService/RenewLease",
                     (_, n) => holders[n % holders.Length],
-                    (_, _, message) =>
+                    (_, message) =>
                     {
                         var renewed = RenewLeaseResponse.Parser.ParseFrom(message).LeasesRenewed;
                         return renewed == 1 ? null : $"RenewLease renewed {renewed} leases, expected 1";

@@ -10,8 +10,8 @@ namespace LeaseService.LoadGenerator.H2;
 /// <summary>One gRPC method as the lean transport calls it: its path, each call's request, and the check of each answer.</summary>
 /// <param name="Path">The method's path, e.g. /leases.v1.LeaseService/AddLease.</param>
 /// <param name="Request">The request of call <c>n</c> made by worker <c>w</c>.</param>
-/// <param name="Check">Null when the response message of call <c>n</c> by worker <c>w</c> is right; else what is wrong.</param>
-internal sealed record H2Method(string Path, Func<int, long, IMessage> Request, Func<int, long, ReadOnlySpan<byte>, string?> Check);
+/// <param name="Check">Null when the response message is the right answer to the request; else what is wrong.</param>
+internal sealed record H2Method(string Path, Func<int, long, IMessage> Request, Func<IMessage, ReadOnlySpan<byte>, string?> Check);
 
 /// <summary>The call numbers every connection takes from, until the end or the deadline.</summary>
 internal sealed class CallNumbers(long next, long end, long deadline)
@@ -186,7 +186,6 @@ internal sealed class H2UnaryConnection : IDisposable
             data[HeaderLength] = 0; // Not compressed.
             BinaryPrimitives.WriteInt32BigEndian(data[(HeaderLength + 1)..], slot.RequestSize);
             slot.Request!.WriteTo(data.Slice(HeaderLength + 5, slot.RequestSize));
-            slot.Request = null;
             _sendWindow -= dataLength;
             _open[id] = slot;
             slot.Started = Stopwatch.GetTimestamp();
@@ -353,7 +352,7 @@ internal sealed class H2UnaryConnection : IDisposable
             return $"not one uncompressed gRPC message ({response.Length} bytes, flag {response[0]})";
         }
 
-        return _method.Check(slot.Worker, slot.N, response[5..]);
+        return _method.Check(slot.Request!, response[5..]);
     }
 
     private Span<byte> Reserve(int length)
